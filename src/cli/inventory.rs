@@ -1,0 +1,218 @@
+//! `trailaudit inventory PATH...`
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{check_paths_exist, emit, InputArgs, Status};
+use crate::events;
+use crate::inventory::Inventory;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files and directories of event history (searched recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
+    check_paths_exist(&args.paths)?;
+    let frame = events::load(&args.paths);
+    let inv = Inventory::of(&frame).context("summarising the event history")?;
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&inv)? + "\n",
+        Format::Text => render_text(&inv),
+    };
+    emit(args.output.as_deref(), &text)?;
+    let partial = frame.is_partial();
+    if partial && !quiet {
+        eprintln!(
+            "trailaudit: partial evidence: {} file(s) failed, {} record(s) rejected{}",
+            inv.failed_files.len(),
+            inv.rejected_records,
+            if args.input.allow_partial {
+                " (allowed by --allow-partial)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(if partial && !args.input.allow_partial {
+        Status::Error
+    } else {
+        Status::Clean
+    })
+}
+
+fn render_text(inv: &Inventory) -> String {
+    let mut s = String::new();
+    let formats: Vec<String> = inv
+        .formats
+        .iter()
+        .map(|(f, n)| format!("{n} {f}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "Files:    {} examined: {} loaded{}, {} skipped, {} failed",
+        inv.files,
+        inv.loaded_files,
+        if formats.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", formats.join(", "))
+        },
+        inv.skipped_files.len(),
+        inv.failed_files.len()
+    );
+    let _ = writeln!(
+        s,
+        "Events:   {} loaded, {} rejected",
+        inv.events, inv.rejected_records
+    );
+    if let (Some(first), Some(last)) = (&inv.first_event, &inv.last_event) {
+        let _ = writeln!(s, "Period:   {first} .. {last}");
+    }
+    let _ = writeln!(s, "Accounts: {}", list_or_none(&inv.accounts));
+    let _ = writeln!(s, "Regions:  {}", list_or_none(&inv.regions));
+
+    let mut per_pair: BTreeMap<(&str, &str), (u64, u64, &str, &str)> = BTreeMap::new();
+    for d in &inv.events_by_account_region_day {
+        let e = per_pair
+            .entry((&d.account, &d.region))
+            .or_insert((0, 0, &d.date, &d.date));
+        e.0 += d.events;
+        e.1 += 1;
+        e.3 = &d.date;
+    }
+    if !per_pair.is_empty() {
+        let mut gaps: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for g in &inv.gaps {
+            gaps.entry((&g.account, &g.region))
+                .or_default()
+                .push(&g.date);
+        }
+        let _ = writeln!(
+            s,
+            "\n{:<14} {:<16} {:>10} {:>6}  {:<23}  gaps",
+            "account", "region", "events", "days", "first day .. last day"
+        );
+        for ((account, region), (events, days, first, last)) in &per_pair {
+            let g = gaps
+                .get(&(*account, *region))
+                .map(|v| ranges(v))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "{account:<14} {region:<16} {events:>10} {days:>6}  {first} .. {last}  {g}"
+            );
+        }
+    }
+    if !inv.gaps.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{} day gap(s): a UTC day with no record between days with records.",
+            inv.gaps.len()
+        );
+    }
+    if !inv.failed_files.is_empty() {
+        let _ = writeln!(s, "\nFailed files ({}):", inv.failed_files.len());
+        for f in &inv.failed_files {
+            let _ = writeln!(s, "  {}: {}", f.path.display(), f.error);
+        }
+    }
+    if !inv.rejections.is_empty() {
+        let _ = writeln!(s, "\nRejected records ({}):", inv.rejected_records);
+        for f in &inv.rejections {
+            for r in &f.first {
+                let line = r.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "  {} record {}{line}: {}",
+                    f.path.display(),
+                    r.record,
+                    r.reason
+                );
+            }
+            if f.total > f.first.len() as u64 {
+                let _ = writeln!(
+                    s,
+                    "  {}: {} more",
+                    f.path.display(),
+                    f.total - f.first.len() as u64
+                );
+            }
+        }
+    }
+    if !inv.skipped_files.is_empty() {
+        let _ = writeln!(s, "\nSkipped files ({}):", inv.skipped_files.len());
+        for f in &inv.skipped_files {
+            let _ = writeln!(s, "  {}: {}", f.path.display(), f.reason);
+        }
+    }
+    s
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// `2024-01-02, 2024-01-05..2024-01-07` from sorted `YYYY-MM-DD` days; long lists are cut.
+fn ranges(days: &[&str]) -> String {
+    const SHOWN: usize = 4;
+    let parsed: Vec<Option<chrono::NaiveDate>> = days.iter().map(|d| d.parse().ok()).collect();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for i in 0..days.len() {
+        let follows = i > 0
+            && matches!((parsed[i - 1], parsed[i]), (Some(a), Some(b)) if a.succ_opt() == Some(b));
+        match runs.last_mut() {
+            Some(run) if follows => run.1 = i,
+            _ => runs.push((i, i)),
+        }
+    }
+    let mut parts: Vec<String> = runs
+        .iter()
+        .take(SHOWN)
+        .map(|&(a, b)| {
+            if a == b {
+                days[a].to_string()
+            } else {
+                format!("{}..{} ({} days)", days[a], days[b], b - a + 1)
+            }
+        })
+        .collect();
+    if runs.len() > SHOWN {
+        parts.push(format!("and {} more", runs.len() - SHOWN));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gap_ranges() {
+        let days = ["2024-01-02", "2024-01-05", "2024-01-06", "2024-01-07"];
+        assert_eq!(
+            super::ranges(&days),
+            "2024-01-02, 2024-01-05..2024-01-07 (3 days)"
+        );
+    }
+}

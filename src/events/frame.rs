@@ -1,0 +1,96 @@
+//! Column builders for the EventFrame.
+
+use polars::prelude::*;
+
+use super::record::{Row, Value};
+use super::schema::{self, Kind, FIELDS};
+
+enum Col {
+    Str(StringChunkedBuilder),
+    Bool(BooleanChunkedBuilder),
+    Time(PrimitiveChunkedBuilder<Int64Type>),
+}
+
+/// Accumulates rows into polars column builders.
+pub struct FrameBuilder {
+    cols: Vec<Col>,
+    file_id: PrimitiveChunkedBuilder<UInt32Type>,
+    record_index: PrimitiveChunkedBuilder<UInt32Type>,
+    rest: StringChunkedBuilder,
+    raw_fields: PrimitiveChunkedBuilder<UInt32Type>,
+    len: usize,
+}
+
+impl Default for FrameBuilder {
+    fn default() -> Self {
+        Self::with_capacity(1024)
+    }
+}
+
+impl FrameBuilder {
+    pub fn with_capacity(cap: usize) -> Self {
+        let cols = FIELDS
+            .iter()
+            .map(|f| {
+                let name = PlSmallStr::from_static(f.name);
+                match f.kind {
+                    Kind::Str => Col::Str(StringChunkedBuilder::new(name, cap)),
+                    Kind::Bool => Col::Bool(BooleanChunkedBuilder::new(name, cap)),
+                    Kind::Time => Col::Time(PrimitiveChunkedBuilder::new(name, cap)),
+                }
+            })
+            .collect();
+        FrameBuilder {
+            cols,
+            file_id: PrimitiveChunkedBuilder::new(schema::FILE_ID.into(), cap),
+            record_index: PrimitiveChunkedBuilder::new(schema::RECORD_INDEX.into(), cap),
+            rest: StringChunkedBuilder::new(schema::REST.into(), cap),
+            raw_fields: PrimitiveChunkedBuilder::new(schema::RAW_FIELDS.into(), cap),
+            len: 0,
+        }
+    }
+
+    pub fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
+        for (col, value) in self.cols.iter_mut().zip(row.values.iter()) {
+            match (col, value) {
+                (Col::Str(b), Value::Str(s)) => b.append_value(s.as_ref()),
+                (Col::Bool(b), Value::Bool(v)) => b.append_value(*v),
+                (Col::Time(b), Value::Time(ms)) => b.append_value(*ms),
+                (Col::Str(b), _) => b.append_null(),
+                (Col::Bool(b), _) => b.append_null(),
+                (Col::Time(b), _) => b.append_null(),
+            }
+        }
+        self.file_id.append_value(file_id);
+        self.record_index
+            .append_value(u32::try_from(record_index).unwrap_or(u32::MAX));
+        self.rest.append_value(&row.rest);
+        self.raw_fields.append_value(row.raw_fields);
+        self.len += 1;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn finish(self) -> DataFrame {
+        let mut columns: Vec<Column> = self
+            .cols
+            .into_iter()
+            .map(|c| match c {
+                Col::Str(b) => b.finish().into_column(),
+                Col::Bool(b) => b.finish().into_column(),
+                Col::Time(b) => b
+                    .finish()
+                    .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+                    .into_column(),
+            })
+            .collect();
+        columns.push(self.file_id.finish().into_column());
+        columns.push(self.record_index.finish().into_column());
+        columns.push(self.rest.finish().into_column());
+        columns.push(self.raw_fields.finish().into_column());
+        // Every builder received exactly one value per row.
+        DataFrame::new(self.len, columns).expect("columns of equal length")
+    }
+}

@@ -1,0 +1,188 @@
+//! Small zero-copy helpers over `serde_json`: objects as ordered `(key, raw value)` entries, and
+//! strings borrowed from the input whenever they contain no escape.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// A JSON string, borrowed from the input when it holds no escape sequence.
+pub struct CowStr<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON object's entries in input order, values left unparsed.
+pub struct Entries<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some(CowStr(k)) = map.next_key::<CowStr<'de>>()? {
+                    let v: &'de RawValue = map.next_value()?;
+                    out.push((k, v));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'a> Entries<'a> {
+    /// Parses `raw` as an object; `None` when it is any other JSON value.
+    pub fn parse(raw: &'a str) -> Option<Self> {
+        if !raw.trim_start().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(raw).ok()
+    }
+
+    /// The value of `key`; the last one wins when a key repeats, as in most JSON readers.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+}
+
+/// A raw JSON value, classified by what a typed column can hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Bool(bool),
+    Null,
+    /// A number, object or array.
+    Other,
+}
+
+pub fn scalar(raw: &RawValue) -> Scalar<'_> {
+    let text = raw.get().trim_start();
+    match text.as_bytes().first() {
+        Some(b'"') => match serde_json::from_str::<CowStr>(text) {
+            Ok(CowStr(s)) => Scalar::Str(s),
+            Err(_) => Scalar::Other,
+        },
+        Some(b't') => Scalar::Bool(true),
+        Some(b'f') => Scalar::Bool(false),
+        Some(b'n') => Scalar::Null,
+        _ => Scalar::Other,
+    }
+}
+
+/// A word for the JSON type of `raw`, for messages.
+pub fn type_name(raw: &RawValue) -> &'static str {
+    match raw.get().trim_start().as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        _ => "a number",
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json_string(out: &mut String, s: &str) {
+    let plain = s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if plain {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        // Serialising a &str cannot fail.
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    }
+}
+
+/// Byte offset of serde_json's 1-based (line, column) position within `text`.
+pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map(|(i, _)| i + 1)
+            .unwrap_or(text.len())
+    };
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_keep_order_and_borrow() {
+        let text = r#"{"b": 1, "a": {"x": [1,2]}, "b": "two", "c": "e\"s"}"#;
+        let e = Entries::parse(text).unwrap();
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["b", "a", "b", "c"]);
+        assert_eq!(e.get("a").unwrap().get(), r#"{"x": [1,2]}"#);
+        assert_eq!(scalar(e.get("b").unwrap()), Scalar::Str("two".into()));
+        match scalar(e.get("c").unwrap()) {
+            Scalar::Str(Cow::Owned(s)) => assert_eq!(s, "e\"s"),
+            other => panic!("{other:?}"),
+        }
+        match scalar(e.get("b").unwrap()) {
+            Scalar::Str(Cow::Borrowed(_)) => {}
+            other => panic!("expected a borrowed string, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_objects_are_not_entries() {
+        assert!(Entries::parse("[1]").is_none());
+        assert!(Entries::parse("\"x\"").is_none());
+        assert!(Entries::parse("{").is_none());
+    }
+
+    #[test]
+    fn string_escaping() {
+        let mut s = String::new();
+        push_json_string(&mut s, "plain");
+        push_json_string(&mut s, "q\"uo\nte");
+        assert_eq!(s, r#""plain""q\"uo\nte""#);
+    }
+
+    #[test]
+    fn offsets() {
+        let t = "ab\ncd\nef";
+        assert_eq!(offset_of(t, 1, 1), 0);
+        assert_eq!(offset_of(t, 2, 2), 4);
+        assert_eq!(offset_of(t, 3, 1), 6);
+        assert_eq!(offset_of(t, 9, 9), t.len());
+    }
+}

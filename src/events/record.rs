@@ -1,0 +1,386 @@
+//! One CloudTrail record (raw JSON) -> one row of typed values, or a rejection with its reason.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use serde_json::value::RawValue;
+
+use super::json::{push_json_string, scalar, type_name, Entries, Scalar};
+use super::schema::{Kind, FIELDS};
+
+/// Number of typed columns.
+pub const N_FIELDS: usize = FIELDS.len();
+/// Position of `eventTime` in [`FIELDS`].
+const TIME: usize = 0;
+
+/// A typed cell value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Absent,
+    Str(Cow<'a, str>),
+    Bool(bool),
+    /// Milliseconds since the Unix epoch, UTC.
+    Time(i64),
+}
+
+/// One record's typed values, its bit set of fields held only in `rest`, and `rest` itself.
+#[derive(Debug)]
+pub struct Row<'a> {
+    pub values: [Value<'a>; N_FIELDS],
+    pub raw_fields: u32,
+    pub rest: String,
+}
+
+/// Why a record was not loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Reject {
+    #[error("not a JSON object (found {0})")]
+    NotAnObject(&'static str),
+    #[error("no eventTime")]
+    NoEventTime,
+    #[error("eventTime is {0}, not a string")]
+    EventTimeNotString(&'static str),
+    #[error("unparseable eventTime {0:?}")]
+    BadEventTime(String),
+    #[error("LookupEvents entry without a CloudTrailEvent string")]
+    NoCloudTrailEvent,
+    #[error("CloudTrailEvent is not valid JSON: {0}")]
+    BadEmbeddedJson(String),
+    #[error("not a CloudTrail shape: {0}")]
+    BadContainer(String),
+    #[error("invalid JSON at column {column}: {message}")]
+    InvalidJsonLine { column: usize, message: String },
+}
+
+/// Keys of the fields a column holds, as a tree, so each nested object is parsed once.
+struct Node {
+    key: &'static str,
+    field: Option<usize>,
+    children: Vec<Node>,
+}
+
+fn field_tree() -> &'static [Node] {
+    static TREE: OnceLock<Vec<Node>> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let mut roots: Vec<Node> = Vec::new();
+        for (i, f) in FIELDS.iter().enumerate() {
+            let mut level = &mut roots;
+            for (depth, seg) in f.path.iter().enumerate() {
+                let pos = match level.iter().position(|n| n.key == *seg) {
+                    Some(p) => p,
+                    None => {
+                        level.push(Node {
+                            key: seg,
+                            field: None,
+                            children: Vec::new(),
+                        });
+                        level.len() - 1
+                    }
+                };
+                if depth + 1 == f.path.len() {
+                    level[pos].field = Some(i);
+                }
+                level = &mut level[pos].children;
+            }
+        }
+        roots
+    })
+}
+
+fn fill<'a>(entries: &Entries<'a>, nodes: &[Node], found: &mut [Option<&'a RawValue>; N_FIELDS]) {
+    for node in nodes {
+        let Some(raw) = entries.get(node.key) else {
+            continue;
+        };
+        if let Some(i) = node.field {
+            found[i] = Some(raw);
+        }
+        if !node.children.is_empty() {
+            if let Some(sub) = Entries::parse(raw.get()) {
+                fill(&sub, &node.children, found);
+            }
+        }
+    }
+}
+
+/// Parses one record. `raw` must be valid JSON (the caller has parsed it once already).
+///
+/// A record is an object with an `eventTime` (or, from Logstash-style exports, `@timestamp`).
+/// Common wrappers are unwrapped: EventBridge's `{"detail-type": ..., "detail": {record}}`,
+/// Splunk HEC's `{"event": {record}}` and exports' `{"record": {record}}`.
+pub fn parse_record(raw: &str) -> Result<Row<'_>, Reject> {
+    let entries = match Entries::parse(raw) {
+        Some(e) => e,
+        None => {
+            let raw_value: Option<&RawValue> = serde_json::from_str(raw).ok();
+            return Err(Reject::NotAnObject(
+                raw_value.map(type_name).unwrap_or("invalid JSON"),
+            ));
+        }
+    };
+    // Logstash-style exports move eventTime into `@timestamp`; the column takes it from there
+    // and flags eventTime as raw, so filters still see that the record has no eventTime key.
+    let mut time_from_timestamp = false;
+    if !entries.has("eventTime") {
+        if let Some(inner) = wrapped_record(&entries) {
+            return parse_record(inner.get());
+        }
+        let cloudtrail_like = entries.has("eventName") || entries.has("eventSource");
+        if !(cloudtrail_like && entries.has("@timestamp")) {
+            return Err(Reject::NoEventTime);
+        }
+        time_from_timestamp = true;
+    }
+
+    let mut found: [Option<&RawValue>; N_FIELDS] = [None; N_FIELDS];
+    fill(&entries, field_tree(), &mut found);
+    if time_from_timestamp {
+        found[TIME] = entries.get("@timestamp");
+    }
+
+    let mut values: [Value; N_FIELDS] = std::array::from_fn(|_| Value::Absent);
+    let mut raw_fields = 0u32;
+    // Top-level keys whose value a column holds exactly, and so are left out of `rest`.
+    let mut moved = 0u32;
+    for (i, f) in FIELDS.iter().enumerate() {
+        let Some(raw) = found[i] else { continue };
+        let bit = 1u32 << f.bit;
+        let value = match (f.kind, scalar(raw)) {
+            (Kind::Time, Scalar::Str(s)) => match parse_event_time(&s) {
+                Some((ms, canonical)) => {
+                    if !canonical {
+                        raw_fields |= bit;
+                    }
+                    Value::Time(ms)
+                }
+                None => return Err(Reject::BadEventTime(s.into_owned())),
+            },
+            (Kind::Time, _) => return Err(Reject::EventTimeNotString(type_name(raw))),
+            (Kind::Str, Scalar::Str(s)) => Value::Str(s),
+            (Kind::Bool, Scalar::Bool(b)) => Value::Bool(b),
+            _ => {
+                raw_fields |= bit;
+                continue;
+            }
+        };
+        if time_from_timestamp && i == TIME {
+            raw_fields |= bit;
+        }
+        if f.is_top_level() && raw_fields & bit == 0 {
+            moved |= bit;
+        }
+        values[i] = value;
+    }
+
+    let mut rest = String::with_capacity(raw.len());
+    rest.push('{');
+    for (key, value) in &entries.0 {
+        let is_moved = FIELDS
+            .iter()
+            .any(|f| moved & (1 << f.bit) != 0 && f.path[0] == key.as_ref());
+        if is_moved {
+            continue;
+        }
+        if rest.len() > 1 {
+            rest.push(',');
+        }
+        push_json_string(&mut rest, key);
+        rest.push(':');
+        rest.push_str(value.get());
+    }
+    rest.push('}');
+
+    Ok(Row {
+        values,
+        raw_fields,
+        rest,
+    })
+}
+
+fn wrapped_record<'a>(entries: &Entries<'a>) -> Option<&'a RawValue> {
+    let inner = if entries.has("detail-type") {
+        entries.get("detail")
+    } else {
+        entries.get("record").or_else(|| entries.get("event"))
+    }?;
+    let sub = Entries::parse(inner.get())?;
+    sub.has("eventTime").then_some(inner)
+}
+
+/// Parses an RFC 3339 time (or a zone-less `YYYY-MM-DD HH:MM:SS[.f]`, taken as UTC) into UTC
+/// milliseconds, and whether it is in CloudTrail's canonical form `YYYY-MM-DDTHH:MM:SSZ` (so it
+/// can be written back exactly from the column).
+pub fn parse_event_time(s: &str) -> Option<(i64, bool)> {
+    let b = s.as_bytes();
+    if b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+    {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+            })
+        };
+        let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?);
+        if let Some(t) = date.and_then(|d| d.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?))
+        {
+            return Some((t.and_utc().timestamp_millis(), true));
+        }
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some((t.timestamp_millis(), false));
+    }
+    // Data-lake exports (Athena, Panther) write `2025-01-21 17:49:47.000000000`: UTC, no zone.
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
+        .map(|t| (t.and_utc().timestamp_millis(), false))
+}
+
+/// Formats UTC milliseconds in CloudTrail's canonical form.
+pub fn format_event_time(ms: i64) -> String {
+    match DateTime::from_timestamp_millis(ms) {
+        Some(t) if ms % 1000 == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::schema::field;
+
+    fn value<'r>(row: &'r Row, name: &str) -> &'r Value<'r> {
+        &row.values[field(name).unwrap().bit as usize]
+    }
+
+    #[test]
+    fn typed_columns_and_rest() {
+        let raw = r#"{"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::1:root","sessionContext":{"attributes":{"mfaAuthenticated":"false"}}},"eventTime":"2024-07-31T13:10:00Z","eventName":"ConsoleLogin","readOnly":false,"requestParameters":{"bucketName":"b"},"additionalEventData":{"MFAUsed":"No"},"@timestamp":"x"}"#;
+        let row = parse_record(raw).unwrap();
+        assert_eq!(value(&row, "eventTime"), &Value::Time(1_722_431_400_000));
+        assert_eq!(value(&row, "userIdentity.type"), &Value::Str("Root".into()));
+        assert_eq!(
+            value(
+                &row,
+                "userIdentity.sessionContext.attributes.mfaAuthenticated"
+            ),
+            &Value::Str("false".into())
+        );
+        assert_eq!(value(&row, "readOnly"), &Value::Bool(false));
+        assert_eq!(
+            value(&row, "additionalEventData.MFAUsed"),
+            &Value::Str("No".into())
+        );
+        assert_eq!(value(&row, "errorCode"), &Value::Absent);
+        assert_eq!(row.raw_fields, 0);
+        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        assert!(rest.get("eventName").is_none(), "moved to a column");
+        assert!(rest.get("eventTime").is_none());
+        assert_eq!(rest["requestParameters"]["bucketName"], "b");
+        assert_eq!(
+            rest["userIdentity"]["type"], "Root",
+            "nested objects stay whole"
+        );
+        assert_eq!(rest["@timestamp"], "x");
+    }
+
+    #[test]
+    fn other_types_stay_in_rest_and_are_flagged() {
+        let raw = r#"{"eventTime":"2024-07-31T13:10:00.5+02:00","errorCode":null,"readOnly":"true","additionalEventData":{"MFAUsed":true},"eventName":5}"#;
+        let row = parse_record(raw).unwrap();
+        for name in [
+            "eventTime",
+            "errorCode",
+            "readOnly",
+            "additionalEventData.MFAUsed",
+            "eventName",
+        ] {
+            let f = field(name).unwrap();
+            assert!(row.raw_fields & (1 << f.bit) != 0, "{name} flagged");
+        }
+        assert_eq!(value(&row, "errorCode"), &Value::Absent);
+        assert_eq!(value(&row, "eventTime"), &Value::Time(1_722_424_200_500));
+        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        assert_eq!(rest["errorCode"], serde_json::Value::Null);
+        assert_eq!(rest["readOnly"], "true");
+        assert_eq!(rest["eventName"], 5);
+        assert_eq!(rest["eventTime"], "2024-07-31T13:10:00.5+02:00");
+    }
+
+    #[test]
+    fn rejections() {
+        assert_eq!(
+            parse_record("[1]").unwrap_err(),
+            Reject::NotAnObject("an array")
+        );
+        assert_eq!(
+            parse_record(r#"{"eventName":"x"}"#).unwrap_err(),
+            Reject::NoEventTime
+        );
+        assert_eq!(
+            parse_record(r#"{"eventTime":null}"#).unwrap_err(),
+            Reject::EventTimeNotString("null")
+        );
+        assert_eq!(
+            parse_record(r#"{"eventTime":"yesterday"}"#).unwrap_err(),
+            Reject::BadEventTime("yesterday".into())
+        );
+        assert_eq!(
+            parse_record(r#"{"eventTime":"2024-02-30T00:00:00Z"}"#).unwrap_err(),
+            Reject::BadEventTime("2024-02-30T00:00:00Z".into())
+        );
+    }
+
+    #[test]
+    fn wrappers_unwrap() {
+        let eb = r#"{"detail-type":"AWS API Call via CloudTrail","detail":{"eventTime":"2024-01-01T00:00:00Z","eventName":"X"}}"#;
+        assert_eq!(
+            value(&parse_record(eb).unwrap(), "eventName"),
+            &Value::Str("X".into())
+        );
+        let rec = r#"{"source":"s","record":{"eventTime":"2024-01-01T00:00:00Z","eventName":"Y"}}"#;
+        assert_eq!(
+            value(&parse_record(rec).unwrap(), "eventName"),
+            &Value::Str("Y".into())
+        );
+    }
+
+    #[test]
+    fn logstash_timestamp_stands_in_for_event_time() {
+        let row =
+            parse_record(r#"{"@timestamp":"2020-09-14T00:44:23.000Z","eventName":"X"}"#).unwrap();
+        assert_eq!(value(&row, "eventTime"), &Value::Time(1_600_044_263_000));
+        assert!(
+            row.raw_fields & 1 != 0,
+            "eventTime is not in the record itself"
+        );
+        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        assert!(rest.get("eventTime").is_none());
+        assert_eq!(rest["@timestamp"], "2020-09-14T00:44:23.000Z");
+    }
+
+    #[test]
+    fn time_round_trip() {
+        let (ms, canonical) = parse_event_time("2024-07-31T13:10:00Z").unwrap();
+        assert!(canonical);
+        assert_eq!(format_event_time(ms), "2024-07-31T13:10:00Z");
+        assert!(parse_event_time("2024-13-01T00:00:00Z").is_none());
+        assert!(parse_event_time("").is_none());
+        assert!(parse_event_time("2024-07-31T13:1a:00Z").is_none());
+        assert_eq!(
+            parse_event_time("2025-01-21 17:49:47.000000000"),
+            Some((1_737_481_787_000, false))
+        );
+        assert_eq!(
+            parse_event_time("2024-07-31T13:10:00+01:00"),
+            Some((1_722_427_800_000, false))
+        );
+    }
+}

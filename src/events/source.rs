@@ -1,0 +1,248 @@
+//! Input files: discovery over files and directories, reading with gzip detected by its magic
+//! bytes, and what the S3 key layout says about a file.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use serde::Serialize;
+
+/// Why a file could not be read as event history.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read: {0}")]
+    Io(String),
+    #[error("empty file")]
+    Empty,
+    #[error("named .gz but not gzip (no gzip magic bytes)")]
+    NotGzip,
+    #[error("truncated gzip stream: ended after {decompressed} decompressed bytes")]
+    TruncatedGzip { decompressed: u64 },
+    #[error("corrupt gzip stream after {decompressed} decompressed bytes: {message}")]
+    CorruptGzip { decompressed: u64, message: String },
+    #[error("larger than {limit} bytes once decompressed")]
+    TooLarge { limit: u64 },
+    #[error("not UTF-8 text: invalid byte at offset {offset}")]
+    NotUtf8 { offset: usize },
+    #[error("invalid JSON at byte {offset} (line {line}, column {column}): {message}")]
+    InvalidJson {
+        offset: usize,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("not a CloudTrail shape: {0}")]
+    NotCloudTrail(String),
+}
+
+/// What the S3 key layout (`AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/...`, or the
+/// file name `<account>_CloudTrail_<region>_<stamp>_<id>.json.gz`) says about a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub organization: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// The key sits under `CloudTrail-Digest/`.
+    pub digest: bool,
+}
+
+impl KeyInfo {
+    pub fn from_path(path: &Path) -> KeyInfo {
+        let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+        let mut info = KeyInfo::default();
+        if let Some(i) = parts.iter().rposition(|p| *p == "AWSLogs") {
+            let mut rest = &parts[i + 1..];
+            if let Some(org) = rest.first().filter(|p| p.starts_with("o-")) {
+                info.organization = Some(org.to_string());
+                rest = &rest[1..];
+            }
+            if let [account, kind, region, ..] = rest {
+                if is_account(account) && (*kind == "CloudTrail" || *kind == "CloudTrail-Digest") {
+                    info.account = Some(account.to_string());
+                    info.region = Some(region.to_string());
+                    info.digest = *kind == "CloudTrail-Digest";
+                }
+            }
+        }
+        if info.account.is_none() {
+            let name = parts.last().copied().unwrap_or_default();
+            let mut it = name.split('_');
+            if let (Some(account), Some(kind), Some(region)) = (it.next(), it.next(), it.next()) {
+                if is_account(account) && (kind == "CloudTrail" || kind == "CloudTrail-Digest") {
+                    info.account = Some(account.to_string());
+                    info.region = Some(region.to_string());
+                    info.digest = kind == "CloudTrail-Digest";
+                }
+            }
+        }
+        info
+    }
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A file found under the inputs, or an input that could not be walked.
+#[derive(Debug)]
+pub enum Found {
+    File(PathBuf),
+    /// Recognised and deliberately not read, with the reason.
+    Skipped(PathBuf, String),
+    Failed(PathBuf, FileError),
+}
+
+/// Every regular file under `inputs` (recursively), in a stable order: inputs in the order given,
+/// files sorted by path within each. Hidden entries (`.name`) inside directories are listed as
+/// skipped; a file reached twice is read once and listed as skipped the second time.
+pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for input in inputs {
+        let walker = walkdir::WalkDir::new(input)
+            .follow_links(true)
+            .sort_by_file_name();
+        let mut it = walker.into_iter();
+        while let Some(entry) = it.next() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e.path().unwrap_or(input).to_path_buf();
+                    let msg = e
+                        .io_error()
+                        .map(|io| io.to_string())
+                        .unwrap_or_else(|| e.to_string());
+                    out.push(Found::Failed(path, FileError::Io(msg)));
+                    continue;
+                }
+            };
+            let hidden = entry.depth() > 0
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with('.'));
+            if entry.file_type().is_dir() {
+                if hidden {
+                    out.push(Found::Skipped(entry.into_path(), "hidden directory".into()));
+                    it.skip_current_dir();
+                }
+                continue;
+            }
+            let path = entry.into_path();
+            if hidden {
+                out.push(Found::Skipped(path, "hidden file".into()));
+                continue;
+            }
+            let identity = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if !seen.insert(identity) {
+                out.push(Found::Skipped(path, "same file as an earlier input".into()));
+                continue;
+            }
+            out.push(Found::File(path));
+        }
+    }
+    out
+}
+
+/// Largest decompressed size accepted for one file: far above any CloudTrail delivery, low
+/// enough that a gzip bomb is an error instead of an out-of-memory kill.
+pub const MAX_DECOMPRESSED: u64 = 4 << 30;
+
+/// Reads a file whole, decompressing gzip (detected by magic bytes, whatever the name says).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, FileError> {
+    let bytes = fs::read(path).map_err(|e| FileError::Io(e.to_string()))?;
+    if bytes.is_empty() {
+        return Err(FileError::Empty);
+    }
+    let named_gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        gunzip(&bytes)
+    } else if named_gz {
+        Err(FileError::NotGzip)
+    } else {
+        Ok(bytes)
+    }
+}
+
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
+    // ISIZE (the last four bytes) is the uncompressed size mod 2^32: a good first capacity.
+    let hint = bytes
+        .len()
+        .checked_sub(4)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|t| t.try_into().ok())
+        .map(|t: [u8; 4]| u32::from_le_bytes(t) as usize)
+        .unwrap_or(0)
+        .min(bytes.len().saturating_mul(64))
+        .min(1 << 30);
+    let mut out = Vec::with_capacity(hint);
+    let mut decoder = MultiGzDecoder::new(bytes).take(MAX_DECOMPRESSED + 1);
+    match decoder.read_to_end(&mut out) {
+        Ok(_) if out.len() as u64 > MAX_DECOMPRESSED => Err(FileError::TooLarge {
+            limit: MAX_DECOMPRESSED,
+        }),
+        Ok(_) if out.is_empty() => Err(FileError::Empty),
+        Ok(_) => Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(FileError::TruncatedGzip {
+            decompressed: out.len() as u64,
+        }),
+        Err(e) => Err(FileError::CorruptGzip {
+            decompressed: out.len() as u64,
+            message: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn key_layouts() {
+        let p = Path::new("x/AWSLogs/123456789012/CloudTrail/eu-west-1/2024/01/02/f.json.gz");
+        let k = KeyInfo::from_path(p);
+        assert_eq!(k.account.as_deref(), Some("123456789012"));
+        assert_eq!(k.region.as_deref(), Some("eu-west-1"));
+        assert!(!k.digest);
+        let p =
+            Path::new("AWSLogs/o-abc123/210987654321/CloudTrail-Digest/us-east-1/2024/x.json.gz");
+        let k = KeyInfo::from_path(p);
+        assert_eq!(k.organization.as_deref(), Some("o-abc123"));
+        assert_eq!(k.account.as_deref(), Some("210987654321"));
+        assert!(k.digest);
+        let p = Path::new("flat/111122223333_CloudTrail_us-east-2_20240731T1310Z_AbCd.json.gz");
+        assert_eq!(KeyInfo::from_path(p).region.as_deref(), Some("us-east-2"));
+        assert_eq!(
+            KeyInfo::from_path(Path::new("a/b.json")),
+            KeyInfo::default()
+        );
+    }
+
+    #[test]
+    fn gzip_errors() {
+        let data = br#"{"Records":[]}"#.repeat(1000);
+        let full = gz(&data);
+        assert_eq!(gunzip(&full).unwrap(), data);
+        match gunzip(&full[..full.len() / 2]) {
+            Err(FileError::TruncatedGzip { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        let mut bad = full.clone();
+        let n = bad.len();
+        bad[n - 6] ^= 0xff; // CRC
+        assert!(matches!(gunzip(&bad), Err(FileError::CorruptGzip { .. })));
+        assert!(gunzip(&[0x1f, 0x8b]).is_err());
+    }
+}

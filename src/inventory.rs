@@ -1,0 +1,234 @@
+//! What a body of evidence covers: files, records, accounts, regions, days, and day gaps.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::{Days, NaiveDate};
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::events::record::format_event_time;
+use crate::events::{schema, EventFrame, Format, Outcome, RejectedRecord};
+
+/// Account or region of a record that neither the record nor its S3 key names.
+pub const UNKNOWN: &str = "unknown";
+
+/// The stable JSON of `trailaudit inventory --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    /// Every file examined: loaded + skipped + failed.
+    pub files: u64,
+    pub loaded_files: u64,
+    /// Loaded files by shape.
+    pub formats: BTreeMap<Format, u64>,
+    pub events: u64,
+    pub rejected_records: u64,
+    pub failed_files: Vec<FailedFile>,
+    pub skipped_files: Vec<SkippedFile>,
+    /// Files with rejected records: the exact count and the first few with their reasons.
+    pub rejections: Vec<FileRejections>,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    pub events_by_account_region_day: Vec<DayCount>,
+    pub gaps: Vec<Gap>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedFile {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedFile {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRejections {
+    pub path: PathBuf,
+    pub total: u64,
+    pub first: Vec<RejectedRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct DayCount {
+    pub account: String,
+    pub region: String,
+    /// UTC day, `YYYY-MM-DD`.
+    pub date: String,
+    pub events: u64,
+}
+
+/// A UTC day with no record for an account and region that has records on days before and after.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Gap {
+    pub account: String,
+    pub region: String,
+    pub date: String,
+}
+
+impl Inventory {
+    pub fn of(frame: &EventFrame) -> PolarsResult<Inventory> {
+        let mut inv = Inventory {
+            files: frame.files.len() as u64,
+            loaded_files: 0,
+            formats: BTreeMap::new(),
+            events: frame.events() as u64,
+            rejected_records: frame.rejected_records(),
+            failed_files: Vec::new(),
+            skipped_files: Vec::new(),
+            rejections: Vec::new(),
+            first_event: None,
+            last_event: None,
+            accounts: Vec::new(),
+            regions: Vec::new(),
+            events_by_account_region_day: Vec::new(),
+            gaps: Vec::new(),
+        };
+        for f in &frame.files {
+            match &f.outcome {
+                Outcome::Loaded { format, .. } => {
+                    inv.loaded_files += 1;
+                    *inv.formats.entry(*format).or_default() += 1;
+                }
+                Outcome::Skipped { reason } => inv.skipped_files.push(SkippedFile {
+                    path: f.path.clone(),
+                    reason: reason.clone(),
+                }),
+                Outcome::Failed { error } => inv.failed_files.push(FailedFile {
+                    path: f.path.clone(),
+                    error: error.to_string(),
+                }),
+            }
+            if f.rejections.total > 0 {
+                inv.rejections.push(FileRejections {
+                    path: f.path.clone(),
+                    total: f.rejections.total,
+                    first: f.rejections.first.clone(),
+                });
+            }
+        }
+        inv.count_days(frame)?;
+        Ok(inv)
+    }
+
+    fn count_days(&mut self, frame: &EventFrame) -> PolarsResult<()> {
+        // Group by what the record says plus its file; the file's S3 key fills in an account or
+        // region the record lacks.
+        let grouped = frame
+            .df
+            .clone()
+            .lazy()
+            .group_by([
+                col("recipientAccountId"),
+                col("awsRegion"),
+                col(schema::FILE_ID),
+                col("eventTime")
+                    .dt()
+                    .date()
+                    .cast(DataType::Int32)
+                    .alias("day"),
+            ])
+            .agg([
+                len().alias("n"),
+                col("eventTime").min().cast(DataType::Int64).alias("first"),
+                col("eventTime").max().cast(DataType::Int64).alias("last"),
+            ])
+            .collect()?;
+        let accounts = grouped.column("recipientAccountId")?.str()?;
+        let regions = grouped.column("awsRegion")?.str()?;
+        let file_ids = grouped.column(schema::FILE_ID)?.u32()?;
+        let days = grouped.column("day")?.i32()?;
+        let counts = grouped.column("n")?.cast(&DataType::UInt64)?;
+        let counts = counts.u64()?;
+        let firsts = grouped.column("first")?.i64()?;
+        let lasts = grouped.column("last")?.i64()?;
+
+        let mut by_day: BTreeMap<(String, String, i32), u64> = BTreeMap::new();
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        for i in 0..grouped.height() {
+            let key = file_ids
+                .get(i)
+                .and_then(|id| frame.files.get(id as usize))
+                .map(|f| &f.key);
+            let account = accounts
+                .get(i)
+                .or_else(|| key.and_then(|k| k.account.as_deref()))
+                .unwrap_or(UNKNOWN);
+            let region = regions
+                .get(i)
+                .or_else(|| key.and_then(|k| k.region.as_deref()))
+                .unwrap_or(UNKNOWN);
+            let (Some(day), Some(n)) = (days.get(i), counts.get(i)) else {
+                continue;
+            };
+            *by_day
+                .entry((account.to_string(), region.to_string(), day))
+                .or_default() += n;
+            first = first.min(firsts.get(i).unwrap_or(i64::MAX));
+            last = last.max(lasts.get(i).unwrap_or(i64::MIN));
+        }
+        if first <= last {
+            self.first_event = Some(format_event_time(first));
+            self.last_event = Some(format_event_time(last));
+        }
+
+        let mut accounts = BTreeSet::new();
+        let mut regions = BTreeSet::new();
+        let mut days_of: BTreeMap<(String, String), Vec<i32>> = BTreeMap::new();
+        for ((account, region, day), n) in by_day {
+            accounts.insert(account.clone());
+            regions.insert(region.clone());
+            self.events_by_account_region_day.push(DayCount {
+                account: account.clone(),
+                region: region.clone(),
+                date: day_string(day),
+                events: n,
+            });
+            days_of.entry((account, region)).or_default().push(day);
+        }
+        for ((account, region), days) in days_of {
+            // `days` is sorted: it comes from a BTreeMap keyed by (account, region, day).
+            for pair in days.windows(2) {
+                for missing in pair[0] + 1..pair[1] {
+                    self.gaps.push(Gap {
+                        account: account.clone(),
+                        region: region.clone(),
+                        date: day_string(missing),
+                    });
+                }
+            }
+        }
+        self.accounts = accounts.into_iter().collect();
+        self.regions = regions.into_iter().collect();
+        Ok(())
+    }
+}
+
+/// `YYYY-MM-DD` of a day number counted from 1970-01-01.
+pub fn day_string(day: i32) -> String {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let date = if day >= 0 {
+        epoch.checked_add_days(Days::new(day as u64))
+    } else {
+        epoch.checked_sub_days(Days::new(day.unsigned_abs() as u64))
+    };
+    date.map(|d| d.to_string())
+        .unwrap_or_else(|| day.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_strings() {
+        assert_eq!(day_string(0), "1970-01-01");
+        assert_eq!(day_string(19_935), "2024-07-31");
+        assert_eq!(day_string(-1), "1969-12-31");
+    }
+}

@@ -1,0 +1,9 @@
+//! trailaudit: an offline AWS CloudTrail compliance auditor.
+//!
+//! The pipeline flows one way: inputs -> evidence ([`events::EventFrame`]) -> policies ->
+//! findings -> report model -> renderers. Each stage is one module.
+
+pub mod cli;
+pub mod events;
+pub mod inventory;
+pub mod synth;
