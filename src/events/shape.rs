@@ -317,12 +317,12 @@ fn invalid_json(text: &str, base: usize, e: &serde_json::Error) -> FileError {
 mod tests {
     use super::*;
 
-    fn collect(
-        text: &str,
-    ) -> (
+    type Collected = (
         Result<Content, FileError>,
         Vec<(Position, Result<String, Reject>)>,
-    ) {
+    );
+
+    fn collect(text: &str) -> Collected {
         let mut out = Vec::new();
         let r = read_records(text, &mut |p, item| out.push((p, item.map(str::to_string))));
         (r, out)
