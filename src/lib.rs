@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod events;
+pub mod filter;
 pub mod inventory;
 pub mod synth;
