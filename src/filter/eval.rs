@@ -319,7 +319,7 @@ mod tests {
         assert!(!both("ConsoleLogin -Failed", rec));
         assert!(both("?Nope ?ConsoleLogin", rec));
         assert!(!both("?Nope ?Never", rec));
-        assert!(both("consolelogin ?x", rec) == false, "case-sensitive");
+        assert!(!both("consolelogin ?x", rec), "case-sensitive");
         assert!(both("%Console[A-Z]ogin%", rec));
     }
 }
