@@ -57,12 +57,11 @@ fn record() -> impl Strategy<Value = Value> {
             )| {
                 let mut r = serde_json::Map::new();
                 r.insert("eventTime".into(), json!(time));
-                let mut put =
-                    |m: &mut serde_json::Map<String, Value>, k: &str, v: Option<Value>| {
-                        if let Some(v) = v {
-                            m.insert(k.into(), v);
-                        }
-                    };
+                let put = |m: &mut serde_json::Map<String, Value>, k: &str, v: Option<Value>| {
+                    if let Some(v) = v {
+                        m.insert(k.into(), v);
+                    }
+                };
                 put(&mut r, "eventName", name);
                 put(&mut r, "errorCode", code);
                 put(&mut r, "sourceIPAddress", ip);
@@ -194,7 +193,7 @@ proptest! {
 #[test]
 fn count_and_filter_agree_on_samples_slice() {
     let corpora = common::fixtures().join("stratus-red-team-detonation-logs");
-    let frame = events::load(&[corpora.clone()]);
+    let frame = events::load(std::slice::from_ref(&corpora));
     let mut records = Vec::new();
     for entry in std::fs::read_dir(&corpora).unwrap() {
         let p = entry.unwrap().path();
