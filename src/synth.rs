@@ -396,11 +396,39 @@ impl Ctx<'_> {
                 r.error_message = Some("Access Denied".into());
                 r
             }
+            97 => {
+                // Routine changes an operations team makes, each watched by a CIS 4.x control.
+                let changes: [(&str, &str, Value); 16] = [
+                    ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", json!({"groupId": "sg-0a1b2c3d4e5f60718", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "10.0.0.0/8"}]}}]}})),
+                    ("ec2.amazonaws.com", "RevokeSecurityGroupEgress", json!({"groupId": "sg-0a1b2c3d4e5f60718"})),
+                    ("ec2.amazonaws.com", "CreateSecurityGroup", json!({"groupName": "app-tier", "vpcId": "vpc-0123456789abcdef0"})),
+                    ("ec2.amazonaws.com", "CreateRoute", json!({"routeTableId": "rtb-0a1b2c3d", "destinationCidrBlock": "10.50.0.0/16"})),
+                    ("ec2.amazonaws.com", "ReplaceRouteTableAssociation", json!({"associationId": "rtbassoc-0a1b2c3d"})),
+                    ("ec2.amazonaws.com", "CreateNetworkAclEntry", json!({"networkAclId": "acl-0a1b2c3d", "ruleNumber": 110})),
+                    ("ec2.amazonaws.com", "CreateInternetGateway", json!({})),
+                    ("ec2.amazonaws.com", "CreateVpc", json!({"cidrBlock": "10.60.0.0/16"})),
+                    ("ec2.amazonaws.com", "ModifyVpcAttribute", json!({"vpcId": "vpc-0123456789abcdef0", "enableDnsHostnames": {"value": true}})),
+                    ("s3.amazonaws.com", "PutBucketPolicy", json!({"bucketName": bucket, "bucketPolicy": {"Version": "2012-10-17"}})),
+                    ("s3.amazonaws.com", "PutBucketLifecycle", json!({"bucketName": bucket})),
+                    ("config.amazonaws.com", "PutConfigurationRecorder", json!({"configurationRecorder": {"name": "default"}})),
+                    ("kms.amazonaws.com", "ScheduleKeyDeletion", json!({"keyId": format!("arn:aws:kms:{region}:{acct}:key/0a1b2c3d"), "pendingWindowInDays": 30})),
+                    ("kms.amazonaws.com", "DisableKey", json!({"keyId": format!("arn:aws:kms:{region}:{acct}:key/0a1b2c3d")})),
+                    ("organizations.amazonaws.com", "CreateOrganizationalUnit", json!({"parentId": "r-n0rt", "name": "sandbox"})),
+                    ("iam.amazonaws.com", "CreatePolicyVersion", json!({"policyArn": format!("arn:aws:iam::{acct}:policy/deploy"), "setAsDefault": true})),
+                ];
+                let (source, name, req) = changes[self.rng.below(changes.len() as u64) as usize].clone();
+                self.record(t, Who::DeployRole, source, name, false, req, Value::Null)
+            }
             _ => {
                 let who = *self.rng.pick(&[Who::Admin, Who::Dev, Who::Joe]);
-                let mut r = self.record(t, who, "signin.amazonaws.com", "ConsoleLogin", false, Value::Null, json!({"ConsoleLogin": "Success"}));
+                let failed = self.rng.chance(0.05);
+                let result = if failed { "Failure" } else { "Success" };
+                let mut r = self.record(t, who, "signin.amazonaws.com", "ConsoleLogin", false, Value::Null, json!({"ConsoleLogin": result}));
                 r.event_type = "AwsConsoleSignIn";
                 r.additional_event_data = Some(json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "Yes"}));
+                if failed {
+                    r.error_message = Some("Failed authentication".into());
+                }
                 r
             }
         };

@@ -1,6 +1,7 @@
 //! The command line: parse arguments, run one subcommand, map its outcome to an exit code.
 
 mod inventory;
+mod query;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,8 @@ pub struct Cli {
 enum Command {
     /// What the event history covers: files, records, accounts, regions, days and gaps.
     Inventory(inventory::Args),
+    /// Hunt over event history with a CloudWatch Logs filter pattern.
+    Query(query::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -53,6 +56,77 @@ pub struct InputArgs {
     /// of 2. Every failure is still listed.
     #[arg(long)]
     pub allow_partial: bool,
+}
+
+/// `--from` / `--to`, shared by every subcommand that reads event history.
+#[derive(Debug, clap::Args)]
+pub struct TimeWindow {
+    /// Only events at or after this time: `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only events up to this time: `YYYY-MM-DD` (through the end of that UTC day) or an
+    /// RFC 3339 time (inclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+/// A time window in UTC milliseconds: `from` inclusive, `until` exclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl TimeWindow {
+    pub fn bounds(&self) -> anyhow::Result<Bounds> {
+        let parse = |flag: &str, text: &str, end: bool| -> anyhow::Result<i64> {
+            if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                let day = if end {
+                    day.succ_opt().unwrap_or(day)
+                } else {
+                    day
+                };
+                let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+                return Ok(midnight.and_utc().timestamp_millis());
+            }
+            let t = chrono::DateTime::parse_from_rfc3339(text).with_context(|| {
+                format!("{flag} {text:?}: expected YYYY-MM-DD or an RFC 3339 time")
+            })?;
+            Ok(t.timestamp_millis() + i64::from(end))
+        };
+        let b = Bounds {
+            from: self
+                .from
+                .as_deref()
+                .map(|t| parse("--from", t, false))
+                .transpose()?,
+            until: self
+                .to
+                .as_deref()
+                .map(|t| parse("--to", t, true))
+                .transpose()?,
+        };
+        if let (Some(f), Some(u)) = (b.from, b.until) {
+            if f >= u {
+                anyhow::bail!("--from is not before --to");
+            }
+        }
+        Ok(b)
+    }
+}
+
+impl Bounds {
+    /// The window as a filter on `eventTime`, if it restricts anything.
+    pub fn to_expr(&self) -> Option<polars::prelude::Expr> {
+        use polars::prelude::*;
+        let t = || col("eventTime").cast(DataType::Int64);
+        let from = self.from.map(|f| t().gt_eq(lit(f)));
+        let until = self.until.map(|u| t().lt(lit(u)));
+        match (from, until) {
+            (Some(a), Some(b)) => Some(a.and(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 pub fn run() -> ExitCode {
@@ -70,6 +144,7 @@ pub fn run() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Inventory(args) => inventory::run(args, cli.quiet),
+        Command::Query(args) => query::run(args, cli.quiet),
     };
     match result {
         Ok(status) => status.into(),
