@@ -2,10 +2,13 @@
 
 use std::fmt;
 
+use std::borrow::Cow;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::json::{offset_of, scalar, type_name, Entries, Scalar};
+use super::json::{offset_of, scalar, type_name, CowStr, Entries, Scalar};
 use super::record::Reject;
 use super::source::FileError;
 
@@ -58,6 +61,144 @@ pub struct Position {
 /// Receives every record of a file, or the reason a record slot could not be read.
 pub type Sink<'s> = dyn FnMut(Position, Result<&str, Reject>) + 's;
 
+/// Keys whose arrays carry records: CloudTrail files, LookupEvents pages, CloudWatch Logs data.
+const RECORD_ARRAYS: [&str; 3] = ["Records", "Events", "logEvents"];
+
+/// A top-level JSON value, parsed in one pass: objects as entries whose record-bearing arrays
+/// are already split into elements, arrays as elements.
+enum Top<'a> {
+    Object(Vec<(Cow<'a, str>, Member<'a>)>),
+    Array(Vec<&'a RawValue>),
+    Scalar(&'static str),
+}
+
+enum Member<'a> {
+    Raw(&'a RawValue),
+    Elements(Vec<&'a RawValue>),
+    /// A record-bearing key whose value is not an array (its JSON type).
+    NotArray(&'static str),
+}
+
+impl<'a> Top<'a> {
+    fn member(&self, key: &str) -> Option<&Member<'a>> {
+        match self {
+            Top::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, m)| m),
+            _ => None,
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.member(key).is_some()
+    }
+
+    fn raw(&self, key: &str) -> Option<&'a RawValue> {
+        match self.member(key) {
+            Some(Member::Raw(r)) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Top<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(CowStr(k)) = map.next_key::<CowStr<'de>>()? {
+                    let m = if RECORD_ARRAYS.contains(&k.as_ref()) {
+                        match map.next_value::<MaybeArray<'de>>()? {
+                            MaybeArray::Elements(e) => Member::Elements(e),
+                            MaybeArray::Not(t) => Member::NotArray(t),
+                        }
+                    } else {
+                        Member::Raw(map.next_value()?)
+                    };
+                    out.push((k, m));
+                }
+                Ok(Top::Object(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(64));
+                while let Some(v) = seq.next_element::<&'de RawValue>()? {
+                    out.push(v);
+                }
+                Ok(Top::Array(out))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a number"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a string"))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("null"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+enum MaybeArray<'a> {
+    Elements(Vec<&'a RawValue>),
+    Not(&'static str),
+}
+
+impl<'de> Deserialize<'de> for MaybeArray<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeArray<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(256));
+                while let Some(v) = seq.next_element::<&'de RawValue>()? {
+                    out.push(v);
+                }
+                Ok(MaybeArray::Elements(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeArray::Not("an object"))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeArray::Not("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeArray::Not("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeArray::Not("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeArray::Not("a number"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(MaybeArray::Not("a string"))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeArray::Not("null"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Feeds every record in `text` to `sink`, and says what the file was.
 ///
 /// The whole file is validated before the first record reaches `sink`, except in NDJSON, where
@@ -68,36 +209,42 @@ pub fn read_records(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
     if text.trim().is_empty() {
         return Err(FileError::Empty);
     }
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Top>();
     let first = match stream.next() {
         Some(Ok(v)) => v,
         Some(Err(e)) => return Err(invalid_json(text, 0, &e)),
         None => return Err(FileError::Empty),
     };
-    let format = match classify(first)? {
+    let first_end = stream.byte_offset();
+    let first_raw = text[..first_end].trim();
+    let format = match classify(&first)? {
         Class::Skip(reason) => return Ok(Content::Skip(reason)),
         Class::Events(f) => f,
     };
-    let after_first = stream.byte_offset();
-    let more = !text[after_first..].trim().is_empty();
+    let more = !text[first_end..].trim().is_empty();
 
     let mut next = 0u64;
-    if format == Format::SingleRecord && more && !first.get().contains('\n') {
+    if format == Format::SingleRecord && more && !first_raw.contains('\n') {
         read_ndjson(text, &mut next, sink);
         return Ok(Content::Events(Format::Ndjson));
     }
 
-    let mut values = vec![first];
-    for v in stream {
-        match v {
-            Ok(v) => values.push(v),
-            Err(e) => return Err(invalid_json(text, 0, &e)),
+    let mut values = vec![(first, first_raw)];
+    loop {
+        let start = stream.byte_offset();
+        match stream.next() {
+            None => break,
+            Some(Ok(v)) => {
+                let end = stream.byte_offset();
+                values.push((v, text[start..end].trim()));
+            }
+            Some(Err(e)) => return Err(invalid_json(text, 0, &e)),
         }
     }
     // Check the structure of every value before emitting anything.
     let mut batches = Vec::with_capacity(values.len());
-    for v in &values {
-        batches.push(expand(v, 0).map_err(FileError::NotCloudTrail)?);
+    for (v, raw) in &values {
+        batches.push(expand(v, raw).map_err(FileError::NotCloudTrail)?);
     }
     for batch in batches {
         emit(batch, &mut next, None, sink);
@@ -110,40 +257,41 @@ enum Class {
     Skip(String),
 }
 
-fn classify(first: &RawValue) -> Result<Class, FileError> {
-    let text = first.get();
-    if text.starts_with('[') {
-        let items: Vec<&RawValue> = serde_json::from_str(text).unwrap_or_default();
-        return match items.first() {
-            None => Ok(Class::Events(Format::JsonArray)),
-            Some(item) if item.get().starts_with('{') => Ok(Class::Events(Format::JsonArray)),
-            Some(item) => Err(FileError::NotCloudTrail(format!(
-                "a JSON array of {}",
-                plural(type_name(item))
-            ))),
-        };
-    }
-    let Some(entries) = Entries::parse(text) else {
-        return Err(FileError::NotCloudTrail(format!(
-            "a JSON {} at top level",
-            bare(type_name(first))
-        )));
+fn classify(first: &Top) -> Result<Class, FileError> {
+    let entries = match first {
+        Top::Array(items) => {
+            return match items.first() {
+                None => Ok(Class::Events(Format::JsonArray)),
+                Some(item) if item.get().starts_with('{') => Ok(Class::Events(Format::JsonArray)),
+                Some(item) => Err(FileError::NotCloudTrail(format!(
+                    "a JSON array of {}",
+                    plural(type_name(item))
+                ))),
+            };
+        }
+        Top::Scalar(t) => {
+            return Err(FileError::NotCloudTrail(format!(
+                "a JSON {} at top level",
+                bare(t)
+            )));
+        }
+        Top::Object(entries) => entries,
     };
-    if entries.has("Records") {
+    if first.has("Records") {
         return Ok(Class::Events(Format::CloudtrailLog));
     }
-    if entries.has("Events") {
+    if first.has("Events") {
         return Ok(Class::Events(Format::LookupEvents));
     }
-    if entries.has("logEvents") && entries.has("messageType") {
+    if first.has("logEvents") && first.has("messageType") {
         return Ok(Class::Events(Format::CloudwatchLogs));
     }
-    if entries.has("digestStartTime") || (entries.has("logFiles") && entries.has("digestEndTime")) {
+    if first.has("digestStartTime") || (first.has("logFiles") && first.has("digestEndTime")) {
         return Ok(Class::Skip(
             "CloudTrail digest file (checked by `trailaudit verify`)".into(),
         ));
     }
-    if entries.has("signature") && entries.has("signature-algorithm") {
+    if first.has("signature") && first.has("signature-algorithm") {
         return Ok(Class::Skip(
             "digest signature metadata (used by `trailaudit verify`)".into(),
         ));
@@ -156,19 +304,19 @@ fn classify(first: &RawValue) -> Result<Class, FileError> {
         "eventID",
     ];
     let wrapped = ["detail", "record", "event"].iter().any(|k| {
-        entries
-            .get(k)
+        first
+            .raw(k)
             .and_then(|v| Entries::parse(v.get()))
             .is_some_and(|inner| MARKERS.iter().any(|m| inner.has(m)))
     });
-    if MARKERS.iter().any(|m| entries.has(m)) || wrapped {
+    if MARKERS.iter().any(|m| first.has(m)) || wrapped {
         return Ok(Class::Events(Format::SingleRecord));
     }
-    let keys: Vec<&str> = entries.keys().take(6).collect();
+    let keys: Vec<&str> = entries.iter().take(6).map(|(k, _)| k.as_ref()).collect();
     Err(FileError::NotCloudTrail(format!(
         "a JSON object with keys {}{}",
         keys.join(", "),
-        if entries.0.len() > keys.len() {
+        if entries.len() > keys.len() {
             ", ..."
         } else {
             ""
@@ -176,7 +324,7 @@ fn classify(first: &RawValue) -> Result<Class, FileError> {
     )))
 }
 
-fn bare(article_type: &'static str) -> &'static str {
+fn bare(article_type: &str) -> &str {
     article_type
         .trim_start_matches("an ")
         .trim_start_matches("a ")
@@ -191,47 +339,60 @@ fn plural(article_type: &'static str) -> String {
 
 /// One value's record slots: raw records, or embedded records as strings to parse.
 enum Slot<'a> {
-    Raw(&'a RawValue),
+    Raw(&'a str),
     Embedded(Result<String, Reject>),
 }
 
-/// The record slots of one top-level value (or NDJSON line). `Err` when a container's
-/// structure is wrong (e.g. `"Records"` is not an array).
-fn expand(v: &RawValue, depth: u8) -> Result<Vec<Slot<'_>>, String> {
-    let text = v.get();
-    if text.starts_with('[') && depth == 0 {
-        let items: Vec<&RawValue> =
-            serde_json::from_str(text).map_err(|e| format!("unreadable array: {e}"))?;
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            out.extend(expand(item, depth + 1)?);
+/// The record slots of one top-level value (or NDJSON line) whose text is `raw`. `Err` when a
+/// container's structure is wrong (e.g. `"Records"` is not an array).
+fn expand<'a>(top: &Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
+    let elements = |key: &str| -> Result<&Vec<&'a RawValue>, String> {
+        match top.member(key) {
+            Some(Member::Elements(e)) => Ok(e),
+            Some(Member::NotArray(t)) => Err(format!("{key:?} is {t}, not an array")),
+            _ => Err(format!("no {key:?}")),
         }
-        return Ok(out);
-    }
-    let Some(entries) = Entries::parse(text) else {
-        return Ok(vec![Slot::Raw(v)]);
     };
-    let array = |key: &str| -> Result<Vec<&RawValue>, String> {
-        let raw = entries.get(key).ok_or_else(|| format!("no {key:?}"))?;
-        serde_json::from_str(raw.get())
-            .map_err(|_| format!("{key:?} is {}, not an array", type_name(raw)))
-    };
-    if entries.has("Records") {
-        return Ok(array("Records")?.into_iter().map(Slot::Raw).collect());
-    }
-    if entries.has("Events") {
-        return Ok(array("Events")?
-            .into_iter()
+    match top {
+        Top::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let text = item.get();
+                // Pages or log files inside an array. A record never has these keys, so only
+                // texts that mention them are looked at twice.
+                let may_nest = text.starts_with('{')
+                    && RECORD_ARRAYS
+                        .iter()
+                        .any(|k| text.contains(&format!("\"{k}\"")));
+                match may_nest
+                    .then(|| serde_json::from_str::<Top>(text))
+                    .and_then(Result::ok)
+                {
+                    Some(inner @ Top::Object(_)) if RECORD_ARRAYS.iter().any(|k| inner.has(k)) => {
+                        out.extend(expand(&inner, text)?);
+                    }
+                    _ => out.push(Slot::Raw(text)),
+                }
+            }
+            Ok(out)
+        }
+        Top::Scalar(_) => Ok(vec![Slot::Raw(raw)]),
+        Top::Object(_) if top.has("Records") => Ok(elements("Records")?
+            .iter()
+            .map(|r| Slot::Raw(r.get()))
+            .collect()),
+        Top::Object(_) if top.has("Events") => Ok(elements("Events")?
+            .iter()
             .map(|e| Slot::Embedded(embedded(e, "CloudTrailEvent", Reject::NoCloudTrailEvent)))
-            .collect());
+            .collect()),
+        Top::Object(_) if top.has("logEvents") && top.has("messageType") => {
+            Ok(elements("logEvents")?
+                .iter()
+                .map(|e| Slot::Embedded(embedded(e, "message", Reject::NoCloudTrailEvent)))
+                .collect())
+        }
+        Top::Object(_) => Ok(vec![Slot::Raw(raw)]),
     }
-    if entries.has("logEvents") && entries.has("messageType") {
-        return Ok(array("logEvents")?
-            .into_iter()
-            .map(|e| Slot::Embedded(embedded(e, "message", Reject::NoCloudTrailEvent)))
-            .collect());
-    }
-    Ok(vec![Slot::Raw(v)])
 }
 
 fn embedded(entry: &RawValue, key: &str, missing: Reject) -> Result<String, Reject> {
@@ -252,7 +413,7 @@ fn emit(slots: Vec<Slot>, next: &mut u64, line: Option<u64>, sink: &mut Sink) {
         let pos = Position { index: *next, line };
         *next += 1;
         match slot {
-            Slot::Raw(raw) => sink(pos, Ok(raw.get())),
+            Slot::Raw(raw) => sink(pos, Ok(raw)),
             Slot::Embedded(Ok(s)) => sink(pos, Ok(&s)),
             Slot::Embedded(Err(r)) => sink(pos, Err(r)),
         }
@@ -266,32 +427,26 @@ fn read_ndjson(text: &str, next: &mut u64, sink: &mut Sink) {
         if trimmed.is_empty() {
             continue;
         }
-        match serde_json::from_str::<&RawValue>(trimmed) {
-            Ok(v) => match expand(v, 0) {
+        let pos = |next: &mut u64| {
+            let p = Position {
+                index: *next,
+                line: Some(line_no),
+            };
+            *next += 1;
+            p
+        };
+        match serde_json::from_str::<Top>(trimmed) {
+            Ok(top) => match expand(&top, trimmed) {
                 Ok(slots) => emit(slots, next, Some(line_no), sink),
-                Err(message) => {
-                    let pos = Position {
-                        index: *next,
-                        line: Some(line_no),
-                    };
-                    *next += 1;
-                    sink(pos, Err(Reject::BadContainer(message)));
-                }
+                Err(message) => sink(pos(next), Err(Reject::BadContainer(message))),
             },
-            Err(e) => {
-                let pos = Position {
-                    index: *next,
-                    line: Some(line_no),
-                };
-                *next += 1;
-                sink(
-                    pos,
-                    Err(Reject::InvalidJsonLine {
-                        column: e.column(),
-                        message: strip_position(&e),
-                    }),
-                );
-            }
+            Err(e) => sink(
+                pos(next),
+                Err(Reject::InvalidJsonLine {
+                    column: e.column(),
+                    message: strip_position(&e),
+                }),
+            ),
         }
     }
 }
@@ -356,6 +511,20 @@ mod tests {
         assert_eq!(recs[0].1.as_deref(), Ok(REC));
         assert_eq!(recs[1].1, Err(Reject::NoCloudTrailEvent));
         assert_eq!(recs[3].0.index, 3);
+    }
+
+    #[test]
+    fn arrays_of_pages_and_envelopes() {
+        let ev = serde_json::to_string(REC).unwrap();
+        let page = format!(r#"{{"Events":[{{"CloudTrailEvent":{ev}}}]}}"#);
+        let (r, recs) = collect(&format!(
+            r#"[{page},{page},{{"Records":[{REC},{REC}]}},{REC}]"#
+        ));
+        assert_eq!(r, Ok(Content::Events(Format::JsonArray)));
+        assert_eq!(recs.len(), 5);
+        assert!(recs.iter().all(|(_, item)| item.is_ok()));
+        let (r, _) = collect(r#"[{"Records":"x"}]"#);
+        assert!(matches!(r, Err(FileError::NotCloudTrail(m)) if m.contains("not an array")));
     }
 
     #[test]
