@@ -96,12 +96,24 @@ fn fill<'a>(entries: &Entries<'a>, nodes: &[Node], found: &mut [Option<&'a RawVa
         if let Some(i) = node.field {
             found[i] = Some(raw);
         }
-        if !node.children.is_empty() {
+        if !node.children.is_empty() && may_hold_any(raw.get(), &node.children) {
             if let Some(sub) = Entries::parse(raw.get()) {
                 fill(&sub, &node.children, found);
             }
         }
     }
+}
+
+/// Whether `text` can hold one of the nodes' keys: it contains one quoted, or an escape that
+/// could spell one. Saves parsing large objects (`responseElements`) for a key they lack.
+fn may_hold_any(text: &str, nodes: &[Node]) -> bool {
+    text.contains("\\u")
+        || nodes.iter().any(|n| {
+            let b = text.as_bytes();
+            let k = n.key.as_bytes();
+            memchr::memmem::find_iter(b, k)
+                .any(|i| i > 0 && b[i - 1] == b'"' && b.get(i + k.len()) == Some(&b'"'))
+        })
 }
 
 /// Parses one record. `raw` must be valid JSON (the caller has parsed it once already).
@@ -350,6 +362,14 @@ mod tests {
             value(&parse_record(rec).unwrap(), "eventName"),
             &Value::Str("Y".into())
         );
+    }
+
+    #[test]
+    fn escaped_keys_are_still_found() {
+        let raw = r#"{"eventTime":"2024-01-01T00:00:00Z","userIdentity":{"\u0074ype":"Root"},"responseElements":{"x":1}}"#;
+        let row = parse_record(raw).unwrap();
+        assert_eq!(value(&row, "userIdentity.type"), &Value::Str("Root".into()));
+        assert_eq!(value(&row, "responseElements.ConsoleLogin"), &Value::Absent);
     }
 
     #[test]
