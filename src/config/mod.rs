@@ -1,0 +1,349 @@
+//! Trail configuration evidence: the aws CLI's JSON exports (or `trailaudit collect`'s, which
+//! are the same files) -> one [`Posture`] per trail, with its monitoring chain.
+//!
+//! Layout: `<root>/<account>/<region>/<service>/<file>.json` (S3 buckets under region
+//! `global`), exactly as the README's collection script writes it. A file's kind is recognised
+//! from its content; the account and region come from its path, and the subject (trail, topic,
+//! bucket, key) from its content where AWS puts it there, else from the file name. Every file
+//! is accounted for: recognised, or reported with the reason.
+
+pub mod aws;
+pub mod posture;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use posture::{Posture, TrailPosture};
+
+/// What a configuration file was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    DescribeTrails,
+    TrailStatus,
+    EventSelectors,
+    InsightSelectors,
+    MetricFilters,
+    Alarms,
+    Subscriptions,
+    BucketPolicy,
+    PublicAccessBlock,
+    BucketLogging,
+    BucketAcl,
+    KeyRotation,
+    CallerIdentity,
+    PublicKeys,
+    /// An API call that failed during collection, recorded as a gap in the evidence.
+    CollectionError,
+}
+
+/// What became of one configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ConfigOutcome {
+    Recognised { kind: Kind },
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub outcome: ConfigOutcome,
+}
+
+/// A call that could not be collected (AccessDenied, throttling, ...), from the collector's
+/// `*.error.json` files: the evidence has a gap there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectionGap {
+    pub path: PathBuf,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub operation: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Everything read from the configuration evidence.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigEvidence {
+    pub files: Vec<ConfigFile>,
+    pub raw: RawConfig,
+    pub gaps: Vec<CollectionGap>,
+}
+
+impl ConfigEvidence {
+    pub fn failed(&self) -> impl Iterator<Item = (&ConfigFile, &str)> {
+        self.files.iter().filter_map(|f| match &f.outcome {
+            ConfigOutcome::Failed { error } => Some((f, error.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn is_partial(&self) -> bool {
+        self.failed().next().is_some() || !self.gaps.is_empty()
+    }
+
+    pub fn posture(&self) -> Posture {
+        posture::assemble(&self.raw)
+    }
+}
+
+/// Scope of a file: the account and region its path names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+/// The recognised contents, by kind and scope, before assembly.
+#[derive(Debug, Clone, Default)]
+pub struct RawConfig {
+    pub trails: Vec<(Scope, aws::Trail)>,
+    /// Keyed by trail ARN when the file says, else by trail name.
+    pub statuses: Vec<(Scope, String, aws::TrailStatus)>,
+    pub selectors: Vec<(Scope, String, aws::EventSelectors)>,
+    pub insights: Vec<(Scope, String, aws::InsightSelectors)>,
+    pub metric_filters: Vec<(Scope, aws::MetricFilter)>,
+    pub alarms: Vec<(Scope, aws::MetricAlarm)>,
+    /// Topic ARN (or name) -> its subscriptions.
+    pub subscriptions: BTreeMap<String, Vec<aws::Subscription>>,
+    pub buckets: BTreeMap<String, posture::BucketEvidence>,
+    /// Key id or ARN -> rotation enabled.
+    pub key_rotation: BTreeMap<String, bool>,
+    pub caller: Vec<(Scope, aws::CallerIdentity)>,
+}
+
+/// Reads every file under `inputs`.
+pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
+    let mut ev = ConfigEvidence::default();
+    for input in inputs {
+        let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(input)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_map(|e| match e {
+                Ok(e) if e.file_type().is_file() => Some(e.into_path()),
+                Ok(_) => None,
+                Err(e) => {
+                    let path = e.path().unwrap_or(input).to_path_buf();
+                    ev.files.push(ConfigFile {
+                        path,
+                        account: None,
+                        region: None,
+                        outcome: ConfigOutcome::Failed {
+                            error: format!("cannot read: {e}"),
+                        },
+                    });
+                    None
+                }
+            })
+            .collect();
+        paths.retain(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        });
+        for path in paths {
+            let scope = scope_of(&path);
+            let outcome = match read(&path, &scope, &mut ev.raw, &mut ev.gaps) {
+                Ok(kind) => ConfigOutcome::Recognised { kind },
+                Err(error) => ConfigOutcome::Failed { error },
+            };
+            ev.files.push(ConfigFile {
+                account: scope.as_ref().map(|s| s.account.clone()),
+                region: scope.as_ref().map(|s| s.region.clone()),
+                path,
+                outcome,
+            });
+        }
+    }
+    ev
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `.../<account>/<region>/<service>/...`: the last 12-digit component and the one after it.
+fn scope_of(path: &Path) -> Option<Scope> {
+    let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+    let i = parts.iter().rposition(|p| is_account(p))?;
+    let region = parts.get(i + 1).filter(|_| i + 2 < parts.len())?;
+    Some(Scope {
+        account: parts[i].to_string(),
+        region: region.to_string(),
+    })
+}
+
+fn stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name.strip_suffix(".json").unwrap_or(name).to_string()
+}
+
+/// The directory just above the file (a bucket's name, in `global/s3/<bucket>/...`).
+fn parent_name(path: &Path) -> Option<String> {
+    path.parent()?.file_name()?.to_str().map(str::to_string)
+}
+
+fn from<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| format!("unexpected shape: {e}"))
+}
+
+fn read(
+    path: &Path,
+    scope: &Option<Scope>,
+    raw: &mut RawConfig,
+    gaps: &mut Vec<CollectionGap>,
+) -> Result<Kind, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty file".into());
+    }
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(o) = &v else {
+        return Err("not an aws CLI output (not a JSON object)".into());
+    };
+    let has = |k: &str| o.contains_key(k);
+    let scope_or = |what: &str| -> Result<Scope, String> {
+        scope.clone().ok_or_else(|| {
+            format!("{what} needs its account and region from the path: <account>/<region>/<service>/<file>.json")
+        })
+    };
+    // Trail status, selectors and insights name their trail by ARN when AWS says it, else by
+    // the file name.
+    let trail_key = |v: &Value| -> String {
+        v.get("TrailARN")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| stem(path))
+    };
+    let kind = if has("trailList") {
+        let d: aws::DescribeTrails = from(v)?;
+        let scope = scope.clone().unwrap_or_default();
+        raw.trails
+            .extend(d.trail_list.into_iter().map(|t| (scope.clone(), t)));
+        Kind::DescribeTrails
+    } else if has("IsLogging") {
+        let key = trail_key(&v);
+        raw.statuses
+            .push((scope.clone().unwrap_or_default(), key, from(v)?));
+        Kind::TrailStatus
+    } else if has("EventSelectors") || has("AdvancedEventSelectors") {
+        let key = trail_key(&v);
+        raw.selectors
+            .push((scope.clone().unwrap_or_default(), key, from(v)?));
+        Kind::EventSelectors
+    } else if has("InsightSelectors") {
+        let key = trail_key(&v);
+        raw.insights
+            .push((scope.clone().unwrap_or_default(), key, from(v)?));
+        Kind::InsightSelectors
+    } else if has("metricFilters") {
+        let scope = scope_or("describe-metric-filters output")?;
+        let d: aws::MetricFilters = from(v)?;
+        raw.metric_filters
+            .extend(d.metric_filters.into_iter().map(|f| (scope.clone(), f)));
+        Kind::MetricFilters
+    } else if has("MetricAlarms") || has("CompositeAlarms") {
+        let scope = scope_or("describe-alarms output")?;
+        let d: aws::DescribeAlarms = from(v)?;
+        raw.alarms
+            .extend(d.metric_alarms.into_iter().map(|a| (scope.clone(), a)));
+        Kind::Alarms
+    } else if has("Subscriptions") {
+        let d: aws::Subscriptions = from(v)?;
+        // An empty list names no topic: the file name does.
+        let topic = d
+            .subscriptions
+            .iter()
+            .find_map(|s| s.topic_arn.clone())
+            .unwrap_or_else(|| stem(path));
+        raw.subscriptions
+            .entry(topic)
+            .or_default()
+            .extend(d.subscriptions);
+        Kind::Subscriptions
+    } else if has("Policy") && o.get("Policy").is_some_and(Value::is_string) {
+        let d: aws::BucketPolicy = from(v)?;
+        let bucket = parent_name(path).ok_or("bucket policy outside a <bucket>/ folder")?;
+        raw.buckets.entry(bucket).or_default().policy = Some(d.policy);
+        Kind::BucketPolicy
+    } else if has("PublicAccessBlockConfiguration") {
+        let d: aws::PublicAccessBlock = from(v)?;
+        let bucket = parent_name(path).ok_or("public access block outside a <bucket>/ folder")?;
+        raw.buckets.entry(bucket).or_default().public_access_block =
+            Some(d.public_access_block_configuration);
+        Kind::PublicAccessBlock
+    } else if has("LoggingEnabled") || (o.is_empty() && stem(path).ends_with("bucket-logging")) {
+        let d: aws::BucketLogging = from(v)?;
+        let bucket = parent_name(path).ok_or("bucket logging outside a <bucket>/ folder")?;
+        raw.buckets.entry(bucket).or_default().logging = Some(d.logging_enabled.is_some());
+        Kind::BucketLogging
+    } else if has("Grants") && has("Owner") {
+        let d: aws::BucketAcl = from(v)?;
+        let bucket = parent_name(path).ok_or("bucket ACL outside a <bucket>/ folder")?;
+        raw.buckets.entry(bucket).or_default().acl = Some(d.grants);
+        Kind::BucketAcl
+    } else if has("KeyRotationEnabled") {
+        let d: aws::KeyRotation = from(v)?;
+        let key = d.key_id.clone().unwrap_or_else(|| stem(path));
+        raw.key_rotation.insert(key, d.key_rotation_enabled);
+        Kind::KeyRotation
+    } else if has("Account") && has("Arn") && has("UserId") {
+        raw.caller
+            .push((scope.clone().unwrap_or_default(), from(v)?));
+        Kind::CallerIdentity
+    } else if has("PublicKeyList") {
+        Kind::PublicKeys
+    } else if let Some(err) = o.get("trailauditCollectionError") {
+        let s = |k: &str| {
+            err.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        gaps.push(CollectionGap {
+            path: path.to_path_buf(),
+            account: scope.as_ref().map(|s| s.account.clone()),
+            region: scope.as_ref().map(|s| s.region.clone()),
+            operation: s("operation"),
+            code: s("code"),
+            message: s("message"),
+        });
+        Kind::CollectionError
+    } else {
+        let keys: Vec<&str> = o.keys().take(5).map(String::as_str).collect();
+        return Err(format!(
+            "not a recognised aws CLI output (keys: {})",
+            keys.join(", ")
+        ));
+    };
+    Ok(kind)
+}
+
+/// An ISO 8601 string (aws CLI v2) or epoch seconds (v1) as RFC 3339 UTC.
+pub fn time_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| {
+                    t.with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                })
+                .unwrap_or_else(|_| s.clone()),
+        ),
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(|secs| chrono::DateTime::from_timestamp(secs as i64, 0))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        _ => None,
+    }
+}
