@@ -8,4 +8,5 @@ pub mod config;
 pub mod events;
 pub mod filter;
 pub mod inventory;
+pub mod policy;
 pub mod synth;

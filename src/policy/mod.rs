@@ -1,0 +1,659 @@
+//! Policies: one TOML file each, carrying its documentation, framework mappings, check and
+//! examples. Loading collects every problem of every file (with file and key) before failing
+//! once, as cargo-deny does.
+
+pub mod check;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::filter::Pattern;
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
+}
+
+/// Framework keys accepted in `[frameworks]` (see DESIGN.md).
+pub const FRAMEWORKS: [&str; 5] = [
+    "cis-aws-v3.0",
+    "pci-dss-v4.0",
+    "nist-800-53-r5",
+    "fedramp-moderate-r5",
+    "aws-fsbp",
+];
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A filter pattern over event history.
+    Event,
+    /// A filter pattern over each trail's Posture.
+    Config,
+    /// The CIS metric filter -> alarm -> SNS chain, judged by what the filter matches.
+    Monitoring,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Event => "event",
+            Kind::Config => "config",
+            Kind::Monitoring => "monitoring",
+        })
+    }
+}
+
+/// A policy file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    id: String,
+    title: String,
+    severity: Severity,
+    kind: Kind,
+    description: String,
+    rationale: String,
+    remediation: String,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(default)]
+    frameworks: BTreeMap<String, Vec<String>>,
+    check: CheckFile,
+    #[serde(default, rename = "example")]
+    examples: Vec<ExampleFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckFile {
+    /// Event and config policies: the filter pattern.
+    pattern: Option<String>,
+    /// Event policies: fields whose values make one finding (default: account, region,
+    /// principal).
+    group_by: Option<Vec<String>>,
+    /// Event policies: a finding needs at least this many matching events in a group...
+    threshold: Option<u64>,
+    /// ...within this long (`10m`, `1h`, `1d`).
+    window: Option<String>,
+    /// Config policies: `each-trail` (every trail must match) or `any-trail` (each account
+    /// needs one trail that matches).
+    scope: Option<String>,
+    /// Config policies: Posture paths that must be known for a trail to be judged.
+    requires: Option<Vec<String>>,
+    /// Config policies: only trails matching this pattern are judged.
+    applies_to: Option<String>,
+    /// Monitoring policies: the event policy whose examples say what the filter must catch
+    /// (its `match` examples) and should not catch (its `no-match` examples).
+    control_events: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExampleFile {
+    /// `match` or `no-match`.
+    expect: String,
+    /// A CloudTrail record (event policies) or a trail's Posture (config), as JSON.
+    json: String,
+    /// What it is and where it comes from.
+    #[serde(default)]
+    note: String,
+}
+
+/// An example input and whether the policy must match it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    pub matches: bool,
+    pub note: String,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigScope {
+    EachTrail,
+    AnyTrail,
+}
+
+#[derive(Debug, Clone)]
+pub enum Check {
+    Event {
+        pattern: Pattern,
+        text: String,
+        group_by: Vec<String>,
+        threshold: Option<u64>,
+        window_ms: Option<i64>,
+    },
+    Config {
+        pattern: Pattern,
+        text: String,
+        scope: ConfigScope,
+        requires: Vec<String>,
+        applies_to: Option<(Pattern, String)>,
+    },
+    Monitoring {
+        control_events: String,
+    },
+}
+
+/// A policy, compiled once at load.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub kind: Kind,
+    pub description: String,
+    pub rationale: String,
+    pub remediation: String,
+    pub references: Vec<String>,
+    pub frameworks: BTreeMap<String, Vec<String>>,
+    pub check: Check,
+    pub examples: Vec<Example>,
+    /// File it came from (`builtin:NAME` for the built-in set).
+    pub source: String,
+}
+
+/// One problem in one policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub file: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.file, self.key, self.message)
+        }
+    }
+}
+
+/// All problems found, reported together.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct PolicyErrors(pub Vec<PolicyError>);
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        writeln!(f, "{} problem(s) in policy files:", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The policy set in force.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    pub policies: Vec<Policy>,
+}
+
+impl PolicySet {
+    /// The built-in set, then each `--policies` directory: a policy with an id already in the
+    /// set replaces it; with `replace`, the directories' policies are the whole set.
+    pub fn load(dirs: &[PathBuf], replace: bool) -> Result<PolicySet, PolicyErrors> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        let mut errors = Vec::new();
+        if !replace {
+            sources.extend(
+                builtin::BUILTIN
+                    .iter()
+                    .map(|(name, text)| (format!("builtin:{name}"), text.to_string())),
+            );
+        }
+        for dir in dirs {
+            match read_dir_sorted(dir) {
+                Ok(files) => {
+                    for path in files {
+                        match std::fs::read_to_string(&path) {
+                            Ok(text) => sources.push((path.display().to_string(), text)),
+                            Err(e) => errors.push(PolicyError {
+                                file: path.display().to_string(),
+                                key: String::new(),
+                                message: format!("cannot read: {e}"),
+                            }),
+                        }
+                    }
+                }
+                Err(e) => errors.push(PolicyError {
+                    file: dir.display().to_string(),
+                    key: String::new(),
+                    message: e,
+                }),
+            }
+        }
+        let mut by_id: BTreeMap<String, Policy> = BTreeMap::new();
+        for (source, text) in &sources {
+            match parse_policy(source, text) {
+                Ok(p) => {
+                    by_id.insert(p.id.clone(), p);
+                }
+                Err(mut es) => errors.append(&mut es),
+            }
+        }
+        // Monitoring policies borrow an event policy's examples.
+        for p in by_id.values() {
+            if let Check::Monitoring { control_events } = &p.check {
+                match by_id.get(control_events) {
+                    Some(e) if e.kind == Kind::Event => {}
+                    Some(_) => errors.push(PolicyError {
+                        file: p.source.clone(),
+                        key: "check.control_events".into(),
+                        message: format!("{control_events} is not an event policy"),
+                    }),
+                    None => errors.push(PolicyError {
+                        file: p.source.clone(),
+                        key: "check.control_events".into(),
+                        message: format!("no policy {control_events} in the set"),
+                    }),
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(PolicySet {
+                policies: by_id.into_values().collect(),
+            })
+        } else {
+            Err(PolicyErrors(errors))
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.id == id)
+    }
+
+    /// The event policy whose examples a monitoring policy judges filters with.
+    pub fn control_events(&self, p: &Policy) -> Option<&Policy> {
+        match &p.check {
+            Check::Monitoring { control_events } => self.get(control_events),
+            _ => None,
+        }
+    }
+
+    /// SHA-256 over the set's sources, in id order: which rules an audit applied.
+    pub fn digest_input(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in &self.policies {
+            out.extend_from_slice(p.id.as_bytes());
+            out.push(0);
+            out.extend_from_slice(p.source.as_bytes());
+            out.push(0);
+        }
+        out
+    }
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("cannot read policy directory: {e}"))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn parse_duration_ms(s: &str) -> Option<i64> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = num.parse().ok()?;
+    let ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    (n > 0).then_some(n * ms)
+}
+
+/// Parses and checks one policy file; every problem is returned.
+pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>> {
+    let err = |key: &str, message: String| PolicyError {
+        file: source.to_string(),
+        key: key.to_string(),
+        message,
+    };
+    let file: PolicyFile = match toml::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let key = e
+                .message()
+                .split('`')
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            return Err(vec![err(&key, format!("{}{at}", e.message().trim()))]);
+        }
+    };
+    let mut errors = Vec::new();
+    let valid_id = !file.id.is_empty()
+        && file
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if !valid_id {
+        errors.push(err("id", "use letters, digits, '-' and '.' only".into()));
+    }
+    let name = source.rsplit(['/', ':']).next().unwrap_or(source);
+    if !name.starts_with(&format!("{}-", file.id)) || !name.ends_with(".toml") {
+        errors.push(err(
+            "id",
+            format!("file name must be `{}-<kebab-name>.toml`", file.id),
+        ));
+    }
+    for (key, ids) in &file.frameworks {
+        if !FRAMEWORKS.contains(&key.as_str()) {
+            errors.push(err(
+                &format!("frameworks.{key}"),
+                format!("unknown framework; use one of {}", FRAMEWORKS.join(", ")),
+            ));
+        }
+        if ids.is_empty() {
+            errors.push(err(
+                &format!("frameworks.{key}"),
+                "list at least one control id".into(),
+            ));
+        }
+    }
+    for (key, value) in [
+        ("title", &file.title),
+        ("description", &file.description),
+        ("rationale", &file.rationale),
+        ("remediation", &file.remediation),
+    ] {
+        if value.trim().is_empty() {
+            errors.push(err(key, "must not be empty".into()));
+        }
+    }
+    let pattern = |key: &str,
+                   text: &Option<String>,
+                   errors: &mut Vec<PolicyError>|
+     -> Option<(Pattern, String)> {
+        let Some(t) = text else {
+            errors.push(err(key, "missing".into()));
+            return None;
+        };
+        match Pattern::parse(t) {
+            Ok(p) => Some((p, t.clone())),
+            Err(e) => {
+                errors.push(err(key, format!("invalid filter pattern: {e}")));
+                None
+            }
+        }
+    };
+    let c = &file.check;
+    let unused = |errors: &mut Vec<PolicyError>, keys: &[(&str, bool)]| {
+        for (k, present) in keys {
+            if *present {
+                errors.push(err(
+                    &format!("check.{k}"),
+                    format!("not used by {} policies", file.kind),
+                ));
+            }
+        }
+    };
+    let check = match file.kind {
+        Kind::Event => {
+            unused(
+                &mut errors,
+                &[
+                    ("scope", c.scope.is_some()),
+                    ("requires", c.requires.is_some()),
+                    ("applies_to", c.applies_to.is_some()),
+                    ("control_events", c.control_events.is_some()),
+                ],
+            );
+            let window_ms = match &c.window {
+                Some(w) => match parse_duration_ms(w) {
+                    Some(ms) => Some(ms),
+                    None => {
+                        errors.push(err(
+                            "check.window",
+                            format!("{w:?}: use a number and s, m, h or d (`10m`)"),
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            if window_ms.is_some() && c.threshold.is_none() {
+                errors.push(err("check.window", "needs check.threshold".into()));
+            }
+            for g in c.group_by.iter().flatten() {
+                if crate::events::schema::field(g).is_none() {
+                    errors.push(err(
+                        "check.group_by",
+                        format!("{g:?} is not an EventFrame column (see the README's schema)"),
+                    ));
+                }
+            }
+            if c.threshold == Some(0) {
+                errors.push(err("check.threshold", "must be at least 1".into()));
+            }
+            pattern("check.pattern", &c.pattern, &mut errors).map(|(pattern, text)| Check::Event {
+                pattern,
+                text,
+                group_by: c.group_by.clone().unwrap_or_else(|| {
+                    vec![
+                        "recipientAccountId".into(),
+                        "awsRegion".into(),
+                        "userIdentity.arn".into(),
+                    ]
+                }),
+                threshold: c.threshold,
+                window_ms,
+            })
+        }
+        Kind::Config => {
+            unused(
+                &mut errors,
+                &[
+                    ("group_by", c.group_by.is_some()),
+                    ("threshold", c.threshold.is_some()),
+                    ("window", c.window.is_some()),
+                    ("control_events", c.control_events.is_some()),
+                ],
+            );
+            let scope = match c.scope.as_deref() {
+                Some("each-trail") | None => Some(ConfigScope::EachTrail),
+                Some("any-trail") => Some(ConfigScope::AnyTrail),
+                Some(other) => {
+                    errors.push(err(
+                        "check.scope",
+                        format!("{other:?}: use `each-trail` or `any-trail`"),
+                    ));
+                    None
+                }
+            };
+            let applies_to = c
+                .applies_to
+                .as_ref()
+                .and_then(|_| pattern("check.applies_to", &c.applies_to, &mut errors));
+            match (pattern("check.pattern", &c.pattern, &mut errors), scope) {
+                (Some((pattern, text)), Some(scope)) => Some(Check::Config {
+                    pattern,
+                    text,
+                    scope,
+                    requires: c.requires.clone().unwrap_or_default(),
+                    applies_to,
+                }),
+                _ => None,
+            }
+        }
+        Kind::Monitoring => {
+            unused(
+                &mut errors,
+                &[
+                    ("pattern", c.pattern.is_some()),
+                    ("group_by", c.group_by.is_some()),
+                    ("threshold", c.threshold.is_some()),
+                    ("window", c.window.is_some()),
+                    ("scope", c.scope.is_some()),
+                    ("requires", c.requires.is_some()),
+                    ("applies_to", c.applies_to.is_some()),
+                ],
+            );
+            match &c.control_events {
+                Some(id) => Some(Check::Monitoring {
+                    control_events: id.clone(),
+                }),
+                None => {
+                    errors.push(err(
+                        "check.control_events",
+                        "missing: name the event policy whose examples define the control".into(),
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    let mut examples = Vec::new();
+    for (i, ex) in file.examples.iter().enumerate() {
+        let key = format!("example[{i}]");
+        let matches = match ex.expect.as_str() {
+            "match" => true,
+            "no-match" => false,
+            other => {
+                errors.push(err(
+                    &format!("{key}.expect"),
+                    format!("{other:?}: use `match` or `no-match`"),
+                ));
+                continue;
+            }
+        };
+        match serde_json::from_str::<Value>(&ex.json) {
+            Ok(value @ Value::Object(_)) => examples.push(Example {
+                matches,
+                note: ex.note.clone(),
+                value,
+            }),
+            Ok(_) => errors.push(err(&format!("{key}.json"), "must be a JSON object".into())),
+            Err(e) => errors.push(err(&format!("{key}.json"), format!("invalid JSON: {e}"))),
+        }
+    }
+    if file.kind != Kind::Monitoring {
+        for (want, word) in [(true, "match"), (false, "no-match")] {
+            if !examples.iter().any(|e| e.matches == want) {
+                errors.push(err("example", format!("add at least one `{word}` example")));
+            }
+        }
+    }
+    match check {
+        Some(check) if errors.is_empty() => Ok(Policy {
+            id: file.id,
+            title: file.title,
+            severity: file.severity,
+            kind: file.kind,
+            description: file.description,
+            rationale: file.rationale,
+            remediation: file.remediation,
+            references: file.references,
+            frameworks: file.frameworks,
+            check,
+            examples,
+            source: source.to_string(),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Runs a policy's examples: the failures, each with its note.
+pub fn test_examples(p: &Policy) -> Vec<String> {
+    let mut failures = Vec::new();
+    let pattern = match &p.check {
+        Check::Event { pattern, .. } | Check::Config { pattern, .. } => pattern,
+        Check::Monitoring { .. } => return failures,
+    };
+    for (i, ex) in p.examples.iter().enumerate() {
+        let got = pattern.matches(&ex.value);
+        if got != ex.matches {
+            failures.push(format!(
+                "example[{i}] should {}match but {}: {}",
+                if ex.matches { "" } else { "not " },
+                if got { "matches" } else { "does not" },
+                if ex.note.is_empty() {
+                    "(no note)"
+                } else {
+                    &ex.note
+                }
+            ));
+        }
+    }
+    failures
+}
+
+/// Control ids of a framework across the set, sorted naturally (4.2 before 4.10).
+pub fn controls(set: &PolicySet, framework: &str) -> Vec<String> {
+    let ids: BTreeSet<String> = set
+        .policies
+        .iter()
+        .flat_map(|p| p.frameworks.get(framework).into_iter().flatten().cloned())
+        .collect();
+    let mut ids: Vec<String> = ids.into_iter().collect();
+    ids.sort_by_key(|a| natural_key(a));
+    ids
+}
+
+/// `10.2.1.4` -> [(10,""), (2,""), (1,""), (4,"")] so numbers sort as numbers.
+pub fn natural_key(s: &str) -> Vec<(u64, String)> {
+    s.split(['.', '-', '(', ')'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+            (
+                digits.parse().unwrap_or(u64::MAX),
+                p.trim_start_matches(|c: char| c.is_ascii_digit())
+                    .to_string(),
+            )
+        })
+        .collect()
+}
