@@ -9,4 +9,5 @@ pub mod events;
 pub mod filter;
 pub mod inventory;
 pub mod policy;
+pub mod report;
 pub mod synth;

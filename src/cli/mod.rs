@@ -1,5 +1,6 @@
 //! The command line: parse arguments, run one subcommand, map its outcome to an exit code.
 
+mod audit;
 mod inventory;
 mod query;
 
@@ -47,6 +48,8 @@ enum Command {
     Inventory(inventory::Args),
     /// Hunt over event history with a CloudWatch Logs filter pattern.
     Query(query::Args),
+    /// Run the policy set over trail configuration and event history.
+    Audit(audit::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -145,6 +148,7 @@ pub fn run() -> ExitCode {
     let result = match &cli.command {
         Command::Inventory(args) => inventory::run(args, cli.quiet),
         Command::Query(args) => query::run(args, cli.quiet),
+        Command::Audit(args) => audit::run(args, cli.quiet),
     };
     match result {
         Ok(status) => status.into(),

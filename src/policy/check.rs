@@ -314,10 +314,15 @@ fn findings_for(
         };
         let first = hit_rows[0];
         let last = hit_rows[hit_rows.len() - 1];
+        // Account, region and principal have their own fields; other keys go in the message.
         let named: Vec<String> = group_by
             .iter()
             .zip(&key)
-            .filter(|(_, v)| !v.is_empty())
+            .filter(|(g, v)| {
+                !v.is_empty()
+                    && !["recipientAccountId", "awsRegion", "userIdentity.arn"]
+                        .contains(&g.as_str())
+            })
             .map(|(g, v)| format!("{g}={v}"))
             .collect();
         findings.push(Finding {

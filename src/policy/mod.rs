@@ -30,6 +30,7 @@ pub const FRAMEWORKS: [&str; 5] = [
     Debug,
     Clone,
     Copy,
+    Default,
     PartialEq,
     Eq,
     PartialOrd,
@@ -44,6 +45,7 @@ pub enum Severity {
     Info,
     Low,
     Medium,
+    #[default]
     High,
     Critical,
 }

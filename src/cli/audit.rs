@@ -1,0 +1,324 @@
+//! `trailaudit audit`: the policy set over trail configuration and event history.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use super::{check_paths_exist, emit, InputArgs, Status, TimeWindow};
+use crate::config;
+use crate::events;
+use crate::inventory::Inventory;
+use crate::policy::check::{self, Outcome, Status as PolicyStatus};
+use crate::policy::{Kind, Policy, PolicySet, Severity, FRAMEWORKS};
+use crate::report::{self, Evidence, Report, Scope};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Event history: files and directories of CloudTrail log files, LookupEvents output,
+    /// JSON or NDJSON records (searched recursively). Without --logs and --config, the bundled
+    /// samples/ are audited.
+    #[arg(long, num_args = 1..)]
+    logs: Vec<PathBuf>,
+    /// Configuration evidence: the directory the README's aws CLI script or `trailaudit
+    /// collect` writes.
+    #[arg(long, num_args = 1..)]
+    config: Vec<PathBuf>,
+    /// Add the policies in DIR; one with a built-in policy's id replaces it.
+    #[arg(long)]
+    policies: Vec<PathBuf>,
+    /// Use only the policies from --policies, not the built-in set.
+    #[arg(long, requires = "policies")]
+    only_policies: bool,
+    /// Run only the policies mapped to this framework (cis-aws-v3.0, pci-dss-v4.0,
+    /// nist-800-53-r5, fedramp-moderate-r5, aws-fsbp).
+    #[arg(long)]
+    framework: Option<String>,
+    #[command(flatten)]
+    window: TimeWindow,
+    /// Exit 1 when a policy of this severity or higher fails.
+    #[arg(long, value_enum, default_value_t = Severity::High)]
+    fail_on: Severity,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// `samples/` next to the working directory, else in the source tree this binary was built from.
+fn samples_dir() -> Option<PathBuf> {
+    [
+        PathBuf::from("samples"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"),
+    ]
+    .into_iter()
+    .find(|p| p.join("logs").is_dir())
+}
+
+pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
+    if let Some(f) = &args.framework {
+        if !FRAMEWORKS.contains(&f.as_str()) {
+            bail!(
+                "unknown framework {f:?}; use one of {}",
+                FRAMEWORKS.join(", ")
+            );
+        }
+    }
+    let set = PolicySet::load(&args.policies, args.only_policies)?;
+    let (mut logs, mut configs) = (args.logs.clone(), args.config.clone());
+    if logs.is_empty() && configs.is_empty() {
+        let samples = samples_dir()
+            .context("no --logs or --config given, and no samples/ directory to audit")?;
+        if !quiet {
+            eprintln!(
+                "trailaudit: no --logs or --config given: auditing the bundled {}",
+                samples.display()
+            );
+        }
+        logs.push(samples.join("logs"));
+        if samples.join("config").is_dir() {
+            configs.push(samples.join("config"));
+        }
+    }
+    check_paths_exist(&logs)?;
+    check_paths_exist(&configs)?;
+    let bounds = args.window.bounds()?;
+
+    let frame = (!logs.is_empty()).then(|| events::load(&logs));
+    let cfg = (!configs.is_empty()).then(|| config::load(&configs));
+    let posture = cfg.as_ref().map(|c| c.posture());
+
+    let selected: Vec<&Policy> = set
+        .policies
+        .iter()
+        .filter(|p| {
+            args.framework
+                .as_ref()
+                .is_none_or(|f| p.frameworks.contains_key(f))
+        })
+        .collect();
+
+    let mut results: Vec<(&Policy, Outcome)> = Vec::with_capacity(selected.len());
+    let event_policies: Vec<&Policy> = selected
+        .iter()
+        .copied()
+        .filter(|p| p.kind == Kind::Event)
+        .collect();
+    let mut event_outcomes = match &frame {
+        Some(frame) => check::evaluate_events(&event_policies, frame, bounds.to_expr())
+            .context("evaluating event policies")?
+            .into_iter(),
+        None => Vec::new().into_iter(),
+    };
+    for p in &selected {
+        let outcome = match (p.kind, &frame, &posture) {
+            (Kind::Event, Some(_), _) => event_outcomes
+                .next()
+                .unwrap_or_else(|| Outcome::not_applicable("not evaluated")),
+            (Kind::Event, None, _) => Outcome::not_applicable("no event history given (--logs)"),
+            (Kind::Config, _, Some(posture)) => check::evaluate_config(p, posture),
+            (Kind::Monitoring, _, Some(posture)) => check::evaluate_monitoring(p, &set, posture),
+            (_, _, None) => Outcome::not_applicable("no configuration evidence given (--config)"),
+        };
+        results.push((p, outcome));
+    }
+
+    let mut evidence = Evidence {
+        logs: None,
+        config: None,
+        posture: posture
+            .as_ref()
+            .map(|p| p.trails.clone())
+            .unwrap_or_default(),
+        first_event: None,
+        last_event: None,
+        accounts: posture
+            .as_ref()
+            .map(|p| p.accounts.clone())
+            .unwrap_or_default(),
+        regions: Vec::new(),
+    };
+    if let Some(frame) = &frame {
+        let inv = Inventory::of(frame).context("summarising the event history")?;
+        let in_scope = match bounds.to_expr() {
+            Some(w) => {
+                use polars::prelude::IntoLazy;
+                frame.df.clone().lazy().filter(w).collect()?.height() as u64
+            }
+            None => frame.events() as u64,
+        };
+        evidence.first_event = inv.first_event.clone();
+        evidence.last_event = inv.last_event.clone();
+        evidence.accounts.extend(inv.accounts.iter().cloned());
+        evidence.regions = inv.regions.clone();
+        evidence.logs = Some((frame, logs.clone(), in_scope));
+    }
+    if let Some(c) = &cfg {
+        evidence.config = Some((c, configs.clone()));
+    }
+    let scope = Scope {
+        from: bounds.from.map(crate::events::record::format_event_time),
+        to: bounds
+            .until
+            .map(|u| crate::events::record::format_event_time(u - 1)),
+        framework: args.framework.clone(),
+        ..Scope::default()
+    };
+    let report = report::build(
+        &set,
+        results,
+        evidence,
+        scope,
+        args.fail_on,
+        args.input.allow_partial,
+    );
+
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Text => render_text(&report),
+    };
+    emit(args.output.as_deref(), &text)?;
+
+    let errors = report
+        .policies
+        .iter()
+        .filter(|p| p.status == PolicyStatus::Error)
+        .count();
+    if report.inputs.partial && !quiet {
+        eprintln!(
+            "trailaudit: partial evidence{}: see inputs in the report",
+            if args.input.allow_partial {
+                " (allowed by --allow-partial)"
+            } else {
+                "; exit 2 (use --allow-partial to accept it)"
+            }
+        );
+    }
+    Ok(
+        if (report.inputs.partial && !args.input.allow_partial) || errors > 0 {
+            Status::Error
+        } else if report.summary.violations > 0 {
+            Status::Violations
+        } else {
+            Status::Clean
+        },
+    )
+}
+
+fn render_text(r: &Report) -> String {
+    let mut s = String::new();
+    let c = &r.summary.by_status;
+    let _ = writeln!(
+        s,
+        "{} policies: {} fail, {} pass, {} not applicable{}  (violations at or above {}: {})",
+        r.policies.len(),
+        c.fail,
+        c.pass,
+        c.not_applicable,
+        if c.error > 0 {
+            format!(", {} error", c.error)
+        } else {
+            String::new()
+        },
+        r.summary.fail_on,
+        r.summary.violations
+    );
+    if let Some(l) = &r.inputs.logs {
+        let _ = writeln!(
+            s,
+            "Events:  {} in scope of {} loaded from {} files ({} failed, {} records rejected); {} .. {}",
+            l.events_in_scope,
+            l.events,
+            l.files,
+            l.failed_files.len(),
+            l.rejected_records,
+            r.scope.first_event.as_deref().unwrap_or("-"),
+            r.scope.last_event.as_deref().unwrap_or("-")
+        );
+    }
+    if let Some(cfg) = &r.inputs.config {
+        let _ = writeln!(
+            s,
+            "Config:  {} files ({} failed, {} collection gaps), {} trails",
+            cfg.files,
+            cfg.failed_files.len(),
+            cfg.collection_gaps.len(),
+            r.posture.len()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "Accounts: {}",
+        if r.scope.accounts.is_empty() {
+            "none".into()
+        } else {
+            r.scope.accounts.join(", ")
+        }
+    );
+    let mut rows: Vec<&report::PolicyResult> = r.policies.iter().collect();
+    rows.sort_by_key(|p| (p.status, std::cmp::Reverse(p.severity), p.id.clone()));
+    let _ = writeln!(s);
+    for p in rows {
+        let status = match p.status {
+            PolicyStatus::Pass => "pass",
+            PolicyStatus::Fail => "FAIL",
+            PolicyStatus::Error => "ERROR",
+            PolicyStatus::NotApplicable => "n/a",
+        };
+        let detail = match p.status {
+            PolicyStatus::Fail => format!("{} finding(s)", p.findings.len()),
+            PolicyStatus::NotApplicable | PolicyStatus::Error => {
+                p.reason.clone().unwrap_or_default()
+            }
+            PolicyStatus::Pass => p.matched_events.map(|_| String::new()).unwrap_or_default(),
+        };
+        let _ = writeln!(
+            s,
+            "{status:<5} {:<8} {:<10} {}  {detail}",
+            p.severity.to_string(),
+            p.id,
+            p.title
+        );
+        if p.status == PolicyStatus::Fail {
+            for f in p.findings.iter().take(3) {
+                let _ = writeln!(
+                    s,
+                    "        - {} {} {}: {}",
+                    f.account,
+                    f.region,
+                    safe(&f.resource),
+                    safe(&f.message)
+                );
+            }
+            if p.findings.len() > 3 {
+                let _ = writeln!(s, "        - ... {} more", p.findings.len() - 3);
+            }
+        }
+        for w in &p.warnings {
+            let _ = writeln!(s, "        ! {}", safe(w));
+        }
+    }
+    s
+}
+
+/// Evidence text is attacker-controlled: no control characters reach the terminal.
+fn safe(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
