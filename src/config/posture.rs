@@ -196,10 +196,17 @@ pub fn assemble(raw: &RawConfig) -> Posture {
         accounts.insert(c.1.account.clone());
     }
     for trail in trails.values_mut() {
+        // By ARN, or by name in the account that lists the trail or owns it (an organization
+        // trail's status is collected in its owner's account).
+        let owner = arn_part(&trail.trail_arn, 4)
+            .unwrap_or_default()
+            .to_string();
         let matches = |scope: &Scope, key: &str| {
             key == trail.trail_arn
                 || (key == trail.name
-                    && (scope.account.is_empty() || scope.account == trail.account))
+                    && (scope.account.is_empty()
+                        || scope.account == trail.account
+                        || scope.account == owner))
         };
         if let Some((_, _, s)) = raw.statuses.iter().rev().find(|(sc, k, _)| matches(sc, k)) {
             trail.status = Some(status(s));

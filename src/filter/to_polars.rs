@@ -35,11 +35,14 @@ impl FrameInfo {
 /// Compiles `pattern` for a frame described by `info`. The expression is a Boolean column,
 /// never null.
 pub fn to_expr(pattern: &Pattern, info: FrameInfo) -> PExpr {
-    match pattern {
+    let expr = match pattern {
         Pattern::All => lit(true),
         Pattern::Json(e) => visit_expr(e, info),
         Pattern::Terms(_) => full_record_udf(Arc::new(pattern.clone())),
-    }
+    };
+    // A pattern can fold to a constant (a number against a string column); anchoring it to a
+    // column that is never null keeps one value per row.
+    col(schema::RAW_FIELDS).is_not_null().and(expr)
 }
 
 /// The rows of `df` that match `pattern`.

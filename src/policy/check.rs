@@ -73,6 +73,8 @@ pub struct FilterVerdict {
     pub misses: Vec<String>,
     /// Benign events the filter matches anyway (notes).
     pub also_matches: Vec<String>,
+    /// Of those, everyday traffic: the filter's alarm would fire all the time.
+    pub matches_everyday: Vec<String>,
     pub alarms: Vec<String>,
     pub topics: Vec<String>,
     pub confirmed_subscriptions: usize,
@@ -422,7 +424,18 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
         .iter()
         .map(|a| (a.as_str(), false))
         .collect();
-    for t in &posture.trails {
+    // An organization trail is listed by every member account; each-trail policies judge it once,
+    // as its owner sees it.
+    let mut seen = std::collections::BTreeSet::new();
+    let owner_first = {
+        let mut v: Vec<&crate::config::TrailPosture> = posture.trails.iter().collect();
+        v.sort_by_key(|t| t.trail_arn.split(':').nth(4) != Some(t.account.as_str()));
+        v
+    };
+    for t in owner_first {
+        if *scope == ConfigScope::EachTrail && !seen.insert(t.trail_arn.clone()) {
+            continue;
+        }
         let json = t.to_json();
         if let Some((applies, _)) = applies_to {
             if !applies.matches(&json) {
@@ -551,9 +564,14 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     .filter(|e| !pattern.matches(&e.value))
                     .map(|e| example_label(e))
                     .collect();
-                v.also_matches = benign
+                let over: Vec<&&super::Example> = benign
                     .iter()
                     .filter(|e| pattern.matches(&e.value))
+                    .collect();
+                v.also_matches = over.iter().map(|e| example_label(e)).collect();
+                v.matches_everyday = over
+                    .iter()
+                    .filter(|e| e.routine)
                     .map(|e| example_label(e))
                     .collect();
                 v.alarms = f.alarms.iter().map(|a| a.alarm_name.clone()).collect();
@@ -567,6 +585,11 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 v.confirmed_subscriptions = live.iter().map(|t| t.confirmed_subscriptions).sum();
                 v.problem = if !v.misses.is_empty() {
                     Some(format!("misses {}", v.misses.join("; ")))
+                } else if !v.matches_everyday.is_empty() {
+                    Some(format!(
+                        "also matches everyday events ({}), so its alarm would stay in ALARM and cannot signal these events",
+                        v.matches_everyday.join("; ")
+                    ))
                 } else if f.alarms.is_empty() {
                     Some(format!(
                         "no alarm on its metric {}/{}",
@@ -592,8 +615,12 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 account_verdicts.push(v);
             }
         }
-        let passing: Vec<&FilterVerdict> = account_verdicts.iter().filter(|v| v.passes).collect();
-        if let Some(v) = passing.first() {
+        // The most precise passing filter speaks for the account.
+        let best_pass = account_verdicts
+            .iter()
+            .filter(|v| v.passes)
+            .min_by_key(|v| v.also_matches.len());
+        if let Some(v) = best_pass {
             if !v.also_matches.is_empty() {
                 warnings.push(format!(
                     "{account}: metric filter {} also matches events the control should not count: {}",
@@ -612,7 +639,12 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     .iter()
                     .filter(|v| v.misses.len() < required.len())
                     .collect();
-                match catching.iter().min_by_key(|v| v.misses.len()) {
+                match catching.iter().min_by_key(|v| (!v.matches_everyday.is_empty(), v.misses.len(), v.also_matches.len())) {
+                    Some(best) if !best.matches_everyday.is_empty() => format!(
+                        "no metric filter catches these events without also counting everyday traffic: {} also matches {}",
+                        best.filter_name,
+                        best.matches_everyday.join("; ")
+                    ),
                     Some(best) => format!(
                         "metric filter {}: {}",
                         best.filter_name,

@@ -137,6 +137,10 @@ struct ExampleFile {
     /// What it is and where it comes from.
     #[serde(default)]
     note: String,
+    /// A `no-match` example of everyday traffic: a monitoring filter that matches it would fire
+    /// all the time, so it cannot serve as this control's alarm.
+    #[serde(default)]
+    routine: bool,
 }
 
 /// An example input and whether the policy must match it.
@@ -144,6 +148,8 @@ struct ExampleFile {
 pub struct Example {
     pub matches: bool,
     pub note: String,
+    /// Everyday traffic (only for `no-match` examples).
+    pub routine: bool,
     pub value: Value,
 }
 
@@ -573,11 +579,20 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
             }
         };
         match serde_json::from_str::<Value>(&ex.json) {
-            Ok(value @ Value::Object(_)) => examples.push(Example {
-                matches,
-                note: ex.note.clone(),
-                value,
-            }),
+            Ok(value @ Value::Object(_)) => {
+                if matches && ex.routine {
+                    errors.push(err(
+                        &format!("{key}.routine"),
+                        "only `no-match` examples can be routine".into(),
+                    ));
+                }
+                examples.push(Example {
+                    matches,
+                    note: ex.note.clone(),
+                    routine: ex.routine,
+                    value,
+                })
+            }
             Ok(_) => errors.push(err(&format!("{key}.json"), "must be a JSON object".into())),
             Err(e) => errors.push(err(&format!("{key}.json"), format!("invalid JSON: {e}"))),
         }

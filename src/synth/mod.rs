@@ -4,6 +4,8 @@
 //! output does not depend on thread scheduling. The generator is our own SplitMix64 rather than
 //! a crate so that the byte stream can never change under a dependency upgrade.
 
+pub mod config;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
