@@ -32,7 +32,7 @@ fn samples_are_reproducible_from_the_generator() {
     assert_eq!(
         fresh.keys().collect::<Vec<_>>(),
         ours.keys().collect::<Vec<_>>(),
-        "samples/logs differs from the generator: run `cargo run --release --example gen-corpus -- samples samples/logs`"
+        "samples/logs differs from the generator: run `cargo run --release --example gen-corpus -- samples samples`"
     );
     for (path, bytes) in &fresh {
         assert!(
@@ -48,6 +48,20 @@ fn samples_are_reproducible_from_the_generator() {
     assert_eq!(summary.planted["access_denied_burst"], 120);
     assert_eq!(summary.planted["iam_policy_change"], 2);
     assert_eq!(summary.planted["console_login_without_mfa"], 1);
+}
+
+#[test]
+fn sample_config_is_reproducible_from_the_generator() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/config");
+    let dir = tempfile::tempdir().unwrap();
+    let n = trailaudit::synth::config::write(
+        &trailaudit::synth::config::ConfigSpec::samples(),
+        dir.path(),
+    )
+    .unwrap();
+    let fresh = tree(dir.path());
+    assert_eq!(fresh.len() as u64, n);
+    assert!(fresh == tree(&committed), "samples/config differs from the generator: run `cargo run --release --example gen-corpus -- samples samples`");
 }
 
 #[test]

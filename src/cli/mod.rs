@@ -2,6 +2,7 @@
 
 mod audit;
 mod inventory;
+mod policy;
 mod query;
 
 use std::io::Write;
@@ -50,6 +51,8 @@ enum Command {
     Query(query::Args),
     /// Run the policy set over trail configuration and event history.
     Audit(audit::Args),
+    /// List, explain and test policies.
+    Policy(policy::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -149,6 +152,7 @@ pub fn run() -> ExitCode {
         Command::Inventory(args) => inventory::run(args, cli.quiet),
         Command::Query(args) => query::run(args, cli.quiet),
         Command::Audit(args) => audit::run(args, cli.quiet),
+        Command::Policy(args) => policy::run(args),
     };
     match result {
         Ok(status) => status.into(),

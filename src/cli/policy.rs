@@ -1,0 +1,219 @@
+//! `trailaudit policy list | explain ID | test [DIR]`
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use super::{emit, Status};
+use crate::policy::{self, Check, PolicySet};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// List the policy set.
+    List {
+        /// Add the policies in DIR to the built-in set.
+        #[arg(long)]
+        policies: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Print one policy's documentation.
+    Explain {
+        id: String,
+        #[arg(long)]
+        policies: Vec<PathBuf>,
+    },
+    /// Run the examples of the policies in DIR (default: the built-in set).
+    Test { dir: Option<PathBuf> },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<Status> {
+    match &args.command {
+        Command::List { policies, format } => {
+            let set = PolicySet::load(policies, false)?;
+            let text = match format {
+                ListFormat::Json => {
+                    let rows: Vec<serde_json::Value> = set
+                        .policies
+                        .iter()
+                        .map(|p| {
+                            serde_json::json!({"id": p.id, "title": p.title, "severity": p.severity, "kind": p.kind,
+                                               "frameworks": p.frameworks, "source": p.source})
+                        })
+                        .collect();
+                    serde_json::to_string_pretty(&rows)? + "\n"
+                }
+                ListFormat::Text => {
+                    let mut s = String::new();
+                    for p in &set.policies {
+                        let cis = p
+                            .frameworks
+                            .get("cis-aws-v3.0")
+                            .map(|c| format!("CIS {}", c.join(",")))
+                            .unwrap_or_default();
+                        let _ = writeln!(
+                            s,
+                            "{:<11} {:<10} {:<8} {:<72} {cis}",
+                            p.id,
+                            p.kind.to_string(),
+                            p.severity.to_string(),
+                            p.title
+                        );
+                    }
+                    let _ = writeln!(s, "{} policies", set.policies.len());
+                    s
+                }
+            };
+            emit(None, &text)?;
+            Ok(Status::Clean)
+        }
+        Command::Explain { id, policies } => {
+            let set = PolicySet::load(policies, false)?;
+            let Some(p) = set.get(id) else {
+                bail!("no policy {id:?}; `trailaudit policy list` shows the set");
+            };
+            emit(None, &explain(&set, p))?;
+            Ok(Status::Clean)
+        }
+        Command::Test { dir } => {
+            let set = match dir {
+                // The built-in set stays loaded so that monitoring policies find their controls.
+                Some(d) => PolicySet::load(std::slice::from_ref(d), false)?,
+                None => PolicySet::load(&[], false)?,
+            };
+            let mut out = String::new();
+            let mut failed = 0;
+            let mut tested = 0;
+            let dir_prefix = dir.as_ref().map(|d| d.display().to_string());
+            for p in &set.policies {
+                if dir_prefix
+                    .as_ref()
+                    .is_some_and(|d| !p.source.starts_with(d.as_str()))
+                {
+                    continue;
+                }
+                tested += 1;
+                let failures = policy::test_examples(p);
+                if failures.is_empty() {
+                    let _ = writeln!(out, "ok    {} ({} examples)", p.id, p.examples.len());
+                } else {
+                    failed += 1;
+                    let _ = writeln!(out, "FAIL  {}", p.id);
+                    for f in failures {
+                        let _ = writeln!(out, "      {f}");
+                    }
+                }
+            }
+            let _ = writeln!(out, "{} passed, {} failed", tested - failed, failed);
+            emit(None, &out)?;
+            Ok(if failed > 0 {
+                Status::Violations
+            } else {
+                Status::Clean
+            })
+        }
+    }
+}
+
+fn explain(set: &PolicySet, p: &policy::Policy) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: {}\n", p.id, p.title);
+    let _ = writeln!(
+        s,
+        "Severity: {}    Kind: {}    Source: {}\n",
+        p.severity, p.kind, p.source
+    );
+    let _ = writeln!(s, "What it checks\n  {}\n", p.description.trim());
+    let _ = writeln!(s, "Why it matters\n  {}\n", p.rationale.trim());
+    let _ = writeln!(s, "How to fix it\n  {}\n", p.remediation.trim());
+    let _ = writeln!(s, "Check");
+    match &p.check {
+        Check::Event {
+            text,
+            group_by,
+            threshold,
+            window_ms,
+            ..
+        } => {
+            let _ = writeln!(s, "  pattern:  {text}");
+            let _ = writeln!(s, "  group by: {}", group_by.join(", "));
+            if let Some(t) = threshold {
+                let window = window_ms
+                    .map(|w| format!(" within {} minutes", w / 60_000))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "  finding:  at least {t} matching events{window}");
+            }
+        }
+        Check::Config {
+            text,
+            scope,
+            requires,
+            applies_to,
+            ..
+        } => {
+            let _ = writeln!(s, "  pattern:  {text}  (over each trail's Posture)");
+            let _ = writeln!(
+                s,
+                "  scope:    {}",
+                if *scope == policy::ConfigScope::AnyTrail {
+                    "each account needs one matching trail"
+                } else {
+                    "every trail must match"
+                }
+            );
+            if let Some((_, t)) = applies_to {
+                let _ = writeln!(s, "  applies to trails matching: {t}");
+            }
+            if !requires.is_empty() {
+                let _ = writeln!(s, "  needs evidence of: {}", requires.join(", "));
+            }
+        }
+        Check::Monitoring { control_events } => {
+            let _ = writeln!(s, "  a metric filter must catch every `match` example of {control_events}, and no everyday (`routine`) example,");
+            let _ = writeln!(s, "  with an alarm on its metric notifying an SNS topic that has a confirmed subscription");
+            if let Some(c) = set.control_events(p) {
+                let required: Vec<String> = c
+                    .examples
+                    .iter()
+                    .filter(|e| e.matches)
+                    .map(|e| e.note.clone())
+                    .collect();
+                let _ = writeln!(s, "  required events: {}", required.join("; "));
+            }
+        }
+    }
+    let _ = writeln!(s, "\nFrameworks");
+    for (k, ids) in &p.frameworks {
+        let _ = writeln!(s, "  {k}: {}", ids.join(", "));
+    }
+    if !p.references.is_empty() {
+        let _ = writeln!(s, "\nReferences");
+        for r in &p.references {
+            let _ = writeln!(s, "  {r}");
+        }
+    }
+    let (m, n) = (
+        p.examples.iter().filter(|e| e.matches).count(),
+        p.examples.iter().filter(|e| !e.matches).count(),
+    );
+    if m + n > 0 {
+        let _ = writeln!(
+            s,
+            "\nExamples: {m} that must match, {n} that must not (`trailaudit policy test`)"
+        );
+    }
+    s
+}

@@ -1,0 +1,664 @@
+//! `trailaudit audit` and `trailaudit policy`: the acceptance of the policy set.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+use trailaudit::synth::config::{self, ConfigSpec, SelectorSpec};
+
+fn audit(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["audit", "--format", "json"];
+    all.extend_from_slice(args);
+    let run = trailaudit(all);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    (run.code, run.json())
+}
+
+fn failing(report: &Value) -> BTreeSet<String> {
+    report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "fail")
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn policy<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap()
+}
+
+fn config_audit(spec: &ConfigSpec) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    config::write(spec, dir.path()).unwrap();
+    audit(&["--config", dir.path().to_str().unwrap()]).1
+}
+
+fn all_monitoring() -> BTreeSet<String> {
+    (1..=15).map(|n| format!("TA-MON-4{n:02}")).collect()
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn one_misconfiguration_at_a_time_fails_exactly_its_policies() {
+    let base = ConfigSpec::compliant("111122223333");
+    let report = config_audit(&base);
+    assert_eq!(
+        failing(&report),
+        BTreeSet::new(),
+        "the compliant baseline passes"
+    );
+    for id in [
+        "TA-CFG-001",
+        "TA-CFG-002",
+        "TA-CFG-009",
+        "TA-MON-403",
+        "TA-MON-404",
+    ] {
+        assert_eq!(policy(&report, id)["status"], "pass", "{id}");
+    }
+    assert_eq!(policy(&report, "TA-EVT-403")["status"], "not_applicable");
+
+    type Mutation = (&'static str, fn(&mut config::TrailSpec), BTreeSet<String>);
+    let with_mon =
+        |ids: &[&str]| -> BTreeSet<String> { set(ids).union(&all_monitoring()).cloned().collect() };
+    let cases: Vec<Mutation> = vec![
+        (
+            "not multi-region",
+            |t| t.multi_region = false,
+            with_mon(&["TA-CFG-001"]),
+        ),
+        (
+            "validation off",
+            |t| t.validation = false,
+            set(&["TA-CFG-002"]),
+        ),
+        ("no KMS", |t| t.kms = false, set(&["TA-CFG-003"])),
+        (
+            "no CloudWatch Logs",
+            |t| t.cloudwatch = false,
+            with_mon(&["TA-CFG-005"]),
+        ),
+        (
+            "not logging",
+            |t| t.logging = false,
+            with_mon(&["TA-CFG-001", "TA-CFG-007"]),
+        ),
+        (
+            "WriteOnly management events",
+            |t| {
+                t.selectors = SelectorSpec::Advanced {
+                    management: "WriteOnly",
+                    s3_write: true,
+                    s3_read: true,
+                }
+            },
+            set(&["TA-CFG-001"]),
+        ),
+        (
+            "delivery error",
+            |t| t.delivery_error = Some("AccessDenied".into()),
+            set(&["TA-CFG-008"]),
+        ),
+        ("no SNS", |t| t.sns = false, set(&["TA-CFG-006"])),
+    ];
+    for (what, mutate, expected) in cases {
+        let mut spec = base.clone();
+        mutate(&mut spec.trails[0]);
+        assert_eq!(failing(&config_audit(&spec)), expected, "{what}");
+    }
+    let mut public = base.clone();
+    public.buckets[0].public_policy = true;
+    public.buckets[0].block_public_access = false;
+    assert_eq!(
+        failing(&config_audit(&public)),
+        set(&["TA-CFG-009"]),
+        "public bucket"
+    );
+    let mut unlogged = base.clone();
+    unlogged.buckets[0].access_logging = false;
+    assert_eq!(
+        failing(&config_audit(&unlogged)),
+        set(&["TA-CFG-010"]),
+        "bucket access logging off"
+    );
+}
+
+#[test]
+fn monitoring_judges_filters_by_what_they_match() {
+    let mut spec = ConfigSpec::compliant("111122223333");
+    let filters = &mut spec.monitoring[0].filters;
+    // Reworded but equivalent: clauses reordered, quotes and parentheses added or dropped.
+    filters[2].pattern = "{ ($.eventType != AwsServiceEvent) && (($.userIdentity.invokedBy NOT EXISTS) && $.userIdentity.type = \"Root\") }".into();
+    filters[4].pattern = "{($.eventName=StopLogging)||($.eventName=\"StartLogging\")||$.eventName=DeleteTrail||($.eventName=UpdateTrail)||($.eventName=CreateTrail)}".into();
+    filters[9].pattern = "{ $.eventName = DeleteSecurityGroup || $.eventName = CreateSecurityGroup || $.eventName = RevokeSecurityGroupEgress || $.eventName = RevokeSecurityGroupIngress || $.eventName = AuthorizeSecurityGroupEgress || $.eventName = AuthorizeSecurityGroupIngress }".into();
+    // Missing one required event name.
+    filters[3].pattern = filters[3].pattern.replace(
+        "($.eventName = DetachGroupPolicy)",
+        "($.eventName = TagPolicy)",
+    );
+    let report = config_audit(&spec);
+    assert_eq!(failing(&report), set(&["TA-MON-404"]));
+    for id in ["TA-MON-403", "TA-MON-405", "TA-MON-410"] {
+        assert_eq!(
+            policy(&report, id)["status"],
+            "pass",
+            "{id} reworded passes"
+        );
+    }
+    let finding = &policy(&report, "TA-MON-404")["findings"][0];
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("misses DetachGroupPolicy"),
+        "{finding}"
+    );
+    assert!(!finding["message"]
+        .as_str()
+        .unwrap()
+        .contains("DeleteGroupPolicy"));
+
+    // A CIS v3.0 4.1 filter as printed (`||`) catches everyday traffic: it cannot be the alarm.
+    let mut spec = ConfigSpec::compliant("111122223333");
+    spec.monitoring[0].filters[0].pattern = "{ ($.errorCode = *UnauthorizedOperation) || ($.errorCode = AccessDenied*) || ($.sourceIPAddress!=delivery.logs.amazonaws.com) || ($.eventName!=HeadBucket) }".into();
+    let report = config_audit(&spec);
+    assert_eq!(failing(&report), set(&["TA-MON-401"]));
+    assert!(policy(&report, "TA-MON-401")["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("everyday"));
+
+    // The chain: no SNS action, then an unconfirmed subscription.
+    let mut spec = ConfigSpec::compliant("111122223333");
+    spec.monitoring[0].filters[2].alarm.as_mut().unwrap().topic = None;
+    spec.monitoring[0].filters[5].alarm.as_mut().unwrap().topic = Some("unconfirmed".into());
+    spec.monitoring[0].topics.push(config::TopicSpec {
+        name: "unconfirmed".into(),
+        confirmed: 0,
+        pending: 1,
+    });
+    let report = config_audit(&spec);
+    assert_eq!(failing(&report), set(&["TA-MON-403", "TA-MON-406"]));
+    assert!(policy(&report, "TA-MON-403")["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no SNS action"));
+    assert!(policy(&report, "TA-MON-406")["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no confirmed subscription"));
+}
+
+fn get<'a>(r: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(r, |v, k| v.get(k))
+}
+fn s<'a>(r: &'a Value, path: &str) -> Option<&'a str> {
+    get(r, path).and_then(Value::as_str)
+}
+fn named(r: &Value, source: &str, names: &[&str]) -> bool {
+    s(r, "eventSource") == Some(source) && s(r, "eventName").is_some_and(|n| names.contains(&n))
+}
+
+#[test]
+fn cis_event_policies_match_independent_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = trailaudit::synth::Spec::samples();
+    spec.records = 8_000;
+    trailaudit::synth::generate(&spec, dir.path()).unwrap();
+    let mut records = Vec::new();
+    for entry in walk(dir.path()) {
+        let text = gunzip(&std::fs::read(&entry).unwrap());
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        records.extend(doc["Records"].as_array().unwrap().iter().cloned());
+    }
+    let denied = |r: &Value| {
+        s(r, "errorCode")
+            .is_some_and(|c| c.ends_with("UnauthorizedOperation") || c.starts_with("AccessDenied"))
+    };
+    let predicates: Vec<(&str, Box<dyn Fn(&Value) -> bool>)> = vec![
+        (
+            "TA-EVT-401",
+            Box::new(move |r| {
+                denied(r)
+                    && s(r, "eventName") != Some("HeadBucket")
+                    && s(r, "sourceIPAddress") != Some("delivery.logs.amazonaws.com")
+            }),
+        ),
+        (
+            "TA-EVT-402",
+            Box::new(|r| {
+                s(r, "eventName") == Some("ConsoleLogin")
+                    && s(r, "responseElements.ConsoleLogin") == Some("Success")
+                    && s(r, "additionalEventData.MFAUsed").is_some_and(|m| m != "Yes")
+                    && matches!(s(r, "userIdentity.type"), Some("IAMUser" | "Root"))
+            }),
+        ),
+        (
+            "TA-EVT-403",
+            Box::new(|r| {
+                s(r, "userIdentity.type") == Some("Root")
+                    && get(r, "userIdentity.invokedBy").is_none()
+                    && s(r, "eventType").is_some_and(|t| t != "AwsServiceEvent")
+            }),
+        ),
+        (
+            "TA-EVT-404",
+            Box::new(|r| {
+                named(
+                    r,
+                    "iam.amazonaws.com",
+                    &[
+                        "DeleteGroupPolicy",
+                        "DeleteRolePolicy",
+                        "DeleteUserPolicy",
+                        "PutGroupPolicy",
+                        "PutRolePolicy",
+                        "PutUserPolicy",
+                        "CreatePolicy",
+                        "DeletePolicy",
+                        "CreatePolicyVersion",
+                        "DeletePolicyVersion",
+                        "AttachRolePolicy",
+                        "DetachRolePolicy",
+                        "AttachUserPolicy",
+                        "DetachUserPolicy",
+                        "AttachGroupPolicy",
+                        "DetachGroupPolicy",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-405",
+            Box::new(|r| {
+                named(
+                    r,
+                    "cloudtrail.amazonaws.com",
+                    &[
+                        "CreateTrail",
+                        "UpdateTrail",
+                        "DeleteTrail",
+                        "StartLogging",
+                        "StopLogging",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-406",
+            Box::new(|r| {
+                s(r, "eventName") == Some("ConsoleLogin")
+                    && s(r, "errorMessage") == Some("Failed authentication")
+            }),
+        ),
+        (
+            "TA-EVT-407",
+            Box::new(|r| {
+                named(
+                    r,
+                    "kms.amazonaws.com",
+                    &["DisableKey", "ScheduleKeyDeletion"],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-408",
+            Box::new(|r| {
+                named(
+                    r,
+                    "s3.amazonaws.com",
+                    &[
+                        "PutBucketAcl",
+                        "PutBucketPolicy",
+                        "PutBucketCors",
+                        "PutBucketLifecycle",
+                        "PutBucketReplication",
+                        "DeleteBucketPolicy",
+                        "DeleteBucketCors",
+                        "DeleteBucketLifecycle",
+                        "DeleteBucketReplication",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-409",
+            Box::new(|r| {
+                named(
+                    r,
+                    "config.amazonaws.com",
+                    &[
+                        "StopConfigurationRecorder",
+                        "DeleteDeliveryChannel",
+                        "PutDeliveryChannel",
+                        "PutConfigurationRecorder",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-410",
+            Box::new(|r| {
+                named(
+                    r,
+                    "ec2.amazonaws.com",
+                    &[
+                        "AuthorizeSecurityGroupIngress",
+                        "AuthorizeSecurityGroupEgress",
+                        "RevokeSecurityGroupIngress",
+                        "RevokeSecurityGroupEgress",
+                        "CreateSecurityGroup",
+                        "DeleteSecurityGroup",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-411",
+            Box::new(|r| {
+                named(
+                    r,
+                    "ec2.amazonaws.com",
+                    &[
+                        "CreateNetworkAcl",
+                        "CreateNetworkAclEntry",
+                        "DeleteNetworkAcl",
+                        "DeleteNetworkAclEntry",
+                        "ReplaceNetworkAclEntry",
+                        "ReplaceNetworkAclAssociation",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-412",
+            Box::new(|r| {
+                named(
+                    r,
+                    "ec2.amazonaws.com",
+                    &[
+                        "CreateCustomerGateway",
+                        "DeleteCustomerGateway",
+                        "AttachInternetGateway",
+                        "CreateInternetGateway",
+                        "DeleteInternetGateway",
+                        "DetachInternetGateway",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-413",
+            Box::new(|r| {
+                named(
+                    r,
+                    "ec2.amazonaws.com",
+                    &[
+                        "CreateRoute",
+                        "CreateRouteTable",
+                        "ReplaceRoute",
+                        "ReplaceRouteTableAssociation",
+                        "DeleteRouteTable",
+                        "DeleteRoute",
+                        "DisassociateRouteTable",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-414",
+            Box::new(|r| {
+                named(
+                    r,
+                    "ec2.amazonaws.com",
+                    &[
+                        "CreateVpc",
+                        "DeleteVpc",
+                        "ModifyVpcAttribute",
+                        "AcceptVpcPeeringConnection",
+                        "CreateVpcPeeringConnection",
+                        "DeleteVpcPeeringConnection",
+                        "RejectVpcPeeringConnection",
+                        "AttachClassicLinkVpc",
+                        "DetachClassicLinkVpc",
+                        "DisableVpcClassicLink",
+                        "EnableVpcClassicLink",
+                    ],
+                )
+            }),
+        ),
+        (
+            "TA-EVT-415",
+            Box::new(|r| {
+                named(
+                    r,
+                    "organizations.amazonaws.com",
+                    &[
+                        "AcceptHandshake",
+                        "AttachPolicy",
+                        "CreateAccount",
+                        "CreateOrganizationalUnit",
+                        "CreatePolicy",
+                        "DeclineHandshake",
+                        "DeleteOrganization",
+                        "DeleteOrganizationalUnit",
+                        "DeletePolicy",
+                        "DetachPolicy",
+                        "DisablePolicyType",
+                        "EnablePolicyType",
+                        "InviteAccountToOrganization",
+                        "LeaveOrganization",
+                        "MoveAccount",
+                        "RemoveAccountFromOrganization",
+                        "UpdatePolicy",
+                        "UpdateOrganizationalUnit",
+                    ],
+                )
+            }),
+        ),
+    ];
+    let (_, report) = audit(&[
+        "--logs",
+        dir.path().to_str().unwrap(),
+        "--framework",
+        "cis-aws-v3.0",
+    ]);
+    for (id, predicate) in predicates {
+        let expected = records.iter().filter(|r| predicate(r)).count() as u64;
+        let p = policy(&report, id);
+        assert_eq!(p["matched_events"].as_u64(), Some(expected), "{id}");
+        assert!(expected > 0, "{id}: the corpus must exercise it");
+        let listed: u64 = p["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["event_total"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            listed, expected,
+            "{id}: every matching event is in a finding"
+        );
+    }
+    // Planted: root 4 events, StopLogging + StartLogging 2, a console login without MFA each.
+    assert_eq!(policy(&report, "TA-EVT-403")["matched_events"], 4);
+    assert_eq!(policy(&report, "TA-EVT-402")["matched_events"], 2);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn gunzip(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+#[test]
+fn samples_audit_tells_the_story_and_exits_1() {
+    let run = trailaudit(["audit", "--format", "json"]);
+    assert_eq!(run.code, 1, "violations at or above high: {}", run.stderr);
+    let report = run.json();
+    let fails = failing(&report);
+    for id in [
+        "TA-EVT-403",
+        "TA-EVT-503",
+        "TA-EVT-402",
+        "TA-EVT-509",
+        "TA-EVT-404",
+        "TA-CFG-002",
+        "TA-CFG-007",
+        "TA-CFG-009",
+        "TA-MON-404",
+        "TA-MON-401",
+    ] {
+        assert!(fails.contains(id), "{id} fails on the samples");
+    }
+    for id in ["TA-CFG-001", "TA-MON-403", "TA-EVT-502"] {
+        assert_eq!(policy(&report, id)["status"], "pass", "{id}");
+    }
+    let burst = &policy(&report, "TA-EVT-509")["findings"][0];
+    assert_eq!(
+        burst["resource"],
+        "arn:aws:iam::210987654321:user/ci-deployer"
+    );
+    assert_eq!(burst["event_total"], 120);
+    assert_eq!(
+        burst["event_ids"].as_array().unwrap().len(),
+        20,
+        "ids are capped"
+    );
+    assert_eq!(report["inputs"]["logs"]["events"], 36153);
+    assert_eq!(
+        report["summary"]["frameworks"]["cis-aws-v3.0"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["control"] == "4.3")
+            .unwrap()["status"],
+        "fail"
+    );
+
+    // Only critical: the CloudTrail tampering and the public legacy bucket still fail the run.
+    let critical = trailaudit(["audit", "--fail-on", "critical", "--format", "json"]);
+    assert_eq!(critical.code, 1);
+    assert_eq!(critical.json()["summary"]["violations"], 2);
+    // A framework filter runs only that framework's policies.
+    let pci = trailaudit(["audit", "--framework", "pci-dss-v4.0", "--format", "json"]).json();
+    assert!(pci["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["frameworks"].get("pci-dss-v4.0").is_some()));
+}
+
+#[test]
+fn invalid_policy_files_are_all_reported_then_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("X-1-bad.toml"),
+        b"id = \"X-1\"\ntitle = \"t\"\nseverity = \"severe\"\n",
+    );
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/TA-EVT-403-root-account-usage.toml"),
+    )
+    .unwrap();
+    let broken_pattern = good
+        .replace("id = \"TA-EVT-403\"", "id = \"X-2\"")
+        .replace("$.eventType != \"AwsServiceEvent\" }", "$.eventType != }");
+    write(
+        &dir.path().join("X-2-pattern.toml"),
+        broken_pattern.as_bytes(),
+    );
+    let bad_framework = good
+        .replace("id = \"TA-EVT-403\"", "id = \"X-3\"")
+        .replace("\"cis-aws-v3.0\"", "\"cis-v9\"");
+    write(
+        &dir.path().join("X-3-framework.toml"),
+        bad_framework.as_bytes(),
+    );
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--policies".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("X-1-bad.toml"), "{}", run.stderr);
+    assert!(run.stderr.contains("X-2-pattern.toml: `check.pattern`: invalid filter pattern: expected a value after '!='"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("X-3-framework.toml: `frameworks.cis-v9`: unknown framework"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn policy_commands() {
+    let explain = trailaudit(["policy", "explain", "TA-EVT-403"]);
+    assert_eq!(explain.code, 0);
+    assert!(
+        explain.stdout.contains("Root user activity")
+            && explain
+                .stdout
+                .contains("$.userIdentity.invokedBy NOT EXISTS")
+    );
+    assert_eq!(trailaudit(["policy", "explain", "NOPE"]).code, 2);
+    let list = trailaudit(["policy", "list", "--format", "json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&list.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        52
+    );
+
+    // A user's policy whose example is wrong: `policy test` says which and exits 1.
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("policies/TA-EVT-502-root-access-key-created.toml"),
+    )
+    .unwrap();
+    let mine = good
+        .replace("id = \"TA-EVT-502\"", "id = \"ACME-1\"")
+        .replacen("expect = \"no-match\"", "expect = \"match\"", 1);
+    write(&dir.path().join("ACME-1-root-keys.toml"), mine.as_bytes());
+    let test = trailaudit(["policy".as_ref(), "test".as_ref(), dir.path().as_os_str()]);
+    assert_eq!(test.code, 1, "{}", test.stdout);
+    assert!(
+        test.stdout.contains("FAIL  ACME-1") && test.stdout.contains("0 passed, 1 failed"),
+        "{}",
+        test.stdout
+    );
+}
