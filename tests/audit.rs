@@ -232,7 +232,8 @@ fn cis_event_policies_match_independent_counts() {
         s(r, "errorCode")
             .is_some_and(|c| c.ends_with("UnauthorizedOperation") || c.starts_with("AccessDenied"))
     };
-    let predicates: Vec<(&str, Box<dyn Fn(&Value) -> bool>)> = vec![
+    type Predicate = Box<dyn Fn(&Value) -> bool>;
+    let predicates: Vec<(&str, Predicate)> = vec![
         (
             "TA-EVT-401",
             Box::new(move |r| {
