@@ -310,6 +310,22 @@ fn read(
                 .unwrap_or_default()
                 .to_string()
         };
+        // Some errors are answers: the bucket has no policy, no public access block; the trail
+        // has no insight selectors.
+        let bucket = || parent_name(path).unwrap_or_default();
+        match s("code").as_str() {
+            "NoSuchBucketPolicy" => {
+                raw.buckets.entry(bucket()).or_default().policy = Some(String::new());
+                return Ok(Kind::BucketPolicy);
+            }
+            "NoSuchPublicAccessBlockConfiguration" => {
+                raw.buckets.entry(bucket()).or_default().public_access_block =
+                    Some(aws::PublicAccessBlockConfiguration::default());
+                return Ok(Kind::PublicAccessBlock);
+            }
+            "InsightNotEnabledException" => return Ok(Kind::InsightSelectors),
+            _ => {}
+        }
         gaps.push(CollectionGap {
             path: path.to_path_buf(),
             account: scope.as_ref().map(|s| s.account.clone()),
