@@ -100,7 +100,7 @@ proptest! {
     fn arbitrary_text_never_panics_the_parser(text in "\\PC{0,200}") {
         let _ = events::shape::read_records(&text, &mut |_, item| {
             if let Ok(raw) = item {
-                let _ = events::record::parse_record(raw);
+                let _ = events::record::parse_item(raw);
             }
         });
     }
@@ -111,7 +111,7 @@ proptest! {
         for t in wrapped {
             let _ = events::shape::read_records(&t, &mut |_, item| {
                 if let Ok(raw) = item {
-                    let _ = events::record::parse_record(raw);
+                    let _ = events::record::parse_item(raw);
                 }
             });
         }

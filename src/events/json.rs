@@ -43,17 +43,22 @@ impl<'de> Deserialize<'de> for Entries<'de> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(24));
-                while let Some(CowStr(k)) = map.next_key::<CowStr<'de>>()? {
-                    let v: &'de RawValue = map.next_value()?;
-                    out.push((k, v));
-                }
-                Ok(Entries(out))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                collect_entries(map)
             }
         }
         d.deserialize_map(V)
     }
+}
+
+/// Collects a JSON object's entries from a serde map, values left unparsed.
+pub fn collect_entries<'de, A: MapAccess<'de>>(mut map: A) -> Result<Entries<'de>, A::Error> {
+    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(24));
+    while let Some(CowStr(k)) = map.next_key::<CowStr<'de>>()? {
+        let v: &'de RawValue = map.next_value()?;
+        out.push((k, v));
+    }
+    Ok(Entries(out))
 }
 
 impl<'a> Entries<'a> {

@@ -209,15 +209,16 @@ fn read_file(path: &Path, id: u32, builder: &mut FrameBuilder) -> (Outcome, Reje
         }
     };
     let mut loaded = 0u64;
-    let content = shape::read_records(text, &mut |pos, item| match item
-        .and_then(record::parse_record)
-    {
-        Ok(row) => {
-            builder.push(&row, id, pos.index);
-            loaded += 1;
-        }
-        Err(reason) => rejections.add(pos, reason),
-    });
+    let content = shape::read_records(
+        text,
+        &mut |pos, item| match item.and_then(record::parse_item) {
+            Ok(row) => {
+                builder.push(&row, id, pos.index);
+                loaded += 1;
+            }
+            Err(reason) => rejections.add(pos, reason),
+        },
+    );
     let outcome = match content {
         Ok(Content::Events(format)) => Outcome::Loaded {
             format,

@@ -58,6 +58,8 @@ struct Node {
     key: &'static str,
     field: Option<usize>,
     children: Vec<Node>,
+    /// Finds `"child"` for each child key: an object without any of them is not parsed.
+    probes: Vec<memchr::memmem::Finder<'static>>,
 }
 
 fn field_tree() -> &'static [Node] {
@@ -74,6 +76,7 @@ fn field_tree() -> &'static [Node] {
                             key: seg,
                             field: None,
                             children: Vec::new(),
+                            probes: Vec::new(),
                         });
                         level.len() - 1
                     }
@@ -84,6 +87,20 @@ fn field_tree() -> &'static [Node] {
                 level = &mut level[pos].children;
             }
         }
+        fn add_probes(nodes: &mut [Node]) {
+            for n in nodes {
+                n.probes = n
+                    .children
+                    .iter()
+                    .map(|c| {
+                        memchr::memmem::Finder::new(format!("\"{}\"", c.key).as_bytes())
+                            .into_owned()
+                    })
+                    .collect();
+                add_probes(&mut n.children);
+            }
+        }
+        add_probes(&mut roots);
         roots
     })
 }
@@ -96,7 +113,7 @@ fn fill<'a>(entries: &Entries<'a>, nodes: &[Node], found: &mut [Option<&'a RawVa
         if let Some(i) = node.field {
             found[i] = Some(raw);
         }
-        if !node.children.is_empty() && may_hold_any(raw.get(), &node.children) {
+        if !node.children.is_empty() && may_hold_any(raw.get(), node) {
             if let Some(sub) = Entries::parse(raw.get()) {
                 fill(&sub, &node.children, found);
             }
@@ -106,14 +123,14 @@ fn fill<'a>(entries: &Entries<'a>, nodes: &[Node], found: &mut [Option<&'a RawVa
 
 /// Whether `text` can hold one of the nodes' keys: it contains one quoted, or an escape that
 /// could spell one. Saves parsing large objects (`responseElements`) for a key they lack.
-fn may_hold_any(text: &str, nodes: &[Node]) -> bool {
-    text.contains("\\u")
-        || nodes.iter().any(|n| {
-            let b = text.as_bytes();
-            let k = n.key.as_bytes();
-            memchr::memmem::find_iter(b, k)
-                .any(|i| i > 0 && b[i - 1] == b'"' && b.get(i + k.len()) == Some(&b'"'))
-        })
+fn may_hold_any(text: &str, node: &Node) -> bool {
+    static ESCAPE: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    let b = text.as_bytes();
+    node.probes.iter().any(|p| p.find(b).is_some())
+        || ESCAPE
+            .get_or_init(|| memchr::memmem::Finder::new(b"\\u"))
+            .find(b)
+            .is_some()
 }
 
 /// Parses one record. `raw` must be valid JSON (the caller has parsed it once already).
@@ -122,15 +139,27 @@ fn may_hold_any(text: &str, nodes: &[Node]) -> bool {
 /// Common wrappers are unwrapped: EventBridge's `{"detail-type": ..., "detail": {record}}`,
 /// Splunk HEC's `{"event": {record}}` and exports' `{"record": {record}}`.
 pub fn parse_record(raw: &str) -> Result<Row<'_>, Reject> {
-    let entries = match Entries::parse(raw) {
-        Some(e) => e,
+    match Entries::parse(raw) {
+        Some(entries) => parse_entries(entries),
         None => {
             let raw_value: Option<&RawValue> = serde_json::from_str(raw).ok();
-            return Err(Reject::NotAnObject(
+            Err(Reject::NotAnObject(
                 raw_value.map(type_name).unwrap_or("invalid JSON"),
-            ));
+            ))
         }
-    };
+    }
+}
+
+/// Parses a record slot as [`super::shape::read_records`] hands it over.
+pub fn parse_item(item: super::shape::Item<'_>) -> Result<Row<'_>, Reject> {
+    match item {
+        super::shape::Item::Text(t) => parse_record(t),
+        super::shape::Item::Entries(e) => parse_entries(e),
+    }
+}
+
+/// [`parse_record`] for a record whose top level is already split into entries.
+pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
     // Logstash-style exports move eventTime into `@timestamp`; the column takes it from there
     // and flags eventTime as raw, so filters still see that the record has no eventTime key.
     let mut time_from_timestamp = false;
@@ -185,7 +214,14 @@ pub fn parse_record(raw: &str) -> Result<Row<'_>, Reject> {
         values[i] = value;
     }
 
-    let mut rest = String::with_capacity(raw.len());
+    let mut rest = String::with_capacity(
+        entries
+            .0
+            .iter()
+            .map(|(k, v)| k.len() + v.get().len() + 4)
+            .sum::<usize>()
+            + 2,
+    );
     rest.push('{');
     for (key, value) in &entries.0 {
         let is_moved = FIELDS

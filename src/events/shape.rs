@@ -8,7 +8,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Vis
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::json::{offset_of, scalar, type_name, CowStr, Entries, Scalar};
+use super::json::{collect_entries, offset_of, scalar, CowStr, Entries, Scalar};
 use super::record::Reject;
 use super::source::FileError;
 
@@ -58,102 +58,67 @@ pub struct Position {
     pub line: Option<u64>,
 }
 
+/// One record slot, parsed as far as the file's single pass got it.
+pub enum Item<'a> {
+    /// A record's text, to be parsed.
+    Text(&'a str),
+    /// A record object already split into entries.
+    Entries(Entries<'a>),
+}
+
 /// Receives every record of a file, or the reason a record slot could not be read.
-pub type Sink<'s> = dyn FnMut(Position, Result<&str, Reject>) + 's;
+pub type Sink<'s> = dyn FnMut(Position, Result<Item, Reject>) + 's;
 
 /// Keys whose arrays carry records: CloudTrail files, LookupEvents pages, CloudWatch Logs data.
 const RECORD_ARRAYS: [&str; 3] = ["Records", "Events", "logEvents"];
 
-/// A top-level JSON value, parsed in one pass: objects as entries whose record-bearing arrays
-/// are already split into elements, arrays as elements.
-enum Top<'a> {
-    Object(Vec<(Cow<'a, str>, Member<'a>)>),
-    Array(Vec<&'a RawValue>),
-    Scalar(&'static str),
+/// An array element: an object split into entries, or the JSON type of anything else.
+enum Element<'a> {
+    Object(Entries<'a>),
+    Other(&'static str),
 }
 
-enum Member<'a> {
-    Raw(&'a RawValue),
-    Elements(Vec<&'a RawValue>),
-    /// A record-bearing key whose value is not an array (its JSON type).
-    NotArray(&'static str),
-}
-
-impl<'a> Top<'a> {
-    fn member(&self, key: &str) -> Option<&Member<'a>> {
-        match self {
-            Top::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, m)| m),
-            _ => None,
-        }
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.member(key).is_some()
-    }
-
-    fn raw(&self, key: &str) -> Option<&'a RawValue> {
-        match self.member(key) {
-            Some(Member::Raw(r)) => Some(r),
-            _ => None,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Top<'de> {
+impl<'de> Deserialize<'de> for Element<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Top<'de>;
+            type Value = Element<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(CowStr(k)) = map.next_key::<CowStr<'de>>()? {
-                    let m = if RECORD_ARRAYS.contains(&k.as_ref()) {
-                        match map.next_value::<MaybeArray<'de>>()? {
-                            MaybeArray::Elements(e) => Member::Elements(e),
-                            MaybeArray::Not(t) => Member::NotArray(t),
-                        }
-                    } else {
-                        Member::Raw(map.next_value()?)
-                    };
-                    out.push((k, m));
-                }
-                Ok(Top::Object(out))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                collect_entries(map).map(Element::Object)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(64));
-                while let Some(v) = seq.next_element::<&'de RawValue>()? {
-                    out.push(v);
-                }
-                Ok(Top::Array(out))
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Element::Other("an array"))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a boolean"))
+                Ok(Element::Other("a boolean"))
             }
             fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a number"))
+                Ok(Element::Other("a number"))
             }
             fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a number"))
+                Ok(Element::Other("a number"))
             }
             fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a number"))
+                Ok(Element::Other("a number"))
             }
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a string"))
+                Ok(Element::Other("a string"))
             }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("null"))
+                Ok(Element::Other("null"))
             }
         }
         d.deserialize_any(V)
     }
 }
 
+/// The value of a record-bearing key: its elements, or the JSON type it has instead.
 enum MaybeArray<'a> {
-    Elements(Vec<&'a RawValue>),
+    Elements(Vec<Element<'a>>),
     Not(&'static str),
 }
 
@@ -167,7 +132,7 @@ impl<'de> Deserialize<'de> for MaybeArray<'de> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(256));
-                while let Some(v) = seq.next_element::<&'de RawValue>()? {
+                while let Some(v) = seq.next_element::<Element<'de>>()? {
                     out.push(v);
                 }
                 Ok(MaybeArray::Elements(out))
@@ -193,6 +158,95 @@ impl<'de> Deserialize<'de> for MaybeArray<'de> {
             }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(MaybeArray::Not("null"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A top-level JSON value, parsed in one pass: an object's plain entries and its
+/// record-bearing arrays already split into elements, or an array's elements.
+enum Top<'a> {
+    Object {
+        entries: Entries<'a>,
+        arrays: Vec<(Cow<'a, str>, MaybeArray<'a>)>,
+    },
+    Array(Vec<Element<'a>>),
+    Scalar(&'static str),
+}
+
+impl<'a> Top<'a> {
+    fn array(&self, key: &str) -> Option<&MaybeArray<'a>> {
+        match self {
+            Top::Object { arrays, .. } => {
+                arrays.iter().rev().find(|(k, _)| k == key).map(|(_, a)| a)
+            }
+            _ => None,
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        match self {
+            Top::Object { entries, .. } => entries.has(key) || self.array(key).is_some(),
+            _ => false,
+        }
+    }
+
+    fn raw(&self, key: &str) -> Option<&'a RawValue> {
+        match self {
+            Top::Object { entries, .. } => entries.get(key),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Top<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                let mut arrays = Vec::new();
+                while let Some(CowStr(k)) = map.next_key::<CowStr<'de>>()? {
+                    if RECORD_ARRAYS.contains(&k.as_ref()) {
+                        arrays.push((k, map.next_value::<MaybeArray<'de>>()?));
+                    } else {
+                        entries.push((k, map.next_value::<&'de RawValue>()?));
+                    }
+                }
+                Ok(Top::Object {
+                    entries: Entries(entries),
+                    arrays,
+                })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(64));
+                while let Some(v) = seq.next_element::<Element<'de>>()? {
+                    out.push(v);
+                }
+                Ok(Top::Array(out))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a number"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("a string"))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Top::Scalar("null"))
             }
         }
         d.deserialize_any(V)
@@ -225,26 +279,22 @@ pub fn read_records(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
 
     let mut next = 0u64;
     if format == Format::SingleRecord && more && !first_raw.contains('\n') {
+        drop(first);
         read_ndjson(text, &mut next, sink);
         return Ok(Content::Events(Format::Ndjson));
     }
 
-    let mut values = vec![(first, first_raw)];
-    loop {
-        let start = stream.byte_offset();
-        match stream.next() {
-            None => break,
-            Some(Ok(v)) => {
-                let end = stream.byte_offset();
-                values.push((v, text[start..end].trim()));
-            }
-            Some(Err(e)) => return Err(invalid_json(text, 0, &e)),
+    let mut values = vec![first];
+    for v in stream {
+        match v {
+            Ok(v) => values.push(v),
+            Err(e) => return Err(invalid_json(text, 0, &e)),
         }
     }
     // Check the structure of every value before emitting anything.
     let mut batches = Vec::with_capacity(values.len());
-    for (v, raw) in &values {
-        batches.push(expand(v, raw).map_err(FileError::NotCloudTrail)?);
+    for v in values {
+        batches.push(expand(v).map_err(FileError::NotCloudTrail)?);
     }
     for batch in batches {
         emit(batch, &mut next, None, sink);
@@ -261,11 +311,10 @@ fn classify(first: &Top) -> Result<Class, FileError> {
     let entries = match first {
         Top::Array(items) => {
             return match items.first() {
-                None => Ok(Class::Events(Format::JsonArray)),
-                Some(item) if item.get().starts_with('{') => Ok(Class::Events(Format::JsonArray)),
-                Some(item) => Err(FileError::NotCloudTrail(format!(
+                None | Some(Element::Object(_)) => Ok(Class::Events(Format::JsonArray)),
+                Some(Element::Other(t)) => Err(FileError::NotCloudTrail(format!(
                     "a JSON array of {}",
-                    plural(type_name(item))
+                    plural(t)
                 ))),
             };
         }
@@ -275,7 +324,7 @@ fn classify(first: &Top) -> Result<Class, FileError> {
                 bare(t)
             )));
         }
-        Top::Object(entries) => entries,
+        Top::Object { entries, .. } => entries,
     };
     if first.has("Records") {
         return Ok(Class::Events(Format::CloudtrailLog));
@@ -312,11 +361,11 @@ fn classify(first: &Top) -> Result<Class, FileError> {
     if MARKERS.iter().any(|m| first.has(m)) || wrapped {
         return Ok(Class::Events(Format::SingleRecord));
     }
-    let keys: Vec<&str> = entries.iter().take(6).map(|(k, _)| k.as_ref()).collect();
+    let keys: Vec<&str> = entries.keys().take(6).collect();
     Err(FileError::NotCloudTrail(format!(
         "a JSON object with keys {}{}",
         keys.join(", "),
-        if entries.len() > keys.len() {
+        if entries.0.len() > keys.len() {
             ", ..."
         } else {
             ""
@@ -330,73 +379,155 @@ fn bare(article_type: &str) -> &str {
         .trim_start_matches("a ")
 }
 
-fn plural(article_type: &'static str) -> String {
+fn plural(article_type: &str) -> String {
     match bare(article_type) {
         "null" => "nulls".into(),
         other => format!("{other}s"),
     }
 }
 
-/// One value's record slots: raw records, or embedded records as strings to parse.
+/// One value's record slots.
 enum Slot<'a> {
-    Raw(&'a str),
+    Item(Item<'a>),
+    NotObject(&'static str),
+    /// A record embedded as a JSON string (LookupEvents, CloudWatch Logs), to parse.
     Embedded(Result<String, Reject>),
 }
 
-/// The record slots of one top-level value (or NDJSON line) whose text is `raw`. `Err` when a
-/// container's structure is wrong (e.g. `"Records"` is not an array).
-fn expand<'a>(top: &Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
-    let elements = |key: &str| -> Result<&Vec<&'a RawValue>, String> {
-        match top.member(key) {
-            Some(Member::Elements(e)) => Ok(e),
-            Some(Member::NotArray(t)) => Err(format!("{key:?} is {t}, not an array")),
-            _ => Err(format!("no {key:?}")),
-        }
-    };
+/// The record slots of one top-level value (or NDJSON line). `Err` when a container's
+/// structure is wrong (e.g. `"Records"` is not an array).
+fn expand(top: Top) -> Result<Vec<Slot>, String> {
     match top {
         Top::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                let text = item.get();
-                // Pages or log files inside an array. A record never has these keys, so only
-                // texts that mention them are looked at twice.
-                let may_nest = text.starts_with('{')
-                    && RECORD_ARRAYS
-                        .iter()
-                        .any(|k| text.contains(&format!("\"{k}\"")));
-                match may_nest
-                    .then(|| serde_json::from_str::<Top>(text))
-                    .and_then(Result::ok)
-                {
-                    Some(inner @ Top::Object(_)) if RECORD_ARRAYS.iter().any(|k| inner.has(k)) => {
-                        out.extend(expand(&inner, text)?);
+                match item {
+                    // Pages or log files inside an array.
+                    Element::Object(e) if RECORD_ARRAYS.iter().any(|k| e.has(k)) => {
+                        let inner =
+                            e.0.iter()
+                                .map(|(k, v)| {
+                                    format!(
+                                        "{}:{}",
+                                        serde_json::to_string(k).unwrap_or_default(),
+                                        v.get()
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(",");
+                        let page = format!("{{{inner}}}");
+                        let parsed: Top = serde_json::from_str(&page)
+                            .map_err(|e| format!("unreadable nested page: {e}"))?;
+                        for slot in expand(parsed)? {
+                            // The nested page was parsed from a temporary copy: keep its records
+                            // as owned text.
+                            out.push(match slot {
+                                Slot::Item(Item::Entries(e)) => {
+                                    Slot::Embedded(Ok(entries_text(&e)))
+                                }
+                                Slot::Item(Item::Text(t)) => Slot::Embedded(Ok(t.to_string())),
+                                Slot::NotObject(t) => Slot::NotObject(t),
+                                Slot::Embedded(r) => Slot::Embedded(r),
+                            });
+                        }
                     }
-                    _ => out.push(Slot::Raw(text)),
+                    Element::Object(e) => out.push(Slot::Item(Item::Entries(e))),
+                    Element::Other(t) => out.push(Slot::NotObject(t)),
                 }
             }
             Ok(out)
         }
-        Top::Scalar(_) => Ok(vec![Slot::Raw(raw)]),
-        Top::Object(_) if top.has("Records") => Ok(elements("Records")?
-            .iter()
-            .map(|r| Slot::Raw(r.get()))
-            .collect()),
-        Top::Object(_) if top.has("Events") => Ok(elements("Events")?
-            .iter()
-            .map(|e| Slot::Embedded(embedded(e, "CloudTrailEvent", Reject::NoCloudTrailEvent)))
-            .collect()),
-        Top::Object(_) if top.has("logEvents") && top.has("messageType") => {
-            Ok(elements("logEvents")?
+        Top::Scalar(t) => Ok(vec![Slot::NotObject(t)]),
+        Top::Object {
+            entries,
+            mut arrays,
+        } => {
+            if arrays.iter().any(|(k, _)| k == "Records") {
+                let records = elements(take(&mut arrays, "Records"), "Records")?;
+                return Ok(records
+                    .into_iter()
+                    .map(|r| match r {
+                        Element::Object(e) => Slot::Item(Item::Entries(e)),
+                        Element::Other(t) => Slot::NotObject(t),
+                    })
+                    .collect());
+            }
+            if arrays.iter().any(|(k, _)| k == "Events") {
+                return embedded_in(take(&mut arrays, "Events"), "Events", "CloudTrailEvent");
+            }
+            if arrays.iter().any(|(k, _)| k == "logEvents") && entries.has("messageType") {
+                return embedded_in(take(&mut arrays, "logEvents"), "logEvents", "message");
+            }
+            if arrays.is_empty() {
+                return Ok(vec![Slot::Item(Item::Entries(entries))]);
+            }
+            // A record that happens to have an `Events` or `logEvents` key: rebuild its text.
+            let mut all: Vec<String> = entries
+                .0
                 .iter()
-                .map(|e| Slot::Embedded(embedded(e, "message", Reject::NoCloudTrailEvent)))
-                .collect())
+                .map(|(k, v)| {
+                    format!(
+                        "{}:{}",
+                        serde_json::to_string(k).unwrap_or_default(),
+                        v.get()
+                    )
+                })
+                .collect();
+            for (k, _) in &arrays {
+                all.push(format!(
+                    "{}:null",
+                    serde_json::to_string(k).unwrap_or_default()
+                ));
+            }
+            Ok(vec![Slot::Embedded(Ok(format!("{{{}}}", all.join(","))))])
         }
-        Top::Object(_) => Ok(vec![Slot::Raw(raw)]),
     }
 }
 
-fn embedded(entry: &RawValue, key: &str, missing: Reject) -> Result<String, Reject> {
-    let entries = Entries::parse(entry.get()).ok_or(Reject::NotAnObject(type_name(entry)))?;
+fn take<'a>(arrays: &mut Vec<(Cow<'a, str>, MaybeArray<'a>)>, key: &str) -> Option<MaybeArray<'a>> {
+    let i = arrays.iter().rposition(|(k, _)| k == key)?;
+    Some(arrays.swap_remove(i).1)
+}
+
+fn elements<'a>(a: Option<MaybeArray<'a>>, key: &str) -> Result<Vec<Element<'a>>, String> {
+    match a {
+        Some(MaybeArray::Elements(e)) => Ok(e),
+        Some(MaybeArray::Not(t)) => Err(format!("{key:?} is {t}, not an array")),
+        None => Err(format!("no {key:?}")),
+    }
+}
+
+fn embedded_in(
+    a: Option<MaybeArray<'_>>,
+    key: &str,
+    field: &str,
+) -> Result<Vec<Slot<'static>>, String> {
+    Ok(elements(a, key)?
+        .into_iter()
+        .map(|e| Slot::Embedded(embedded(&e, field, Reject::NoCloudTrailEvent)))
+        .collect())
+}
+
+/// An object's text rebuilt from its entries.
+fn entries_text(e: &Entries) -> String {
+    let parts: Vec<String> =
+        e.0.iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}:{}",
+                    serde_json::to_string(k).unwrap_or_default(),
+                    v.get()
+                )
+            })
+            .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+fn embedded(entry: &Element, key: &str, missing: Reject) -> Result<String, Reject> {
+    let entries = match entry {
+        Element::Object(e) => e,
+        Element::Other(t) => return Err(Reject::NotAnObject(t)),
+    };
     match entries.get(key).map(scalar) {
         Some(Scalar::Str(s)) => {
             let s = s.into_owned();
@@ -413,8 +544,9 @@ fn emit(slots: Vec<Slot>, next: &mut u64, line: Option<u64>, sink: &mut Sink) {
         let pos = Position { index: *next, line };
         *next += 1;
         match slot {
-            Slot::Raw(raw) => sink(pos, Ok(raw)),
-            Slot::Embedded(Ok(s)) => sink(pos, Ok(&s)),
+            Slot::Item(item) => sink(pos, Ok(item)),
+            Slot::NotObject(t) => sink(pos, Err(Reject::NotAnObject(t))),
+            Slot::Embedded(Ok(s)) => sink(pos, Ok(Item::Text(&s))),
             Slot::Embedded(Err(r)) => sink(pos, Err(r)),
         }
     }
@@ -436,7 +568,7 @@ fn read_ndjson(text: &str, next: &mut u64, sink: &mut Sink) {
             p
         };
         match serde_json::from_str::<Top>(trimmed) {
-            Ok(top) => match expand(&top, trimmed) {
+            Ok(top) => match expand(top) {
                 Ok(slots) => emit(slots, next, Some(line_no), sink),
                 Err(message) => sink(pos(next), Err(Reject::BadContainer(message))),
             },
@@ -479,7 +611,13 @@ mod tests {
 
     fn collect(text: &str) -> Collected {
         let mut out = Vec::new();
-        let r = read_records(text, &mut |p, item| out.push((p, item.map(str::to_string))));
+        let r = read_records(text, &mut |p, item| {
+            let text = item.map(|i| match i {
+                Item::Text(t) => t.to_string(),
+                Item::Entries(e) => entries_text(&e),
+            });
+            out.push((p, text))
+        });
         (r, out)
     }
 
