@@ -117,60 +117,40 @@ impl Inventory {
     }
 
     fn count_days(&mut self, frame: &EventFrame) -> PolarsResult<()> {
-        // Group by what the record says plus its file; the file's S3 key fills in an account or
-        // region the record lacks.
-        let grouped = frame
-            .df
-            .clone()
-            .lazy()
-            .group_by([
-                col("recipientAccountId"),
-                col("awsRegion"),
-                col(schema::FILE_ID),
-                col("eventTime")
-                    .dt()
-                    .date()
-                    .cast(DataType::Int32)
-                    .alias("day"),
-            ])
-            .agg([
-                len().alias("n"),
-                col("eventTime").min().cast(DataType::Int64).alias("first"),
-                col("eventTime").max().cast(DataType::Int64).alias("last"),
-            ])
-            .collect()?;
-        let accounts = grouped.column("recipientAccountId")?.str()?;
-        let regions = grouped.column("awsRegion")?.str()?;
-        let file_ids = grouped.column(schema::FILE_ID)?.u32()?;
-        let days = grouped.column("day")?.i32()?;
-        let counts = grouped.column("n")?.cast(&DataType::UInt64)?;
-        let counts = counts.u64()?;
-        let firsts = grouped.column("first")?.i64()?;
-        let lasts = grouped.column("last")?.i64()?;
-
+        // One pass over four columns; the keys have few distinct values, so this needs next to
+        // no memory (a polars group_by on the string keys doubled the peak).
+        let df = &frame.df;
+        let accounts = df.column("recipientAccountId")?.str()?;
+        let regions = df.column("awsRegion")?.str()?;
+        let file_ids = df.column(schema::FILE_ID)?.u32()?;
+        let times = df.column("eventTime")?.datetime()?.physical();
         let mut by_day: BTreeMap<(String, String, i32), u64> = BTreeMap::new();
+        let mut counts: std::collections::HashMap<(&str, &str, i32), u64> =
+            std::collections::HashMap::new();
         let (mut first, mut last) = (i64::MAX, i64::MIN);
-        for i in 0..grouped.height() {
-            let key = file_ids
-                .get(i)
+        for (((account, region), file), time) in accounts
+            .iter()
+            .zip(regions.iter())
+            .zip(file_ids.iter())
+            .zip(times.iter())
+        {
+            let Some(ms) = time else { continue };
+            let key = file
                 .and_then(|id| frame.files.get(id as usize))
                 .map(|f| &f.key);
-            let account = accounts
-                .get(i)
+            let account = account
                 .or_else(|| key.and_then(|k| k.account.as_deref()))
                 .unwrap_or(UNKNOWN);
-            let region = regions
-                .get(i)
+            let region = region
                 .or_else(|| key.and_then(|k| k.region.as_deref()))
                 .unwrap_or(UNKNOWN);
-            let (Some(day), Some(n)) = (days.get(i), counts.get(i)) else {
-                continue;
-            };
-            *by_day
-                .entry((account.to_string(), region.to_string(), day))
-                .or_default() += n;
-            first = first.min(firsts.get(i).unwrap_or(i64::MAX));
-            last = last.max(lasts.get(i).unwrap_or(i64::MIN));
+            let day = ms.div_euclid(86_400_000) as i32;
+            *counts.entry((account, region, day)).or_default() += 1;
+            first = first.min(ms);
+            last = last.max(ms);
+        }
+        for ((account, region, day), n) in counts {
+            by_day.insert((account.to_string(), region.to_string(), day), n);
         }
         if first <= last {
             self.first_event = Some(format_event_time(first));
