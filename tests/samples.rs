@@ -80,5 +80,8 @@ fn readme_ships_the_exact_collection_script() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let script = std::fs::read_to_string(root.join("scripts/collect-config.sh")).unwrap();
-    assert!(readme.contains(&script), "README.md must contain scripts/collect-config.sh verbatim");
+    assert!(
+        readme.contains(&script),
+        "README.md must contain scripts/collect-config.sh verbatim"
+    );
 }

@@ -58,6 +58,30 @@ pub struct Position {
     pub line: Option<u64>,
 }
 
+/// The visitor methods for JSON scalars, each producing `$make("a <type>")`.
+macro_rules! visit_scalars {
+    ($make:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($make("a boolean"))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($make("a number"))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($make("a number"))
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($make("a number"))
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($make("a string"))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($make("null"))
+        }
+    };
+}
+
 /// One record slot, parsed as far as the file's single pass got it.
 pub enum Item<'a> {
     /// A record's text, to be parsed.
@@ -93,24 +117,7 @@ impl<'de> Deserialize<'de> for Element<'de> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Element::Other("an array"))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Element::Other("a boolean"))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Element::Other("a number"))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Element::Other("a number"))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Element::Other("a number"))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Element::Other("a string"))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Element::Other("null"))
-            }
+            visit_scalars!(Element::Other);
         }
         d.deserialize_any(V)
     }
@@ -141,24 +148,7 @@ impl<'de> Deserialize<'de> for MaybeArray<'de> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(MaybeArray::Not("an object"))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeArray::Not("a boolean"))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(MaybeArray::Not("a number"))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(MaybeArray::Not("a number"))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeArray::Not("a number"))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(MaybeArray::Not("a string"))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeArray::Not("null"))
-            }
+            visit_scalars!(MaybeArray::Not);
         }
         d.deserialize_any(V)
     }
@@ -230,24 +220,7 @@ impl<'de> Deserialize<'de> for Top<'de> {
                 }
                 Ok(Top::Array(out))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a boolean"))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a number"))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a number"))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a number"))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("a string"))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Top::Scalar("null"))
-            }
+            visit_scalars!(Top::Scalar);
         }
         d.deserialize_any(V)
     }
