@@ -11,6 +11,7 @@ use crate::events;
 use crate::inventory::Inventory;
 use crate::policy::check::{self, Outcome, Status as PolicyStatus};
 use crate::policy::{Kind, Policy, PolicySet, Severity, FRAMEWORKS};
+use crate::report::render::Format;
 use crate::report::{self, Evidence, Report, Scope};
 
 #[derive(Debug, clap::Args)]
@@ -39,19 +40,19 @@ pub struct Args {
     /// Exit 1 when a policy of this severity or higher fails.
     #[arg(long, value_enum, default_value_t = Severity::High)]
     fail_on: Severity,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Write the report to this file instead of stdout.
+    /// One or more of text, json, md, sarif, junit (comma-separated). Several formats need
+    /// `-o DIR`, which receives report.txt, report.json, report.md, report.sarif and
+    /// report.junit.xml.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "text")]
+    format: Vec<Format>,
+    /// Write to this file (one format) or directory (several) instead of stdout.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Use report.md.hbs from this directory instead of the built-in template.
+    #[arg(long)]
+    templates: Option<PathBuf>,
     #[command(flatten)]
     input: InputArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 /// `samples/` next to the working directory, else in the source tree this binary was built from.
@@ -182,11 +183,12 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         args.input.allow_partial,
     );
 
-    let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Text => render_text(&report),
-    };
-    emit(args.output.as_deref(), &text)?;
+    write_formats(
+        &report,
+        &args.format,
+        args.output.as_deref(),
+        args.templates.as_deref(),
+    )?;
 
     let errors = report
         .policies
@@ -214,7 +216,39 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     )
 }
 
-fn render_text(r: &Report) -> String {
+/// Renders `report` in each format: to stdout, to `output` as a file (one format), or into
+/// `output` as a directory (several).
+pub(crate) fn write_formats(
+    report: &Report,
+    formats: &[Format],
+    output: Option<&Path>,
+    templates: Option<&Path>,
+) -> anyhow::Result<()> {
+    let model = serde_json::to_value(report)?;
+    let render = |f: Format| -> anyhow::Result<String> {
+        Ok(match f {
+            Format::Json => serde_json::to_string_pretty(&model)? + "\n",
+            Format::Text => render_text(report),
+            Format::Md => report::render::markdown(&model, templates)?,
+            Format::Sarif => serde_json::to_string_pretty(&report::render::sarif(&model))? + "\n",
+            Format::Junit => report::render::junit(&model),
+        })
+    };
+    match (formats, output) {
+        ([one], out) => emit(out, &render(*one)?),
+        (many, Some(dir)) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            for f in many {
+                emit(Some(&dir.join(f.file_name())), &render(*f)?)?;
+            }
+            Ok(())
+        }
+        (_, None) => bail!("several formats need -o DIR"),
+    }
+}
+
+pub(crate) fn render_text(r: &Report) -> String {
     let mut s = String::new();
     let c = &r.summary.by_status;
     let _ = writeln!(

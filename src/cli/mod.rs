@@ -4,6 +4,7 @@ mod audit;
 mod inventory;
 mod policy;
 mod query;
+mod report;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,8 @@ enum Command {
     Audit(audit::Args),
     /// List, explain and test policies.
     Policy(policy::Args),
+    /// Render a saved JSON report (from `audit --format json`) in other formats.
+    Report(report::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -153,6 +156,7 @@ pub fn run() -> ExitCode {
         Command::Query(args) => query::run(args, cli.quiet),
         Command::Audit(args) => audit::run(args, cli.quiet),
         Command::Policy(args) => policy::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(status) => status.into(),

@@ -58,7 +58,7 @@ pub struct ConfigFile {
 
 /// A call that could not be collected (AccessDenied, throttling, ...), from the collector's
 /// `*.error.json` files: the evidence has a gap there.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct CollectionGap {
     pub path: PathBuf,
     pub account: Option<String>,

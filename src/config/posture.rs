@@ -28,7 +28,7 @@ pub struct Posture {
 }
 
 /// One trail as seen from one account (an organization trail appears in every member account).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TrailPosture {
     /// The account whose evidence lists the trail.
@@ -61,7 +61,7 @@ pub struct TrailPosture {
     pub monitoring: Option<Monitoring>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Status {
     pub is_logging: Option<bool>,
@@ -76,7 +76,7 @@ pub struct Status {
     pub stop_logging_time: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Selectors {
     /// `basic`, `advanced` or `default`.
@@ -87,7 +87,7 @@ pub struct Selectors {
     pub s3_data_events: S3DataEvents,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct S3DataEvents {
     /// `AllBuckets`, `SomeBuckets` or `None`.
@@ -97,7 +97,7 @@ pub struct S3DataEvents {
     pub buckets: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Bucket {
     pub name: String,
@@ -112,7 +112,7 @@ pub struct Bucket {
     pub access_logging: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Monitoring {
     pub account: String,
@@ -121,7 +121,7 @@ pub struct Monitoring {
     pub metric_filters: Vec<FilterChain>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct FilterChain {
     pub filter_name: String,
@@ -131,7 +131,7 @@ pub struct FilterChain {
     pub alarms: Vec<AlarmChain>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AlarmChain {
     pub alarm_name: String,
@@ -139,7 +139,7 @@ pub struct AlarmChain {
     pub topics: Vec<TopicChain>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TopicChain {
     pub topic_arn: String,

@@ -16,7 +16,7 @@ pub const MAX_EVENT_IDS: usize = 20;
 /// Evidence events shown per finding.
 pub const MAX_EVIDENCE: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -26,7 +26,7 @@ pub enum Status {
 }
 
 /// One event behind a finding, with what an auditor needs to see.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct EvidenceEvent {
     pub time: Option<String>,
     pub account: Option<String>,
@@ -43,7 +43,7 @@ pub struct EvidenceEvent {
     pub record: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Finding {
     pub account: String,
     pub region: String,
@@ -53,16 +53,16 @@ pub struct Finding {
     pub event_ids: Vec<String>,
     /// All matching events of the finding.
     pub event_total: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<EvidenceEvent>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
 }
 
 /// How one configured metric filter fares against a monitoring control.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct FilterVerdict {
     pub account: String,
     pub trail: String,

@@ -11,10 +11,12 @@ use crate::events::{EventFrame, Outcome as FileOutcome};
 use crate::policy::check::{FilterVerdict, Finding, Outcome, Status};
 use crate::policy::{self, Kind, Policy, PolicySet, Severity};
 
+pub mod render;
+
 /// Version of the report's JSON schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
@@ -26,13 +28,13 @@ pub struct Report {
     pub summary: Summary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Scope {
     /// The requested window (`--from` / `--to`), RFC 3339, or null when open.
     pub from: Option<String>,
@@ -47,7 +49,7 @@ pub struct Scope {
     pub last_event: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Inputs {
     pub logs: Option<LogInputs>,
     pub config: Option<ConfigInputs>,
@@ -57,7 +59,7 @@ pub struct Inputs {
     pub partial_allowed: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct LogInputs {
     pub paths: Vec<PathBuf>,
     pub files: u64,
@@ -69,7 +71,7 @@ pub struct LogInputs {
     pub skipped_files: Vec<PathError>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct ConfigInputs {
     pub paths: Vec<PathBuf>,
     pub files: u64,
@@ -79,36 +81,36 @@ pub struct ConfigInputs {
     pub collection_gaps: Vec<CollectionGap>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PathError {
     pub path: PathBuf,
     pub error: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PolicyResult {
     pub id: String,
     pub title: String,
     pub severity: Severity,
     pub kind: Kind,
     pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub frameworks: BTreeMap<String, Vec<String>>,
     /// Event policies: matching records in scope.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matched_events: Option<u64>,
     pub findings: Vec<Finding>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Monitoring policies: each relevant metric filter and how it fared.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<FilterVerdict>,
     pub description: String,
     pub remediation: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct StatusCounts {
     pub pass: u64,
     pub fail: u64,
@@ -127,7 +129,7 @@ impl StatusCounts {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ControlResult {
     pub control: String,
     /// `fail` if any mapped policy fails, `error` if one errs, `pass` if at least one passes
@@ -136,7 +138,7 @@ pub struct ControlResult {
     pub policies: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub by_status: StatusCounts,
     pub by_severity: BTreeMap<String, StatusCounts>,
