@@ -171,3 +171,46 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
     ]);
     assert!(md.stdout.starts_with("ACME audit: "), "{}", md.stdout);
 }
+
+#[test]
+fn the_manifest_fingerprints_every_input() {
+    let run = trailaudit(["audit", "--format", "json"]);
+    let report = run.json();
+    let manifest = &report["manifest"];
+    let inputs = manifest["inputs"].as_array().unwrap();
+    let logs = report["inputs"]["logs"]["files"].as_u64().unwrap();
+    let config = report["inputs"]["config"]["files"].as_u64().unwrap();
+    assert_eq!(inputs.len() as u64, logs + config);
+    for entry in inputs.iter().step_by(97) {
+        let path = entry["path"].as_str().unwrap();
+        let out = std::process::Command::new("sha256sum")
+            .arg(path)
+            .output()
+            .expect("sha256sum");
+        let expected = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(entry["sha256"].as_str(), Some(expected.as_str()), "{path}");
+        assert_eq!(
+            entry["bytes"].as_u64(),
+            Some(std::fs::metadata(path).unwrap().len())
+        );
+    }
+    assert_eq!(manifest["policies"].as_array().unwrap().len(), 52);
+    let digest = manifest["policy_set_sha256"].as_str().unwrap();
+    assert!(digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()));
+    assert!(manifest["command_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "audit"));
+    // The same inputs and policies give the same fingerprints.
+    let again = trailaudit(["audit", "--format", "json"]).json();
+    assert_eq!(
+        again["manifest"]["policy_set_sha256"],
+        manifest["policy_set_sha256"]
+    );
+    assert_eq!(again["manifest"]["inputs"], manifest["inputs"]);
+}

@@ -147,6 +147,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
             .map(|p| p.accounts.clone())
             .unwrap_or_default(),
         regions: Vec::new(),
+        command_line: std::env::args().collect(),
     };
     if let Some(frame) = &frame {
         let inv = Inventory::of(frame).context("summarising the event history")?;

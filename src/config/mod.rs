@@ -54,6 +54,8 @@ pub struct ConfigFile {
     pub account: Option<String>,
     pub region: Option<String>,
     pub outcome: ConfigOutcome,
+    /// Size and SHA-256 as stored, when the file could be read.
+    pub fingerprint: Option<crate::events::Fingerprint>,
 }
 
 /// A call that could not be collected (AccessDenied, throttling, ...), from the collector's
@@ -138,6 +140,7 @@ pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
                         outcome: ConfigOutcome::Failed {
                             error: format!("cannot read: {e}"),
                         },
+                        fingerprint: None,
                     });
                     None
                 }
@@ -150,15 +153,27 @@ pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
         });
         for path in paths {
             let scope = scope_of(&path);
-            let outcome = match read(&path, &scope, &mut ev.raw, &mut ev.gaps) {
-                Ok(kind) => ConfigOutcome::Recognised { kind },
-                Err(error) => ConfigOutcome::Failed { error },
+            let (fingerprint, outcome) = match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let outcome = match read(&path, &bytes, &scope, &mut ev.raw, &mut ev.gaps) {
+                        Ok(kind) => ConfigOutcome::Recognised { kind },
+                        Err(error) => ConfigOutcome::Failed { error },
+                    };
+                    (Some(crate::events::Fingerprint::of(&bytes)), outcome)
+                }
+                Err(e) => (
+                    None,
+                    ConfigOutcome::Failed {
+                        error: format!("cannot read: {e}"),
+                    },
+                ),
             };
             ev.files.push(ConfigFile {
                 account: scope.as_ref().map(|s| s.account.clone()),
                 region: scope.as_ref().map(|s| s.region.clone()),
                 path,
                 outcome,
+                fingerprint,
             });
         }
     }
@@ -199,15 +214,15 @@ fn from<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
 
 fn read(
     path: &Path,
+    bytes: &[u8],
     scope: &Option<Scope>,
     raw: &mut RawConfig,
     gaps: &mut Vec<CollectionGap>,
 ) -> Result<Kind, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("empty file".into());
     }
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
     let Value::Object(o) = &v else {
         return Err("not an aws CLI output (not a JSON object)".into());
     };

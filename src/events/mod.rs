@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use record::Reject;
 pub use shape::{Content, Format, Position};
-pub use source::{FileError, KeyInfo};
+pub use source::{FileError, Fingerprint, KeyInfo};
 
 use frame::FrameBuilder;
 use source::Found;
@@ -85,6 +85,8 @@ pub struct InputFile {
     pub key: KeyInfo,
     pub outcome: Outcome,
     pub rejections: Rejections,
+    /// Size and SHA-256 as stored, when the file could be read.
+    pub fingerprint: Option<source::Fingerprint>,
 }
 
 /// Every loaded record as a row of [`EventFrame::df`] (schema in [`schema`]), and every input
@@ -131,24 +133,24 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
         })
         .collect();
 
-    type Part = (FrameBuilder, Vec<(u32, Outcome, Rejections)>);
+    type Read = (Outcome, Rejections, Option<Fingerprint>);
+    type Part = (FrameBuilder, Vec<(u32, Read)>);
     let parts: Vec<Part> = to_read
         .par_iter()
         .fold(
             || (FrameBuilder::default(), Vec::new()),
             |(mut builder, mut outcomes), &(id, path)| {
-                let (outcome, rejections) = read_file(path, id, &mut builder);
-                outcomes.push((id, outcome, rejections));
+                outcomes.push((id, read_file(path, id, &mut builder)));
                 (builder, outcomes)
             },
         )
         .collect();
 
     let mut df: Option<DataFrame> = None;
-    let mut read: Vec<Option<(Outcome, Rejections)>> = vec![None; found.len()];
+    let mut read: Vec<Option<Read>> = vec![None; found.len()];
     for (builder, outcomes) in parts {
-        for (id, outcome, rejections) in outcomes {
-            read[id as usize] = Some((outcome, rejections));
+        for (id, result) in outcomes {
+            read[id as usize] = Some(result);
         }
         if builder.is_empty() && df.is_some() {
             continue;
@@ -166,17 +168,18 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
         .into_iter()
         .zip(read)
         .map(|(found, read)| {
-            let (path, outcome, rejections) = match (found, read) {
-                (Found::File(p), Some((o, r))) => (p, o, r),
+            let (path, (outcome, rejections, fingerprint)) = match (found, read) {
+                (Found::File(p), Some(r)) => (p, r),
                 (Found::File(p), None) => {
                     let error = FileError::Io("not read (internal error)".into());
-                    (p, Outcome::Failed { error }, Rejections::default())
+                    (p, (Outcome::Failed { error }, Rejections::default(), None))
                 }
-                (Found::Skipped(p, reason), _) => {
-                    (p, Outcome::Skipped { reason }, Rejections::default())
-                }
+                (Found::Skipped(p, reason), _) => (
+                    p,
+                    (Outcome::Skipped { reason }, Rejections::default(), None),
+                ),
                 (Found::Failed(p, error), _) => {
-                    (p, Outcome::Failed { error }, Rejections::default())
+                    (p, (Outcome::Failed { error }, Rejections::default(), None))
                 }
             };
             InputFile {
@@ -184,6 +187,7 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
                 path,
                 outcome,
                 rejections,
+                fingerprint,
             }
         })
         .collect();
@@ -193,11 +197,16 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
     }
 }
 
-fn read_file(path: &Path, id: u32, builder: &mut FrameBuilder) -> (Outcome, Rejections) {
+fn read_file(
+    path: &Path,
+    id: u32,
+    builder: &mut FrameBuilder,
+) -> (Outcome, Rejections, Option<Fingerprint>) {
     let mut rejections = Rejections::default();
-    let bytes = match source::read_bytes(path) {
+    let (fingerprint, content) = source::read_input(path);
+    let bytes = match content {
         Ok(b) => b,
-        Err(error) => return (Outcome::Failed { error }, rejections),
+        Err(error) => return (Outcome::Failed { error }, rejections, fingerprint),
     };
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
@@ -205,7 +214,7 @@ fn read_file(path: &Path, id: u32, builder: &mut FrameBuilder) -> (Outcome, Reje
             let error = FileError::NotUtf8 {
                 offset: e.valid_up_to(),
             };
-            return (Outcome::Failed { error }, rejections);
+            return (Outcome::Failed { error }, rejections, fingerprint);
         }
     };
     let mut loaded = 0u64;
@@ -227,5 +236,5 @@ fn read_file(path: &Path, id: u32, builder: &mut FrameBuilder) -> (Outcome, Reje
         Ok(Content::Skip(reason)) => Outcome::Skipped { reason },
         Err(error) => Outcome::Failed { error },
     };
-    (outcome, rejections)
+    (outcome, rejections, fingerprint)
 }

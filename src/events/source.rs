@@ -150,9 +150,34 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
 /// enough that a gzip bomb is an error instead of an out-of-memory kill.
 pub const MAX_DECOMPRESSED: u64 = 4 << 30;
 
-/// Reads a file whole, decompressing gzip (detected by magic bytes, whatever the name says).
-pub fn read_bytes(path: &Path) -> Result<Vec<u8>, FileError> {
-    let bytes = fs::read(path).map_err(|e| FileError::Io(e.to_string()))?;
+/// SHA-256 of a file as it is on disk, for the evidence manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fingerprint {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Fingerprint {
+    pub fn of(bytes: &[u8]) -> Fingerprint {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(bytes);
+        Fingerprint {
+            bytes: bytes.len() as u64,
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+/// Reads a file whole, fingerprints it as stored, and decompresses gzip (detected by magic
+/// bytes, whatever the name says). The fingerprint exists whenever the file could be read.
+pub fn read_input(path: &Path) -> (Option<Fingerprint>, Result<Vec<u8>, FileError>) {
+    match fs::read(path) {
+        Ok(bytes) => (Some(Fingerprint::of(&bytes)), decode(path, bytes)),
+        Err(e) => (None, Err(FileError::Io(e.to_string()))),
+    }
+}
+
+fn decode(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, FileError> {
     if bytes.is_empty() {
         return Err(FileError::Empty);
     }

@@ -197,6 +197,8 @@ pub struct Policy {
     pub examples: Vec<Example>,
     /// File it came from (`builtin:NAME` for the built-in set).
     pub source: String,
+    /// SHA-256 of the policy file's text.
+    pub sha256: String,
 }
 
 /// One problem in one policy file.
@@ -319,16 +321,14 @@ impl PolicySet {
         }
     }
 
-    /// SHA-256 over the set's sources, in id order: which rules an audit applied.
-    pub fn digest_input(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// SHA-256 over every policy's id and text digest, in id order: which rules an audit
+    /// applied.
+    pub fn digest(&self) -> String {
+        let mut listing = String::new();
         for p in &self.policies {
-            out.extend_from_slice(p.id.as_bytes());
-            out.push(0);
-            out.extend_from_slice(p.source.as_bytes());
-            out.push(0);
+            listing.push_str(&format!("{} {}\n", p.id, p.sha256));
         }
-        out
+        crate::events::Fingerprint::of(listing.as_bytes()).sha256
     }
 }
 
@@ -618,6 +618,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
             check,
             examples,
             source: source.to_string(),
+            sha256: crate::events::Fingerprint::of(text.as_bytes()).sha256,
         }),
         _ => Err(errors),
     }

@@ -26,6 +26,40 @@ pub struct Report {
     pub posture: Vec<TrailPosture>,
     pub policies: Vec<PolicyResult>,
     pub summary: Summary,
+    /// What an auditor needs to reproduce the run and check that the inputs were the same.
+    #[serde(default)]
+    pub manifest: Manifest,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub tool_version: String,
+    /// The command line, as given.
+    pub command_line: Vec<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// SHA-256 over the policies' ids and digests (`trailaudit policy list` shows the set).
+    pub policy_set_sha256: String,
+    pub policies: Vec<ManifestPolicy>,
+    /// Every input file: event history and configuration.
+    pub inputs: Vec<ManifestInput>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct ManifestPolicy {
+    pub id: String,
+    pub source: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct ManifestInput {
+    /// `event-history` or `configuration`.
+    pub kind: String,
+    pub path: PathBuf,
+    /// Size and SHA-256 as stored; null when the file could not be read.
+    pub bytes: Option<u64>,
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -158,6 +192,7 @@ pub struct Evidence<'a> {
     pub last_event: Option<String>,
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
+    pub command_line: Vec<String>,
 }
 
 pub fn build(
@@ -297,7 +332,46 @@ pub fn build(
     scope.regions = evidence.regions;
     scope.first_event = evidence.first_event;
     scope.last_event = evidence.last_event;
+    let mut inputs_manifest = Vec::new();
+    if let Some((frame, _, _)) = &evidence.logs {
+        for f in &frame.files {
+            inputs_manifest.push(ManifestInput {
+                kind: "event-history".into(),
+                path: f.path.clone(),
+                bytes: f.fingerprint.as_ref().map(|x| x.bytes),
+                sha256: f.fingerprint.as_ref().map(|x| x.sha256.clone()),
+            });
+        }
+    }
+    if let Some((cfg, _)) = &evidence.config {
+        for f in &cfg.files {
+            inputs_manifest.push(ManifestInput {
+                kind: "configuration".into(),
+                path: f.path.clone(),
+                bytes: f.fingerprint.as_ref().map(|x| x.bytes),
+                sha256: f.fingerprint.as_ref().map(|x| x.sha256.clone()),
+            });
+        }
+    }
+    let manifest = Manifest {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        command_line: evidence.command_line.clone(),
+        from: scope.from.clone(),
+        to: scope.to.clone(),
+        policy_set_sha256: set.digest(),
+        policies: set
+            .policies
+            .iter()
+            .map(|p| ManifestPolicy {
+                id: p.id.clone(),
+                source: p.source.clone(),
+                sha256: p.sha256.clone(),
+            })
+            .collect(),
+        inputs: inputs_manifest,
+    };
     Report {
+        manifest,
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "trailaudit".into(),
