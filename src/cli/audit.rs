@@ -40,19 +40,37 @@ pub struct Args {
     /// Exit 1 when a policy of this severity or higher fails.
     #[arg(long, value_enum, default_value_t = Severity::High)]
     fail_on: Severity,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+/// Report formats and where they go, shared by `audit` and `report`.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
     /// One or more of text, json, md, sarif, junit (comma-separated). Several formats need
     /// `-o DIR`, which receives report.txt, report.json, report.md, report.sarif and
     /// report.junit.xml.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "text")]
-    format: Vec<Format>,
+    pub format: Vec<Format>,
     /// Write to this file (one format) or directory (several) instead of stdout.
     #[arg(short, long)]
-    output: Option<PathBuf>,
+    pub output: Option<PathBuf>,
     /// Use report.md.hbs from this directory instead of the built-in template.
     #[arg(long)]
-    templates: Option<PathBuf>,
-    #[command(flatten)]
-    input: InputArgs,
+    pub templates: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    pub fn write(&self, report: &Report) -> anyhow::Result<()> {
+        write_formats(
+            report,
+            &self.format,
+            self.output.as_deref(),
+            self.templates.as_deref(),
+        )
+    }
 }
 
 /// `samples/` next to the working directory, else in the source tree this binary was built from.
@@ -184,12 +202,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         args.input.allow_partial,
     );
 
-    write_formats(
-        &report,
-        &args.format,
-        args.output.as_deref(),
-        args.templates.as_deref(),
-    )?;
+    args.out.write(&report)?;
 
     let errors = report
         .policies

@@ -4,24 +4,16 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::audit::write_formats;
+use super::audit::OutputArgs;
 use super::Status;
-use crate::report::render::Format;
 use crate::report::Report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A report written by `trailaudit audit --format json`.
     report: PathBuf,
-    /// One or more of text, json, md, sarif, junit (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "text")]
-    format: Vec<Format>,
-    /// Write to this file (one format) or directory (several) instead of stdout.
-    #[arg(short, long)]
-    output: Option<PathBuf>,
-    /// Use report.md.hbs from this directory instead of the built-in template.
-    #[arg(long)]
-    templates: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Status> {
@@ -29,11 +21,6 @@ pub fn run(args: &Args) -> anyhow::Result<Status> {
         .with_context(|| format!("cannot read {}", args.report.display()))?;
     let report: Report = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trailaudit JSON report", args.report.display()))?;
-    write_formats(
-        &report,
-        &args.format,
-        args.output.as_deref(),
-        args.templates.as_deref(),
-    )?;
+    args.out.write(&report)?;
     Ok(Status::Clean)
 }
