@@ -98,11 +98,18 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
 
 fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::Result<String> {
     let texts = to_polars::records_json(rows)?;
-    let records: Vec<Value> = texts
-        .iter()
-        .map(|r| serde_json::from_str(r))
-        .collect::<Result<_, _>>()
-        .context("rebuilding records")?;
+    let whole_records =
+        args.fields.is_empty() && matches!(args.format, Format::Json | Format::Ndjson);
+    // Whole records are written as rebuilt; only picking fields needs them parsed.
+    let records: Vec<Value> = if whole_records {
+        Vec::new()
+    } else {
+        texts
+            .iter()
+            .map(|r| serde_json::from_str(r))
+            .collect::<Result<_, _>>()
+            .context("rebuilding records")?
+    };
     let files = rows.column(schema::FILE_ID)?.u32()?;
     let indexes = rows.column(schema::RECORD_INDEX)?.u32()?;
     let provenance = |i: usize, name: &str| -> Value {
@@ -129,8 +136,6 @@ fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::
         v.clone()
     };
 
-    let whole_records =
-        args.fields.is_empty() && matches!(args.format, Format::Json | Format::Ndjson);
     let fields: Vec<String> = if args.fields.is_empty() {
         DEFAULT_FIELDS.split(',').map(str::to_string).collect()
     } else {
@@ -143,9 +148,6 @@ fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::
         bail!("--fields has an empty name");
     }
     let selected = |i: usize| -> Value {
-        if whole_records {
-            return records[i].clone();
-        }
         Value::Object(
             fields
                 .iter()

@@ -252,22 +252,23 @@ pub fn read_records(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
 
     let mut next = 0u64;
     if format == Format::SingleRecord && more && !first_raw.contains('\n') {
-        drop(first);
         read_ndjson(text, &mut next, sink);
         return Ok(Content::Events(Format::Ndjson));
     }
 
-    let mut values = vec![first];
-    for v in stream {
-        match v {
-            Ok(v) => values.push(v),
-            Err(e) => return Err(invalid_json(text, 0, &e)),
+    let mut values = vec![(first, first_raw)];
+    loop {
+        let start = stream.byte_offset();
+        match stream.next() {
+            None => break,
+            Some(Ok(v)) => values.push((v, text[start..stream.byte_offset()].trim())),
+            Some(Err(e)) => return Err(invalid_json(text, 0, &e)),
         }
     }
     // Check the structure of every value before emitting anything.
     let mut batches = Vec::with_capacity(values.len());
-    for v in values {
-        batches.push(expand(v).map_err(FileError::NotCloudTrail)?);
+    for (v, raw) in values {
+        batches.push(expand(v, raw).map_err(FileError::NotCloudTrail)?);
     }
     for batch in batches {
         emit(batch, &mut next, None, sink);
@@ -369,7 +370,7 @@ enum Slot<'a> {
 
 /// The record slots of one top-level value (or NDJSON line). `Err` when a container's
 /// structure is wrong (e.g. `"Records"` is not an array).
-fn expand(top: Top) -> Result<Vec<Slot>, String> {
+fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
     match top {
         Top::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -377,21 +378,10 @@ fn expand(top: Top) -> Result<Vec<Slot>, String> {
                 match item {
                     // Pages or log files inside an array.
                     Element::Object(e) if RECORD_ARRAYS.iter().any(|k| e.has(k)) => {
-                        let inner =
-                            e.0.iter()
-                                .map(|(k, v)| {
-                                    format!(
-                                        "{}:{}",
-                                        serde_json::to_string(k).unwrap_or_default(),
-                                        v.get()
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join(",");
-                        let page = format!("{{{inner}}}");
+                        let page = entries_text(&e);
                         let parsed: Top = serde_json::from_str(&page)
                             .map_err(|e| format!("unreadable nested page: {e}"))?;
-                        for slot in expand(parsed)? {
+                        for slot in expand(parsed, &page)? {
                             // The nested page was parsed from a temporary copy: keep its records
                             // as owned text.
                             out.push(match slot {
@@ -434,25 +424,8 @@ fn expand(top: Top) -> Result<Vec<Slot>, String> {
             if arrays.is_empty() {
                 return Ok(vec![Slot::Item(Item::Entries(entries))]);
             }
-            // A record that happens to have an `Events` or `logEvents` key: rebuild its text.
-            let mut all: Vec<String> = entries
-                .0
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}:{}",
-                        serde_json::to_string(k).unwrap_or_default(),
-                        v.get()
-                    )
-                })
-                .collect();
-            for (k, _) in &arrays {
-                all.push(format!(
-                    "{}:null",
-                    serde_json::to_string(k).unwrap_or_default()
-                ));
-            }
-            Ok(vec![Slot::Embedded(Ok(format!("{{{}}}", all.join(","))))])
+            // A record that merely has a `logEvents` key: its own text, every field kept.
+            Ok(vec![Slot::Item(Item::Text(raw))])
         }
     }
 }
@@ -541,7 +514,7 @@ fn read_ndjson(text: &str, next: &mut u64, sink: &mut Sink) {
             p
         };
         match serde_json::from_str::<Top>(trimmed) {
-            Ok(top) => match expand(top) {
+            Ok(top) => match expand(top, trimmed) {
                 Ok(slots) => emit(slots, next, Some(line_no), sink),
                 Err(message) => sink(pos(next), Err(Reject::BadContainer(message))),
             },
@@ -636,6 +609,19 @@ mod tests {
         assert!(recs.iter().all(|(_, item)| item.is_ok()));
         let (r, _) = collect(r#"[{"Records":"x"}]"#);
         assert!(matches!(r, Err(FileError::NotCloudTrail(m)) if m.contains("not an array")));
+    }
+
+    #[test]
+    fn a_record_with_a_log_events_key_keeps_it() {
+        let rec = r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":"X","logEvents":[1,2]}"#;
+        let (r, recs) = collect(&format!("{rec}\n{rec}"));
+        assert_eq!(r, Ok(Content::Events(Format::Ndjson)));
+        assert_eq!(recs.len(), 2);
+        assert_eq!(
+            recs[0].1.as_deref(),
+            Ok(rec),
+            "the whole record, logEvents included"
+        );
     }
 
     #[test]
