@@ -40,6 +40,13 @@ pub struct Args {
     /// Exit 1 when a policy of this severity or higher fails.
     #[arg(long, value_enum, default_value_t = Severity::High)]
     fail_on: Severity,
+    /// Waiver files (TOML, see the README): waived findings do not fail the run and are
+    /// listed in their own section; an expired waiver stops applying and is reported.
+    #[arg(long, num_args = 1..)]
+    waivers: Vec<PathBuf>,
+    /// A previous JSON report: only findings not in it fail the run.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
@@ -49,15 +56,16 @@ pub struct Args {
 /// Report formats and where they go, shared by `audit` and `report`.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// One or more of text, json, md, sarif, junit (comma-separated). Several formats need
-    /// `-o DIR`, which receives report.txt, report.json, report.md, report.sarif and
-    /// report.junit.xml.
+    /// One or more of text, json, md, html, sarif, junit (comma-separated). Several formats
+    /// need `-o DIR`, which receives report.txt, report.json, report.md, report.html,
+    /// report.sarif and report.junit.xml.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "text")]
     pub format: Vec<Format>,
     /// Write to this file (one format) or directory (several) instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Use report.md.hbs from this directory instead of the built-in template.
+    /// Templates that replace the built-in ones: report.html.hbs, report.md.hbs and
+    /// partials/{html,md}/NAME.hbs; files not there are the built-in ones.
     #[arg(long)]
     pub templates: Option<PathBuf>,
 }
@@ -93,6 +101,12 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         }
     }
     let set = PolicySet::load(&args.policies, args.only_policies)?;
+    let waivers = report::waiver::load(&args.waivers, &set, chrono::Utc::now().date_naive())?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(report::waiver::Baseline::load)
+        .transpose()?;
     let (mut logs, mut configs) = (args.logs.clone(), args.config.clone());
     if logs.is_empty() && configs.is_empty() {
         let samples = samples_dir()
@@ -165,6 +179,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
             .map(|p| p.accounts.clone())
             .unwrap_or_default(),
         regions: Vec::new(),
+        activity: Vec::new(),
         command_line: std::env::args().collect(),
     };
     if let Some(frame) = &frame {
@@ -180,6 +195,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         evidence.last_event = inv.last_event.clone();
         evidence.accounts.extend(inv.accounts.iter().cloned());
         evidence.regions = inv.regions.clone();
+        evidence.activity = report::activity(&inv);
         evidence.logs = Some((frame, logs.clone(), in_scope));
     }
     if let Some(c) = &cfg {
@@ -198,8 +214,12 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         results,
         evidence,
         scope,
-        args.fail_on,
-        args.input.allow_partial,
+        report::Options {
+            fail_on: args.fail_on,
+            partial_allowed: args.input.allow_partial,
+            waivers,
+            baseline,
+        },
     );
 
     args.out.write(&report)?;
@@ -246,6 +266,7 @@ pub(crate) fn write_formats(
             Format::Md => report::render::markdown(&model, templates)?,
             Format::Sarif => serde_json::to_string_pretty(&report::render::sarif(&model))? + "\n",
             Format::Junit => report::render::junit(&model),
+            Format::Html => report::render::html(&model, templates)?,
         })
     };
     match (formats, output) {
@@ -321,9 +342,17 @@ pub(crate) fn render_text(r: &Report) -> String {
             PolicyStatus::Fail => "FAIL",
             PolicyStatus::Error => "ERROR",
             PolicyStatus::NotApplicable => "n/a",
+            PolicyStatus::Waived => "waivd",
         };
         let detail = match p.status {
-            PolicyStatus::Fail => format!("{} finding(s)", p.findings.len()),
+            PolicyStatus::Fail | PolicyStatus::Waived => {
+                let waived = p.findings.iter().filter(|f| f.waived_by.is_some()).count();
+                if waived > 0 {
+                    format!("{} finding(s), {waived} waived", p.findings.len())
+                } else {
+                    format!("{} finding(s)", p.findings.len())
+                }
+            }
             PolicyStatus::NotApplicable | PolicyStatus::Error => {
                 p.reason.clone().unwrap_or_default()
             }

@@ -23,6 +23,8 @@ pub enum Status {
     Fail,
     Error,
     NotApplicable,
+    /// Failed, but every finding is covered by a waiver in force (set by the report stage).
+    Waived,
 }
 
 /// One event behind a finding, with what an auditor needs to see.
@@ -38,9 +40,40 @@ pub struct EvidenceEvent {
     pub error_code: Option<String>,
     pub user_agent: Option<String>,
     pub event_id: Option<String>,
+    /// `requestParameters` as compact JSON, cut at [`MAX_PARAMETERS`] bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_parameters: Option<String>,
     /// Provenance: the file and the record's index in it.
     pub file: Option<String>,
     pub record: Option<u32>,
+}
+
+/// Bytes of `requestParameters` kept per evidence event.
+pub const MAX_PARAMETERS: usize = 1024;
+
+/// A record's `requestParameters` from its `_rest` JSON, compact and cut to size.
+fn request_parameters(rest: Option<&str>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Rest<'a> {
+        #[serde(borrow, rename = "requestParameters")]
+        request_parameters: Option<&'a serde_json::value::RawValue>,
+    }
+    let rest: Rest = serde_json::from_str(rest?).ok()?;
+    let raw = rest.request_parameters?.get();
+    if raw == "null" {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let mut text = value.to_string();
+    if text.len() > MAX_PARAMETERS {
+        let mut cut = MAX_PARAMETERS;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    Some(text)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -59,6 +92,12 @@ pub struct Finding {
     pub first_seen: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
+    /// The waiver in force that covers this finding (set by the report stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived_by: Option<String>,
+    /// With `--baseline`: `new`, or `unchanged` when the baseline report has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
 }
 
 /// How one configured metric filter fares against a monitoring control.
@@ -154,6 +193,7 @@ pub fn evaluate_events(
     columns.extend([
         schema::FILE_ID.to_string(),
         schema::RECORD_INDEX.to_string(),
+        schema::REST.to_string(),
     ]);
     for p in policies {
         if let Check::Event { group_by, .. } = &p.check {
@@ -229,6 +269,7 @@ fn findings_for(
     let types = str_col(m, "userIdentity.type")?;
     let files = m.column(schema::FILE_ID)?.u32()?;
     let records = m.column(schema::RECORD_INDEX)?.u32()?;
+    let rests = str_col(m, schema::REST)?;
     let keys: Vec<Column> = group_by
         .iter()
         .map(|g| m.column(g).cloned())
@@ -261,6 +302,7 @@ fn findings_for(
         error_code: errors.get(row).map(str::to_string),
         user_agent: agents.get(row).map(str::to_string),
         event_id: ids.get(row).map(str::to_string),
+        request_parameters: request_parameters(rests.get(row)),
         file: files
             .get(row)
             .and_then(|f| frame.files.get(f as usize))
@@ -356,6 +398,7 @@ fn findings_for(
                 .collect(),
             first_seen: times[first].map(format_event_time),
             last_seen: times[last].map(format_event_time),
+            ..Finding::default()
         });
     }
     Ok(findings)

@@ -11,7 +11,11 @@ use crate::events::{EventFrame, Outcome as FileOutcome};
 use crate::policy::check::{FilterVerdict, Finding, Outcome, Status};
 use crate::policy::{self, Kind, Policy, PolicySet, Severity};
 
+pub mod catalog;
 pub mod render;
+pub mod waiver;
+
+use waiver::{Baseline, Waiver, WaiverStatus};
 
 /// Version of the report's JSON schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -26,9 +30,76 @@ pub struct Report {
     pub posture: Vec<TrailPosture>,
     pub policies: Vec<PolicyResult>,
     pub summary: Summary,
+    /// Waivers given with `--waivers`: in force or expired, and what each waived.
+    #[serde(default)]
+    pub waivers: Vec<Waiver>,
+    /// Events per account, region and day over the evidence, with days without any event.
+    #[serde(default)]
+    pub activity: Vec<Activity>,
     /// What an auditor needs to reproduce the run and check that the inputs were the same.
     #[serde(default)]
     pub manifest: Manifest,
+}
+
+/// One account and region's events per day, from its first to its last day with events.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Activity {
+    pub account: String,
+    pub region: String,
+    pub events: u64,
+    /// Every day from the first to the last, `gap` when it has no event.
+    pub days: Vec<DayActivity>,
+    /// Days without any event between the first and the last.
+    pub gap_days: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct DayActivity {
+    pub date: String,
+    pub events: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gap: bool,
+}
+
+/// Per account and region, every day from the first to the last with its event count.
+pub fn activity(inv: &crate::inventory::Inventory) -> Vec<Activity> {
+    let mut out: Vec<Activity> = Vec::new();
+    let mut gaps: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for g in &inv.gaps {
+        gaps.entry((&g.account, &g.region)).or_default().push(&g.date);
+    }
+    for d in &inv.events_by_account_region_day {
+        if out
+            .last()
+            .is_none_or(|a| a.account != d.account || a.region != d.region)
+        {
+            out.push(Activity {
+                account: d.account.clone(),
+                region: d.region.clone(),
+                ..Activity::default()
+            });
+        }
+        let Some(a) = out.last_mut() else { continue };
+        // Gap days fall between two days with events: insert those before this day.
+        if let Some(missing) = gaps.get(&(d.account.as_str(), d.region.as_str())) {
+            let last = a.days.last().map(|x| x.date.clone()).unwrap_or_default();
+            for m in missing.iter().filter(|m| **m > last.as_str() && **m < d.date.as_str()) {
+                a.days.push(DayActivity {
+                    date: m.to_string(),
+                    events: 0,
+                    gap: true,
+                });
+                a.gap_days += 1;
+            }
+        }
+        a.events += d.events;
+        a.days.push(DayActivity {
+            date: d.date.clone(),
+            events: d.events,
+            gap: false,
+        });
+    }
+    out
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -128,6 +199,10 @@ pub struct PolicyResult {
     pub severity: Severity,
     pub kind: Kind,
     pub status: Status,
+    /// Fails the run: `fail`, at or above `--fail-on`, with a finding neither waived nor (with
+    /// `--baseline`) in the baseline.
+    #[serde(default)]
+    pub violation: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub frameworks: BTreeMap<String, Vec<String>>,
@@ -150,6 +225,8 @@ pub struct StatusCounts {
     pub fail: u64,
     pub error: u64,
     pub not_applicable: u64,
+    #[serde(default)]
+    pub waived: u64,
 }
 
 impl StatusCounts {
@@ -159,6 +236,7 @@ impl StatusCounts {
             Status::Fail => self.fail += 1,
             Status::Error => self.error += 1,
             Status::NotApplicable => self.not_applicable += 1,
+            Status::Waived => self.waived += 1,
         }
     }
 }
@@ -166,10 +244,37 @@ impl StatusCounts {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ControlResult {
     pub control: String,
-    /// `fail` if any mapped policy fails, `error` if one errs, `pass` if at least one passes
-    /// and none fails, else `not_applicable`.
-    pub status: Status,
+    /// The control's short title, for catalogued controls.
+    #[serde(default)]
+    pub title: String,
+    /// `fail` if any mapped policy fails, `error` if one errs, `waived` if one is waived,
+    /// `pass` if at least one passes, `not_applicable` if every mapped policy is, and
+    /// `manual` when no policy covers the control: it needs evidence from elsewhere.
+    pub status: ControlStatus,
     pub policies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlStatus {
+    Pass,
+    Fail,
+    Error,
+    Waived,
+    NotApplicable,
+    Manual,
+}
+
+/// With `--baseline`: how this run's findings compare with the baseline report's.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct BaselineSummary {
+    pub path: String,
+    /// Findings not in the baseline: only these fail the run.
+    pub new: u64,
+    /// Findings the baseline has too.
+    pub unchanged: u64,
+    /// Baseline findings this run no longer has.
+    pub absent: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -178,9 +283,23 @@ pub struct Summary {
     pub by_severity: BTreeMap<String, StatusCounts>,
     /// Per framework key, every control the policy set maps, with its status.
     pub frameworks: BTreeMap<String, Vec<ControlResult>>,
-    /// Failing policies at or above `--fail-on`.
+    /// Failing policies at or above `--fail-on` (with `--baseline`: those with a new finding).
     pub violations: u64,
     pub fail_on: Severity,
+    /// Findings covered by a waiver in force.
+    #[serde(default)]
+    pub waived_findings: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
+}
+
+/// How the report judges what the policies found.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub fail_on: Severity,
+    pub partial_allowed: bool,
+    pub waivers: Vec<Waiver>,
+    pub baseline: Option<Baseline>,
 }
 
 /// Everything the report is built from.
@@ -192,6 +311,7 @@ pub struct Evidence<'a> {
     pub last_event: Option<String>,
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
+    pub activity: Vec<Activity>,
     pub command_line: Vec<String>,
 }
 
@@ -200,9 +320,14 @@ pub fn build(
     results: Vec<(&Policy, Outcome)>,
     evidence: Evidence,
     mut scope: Scope,
-    fail_on: Severity,
-    partial_allowed: bool,
+    options: Options,
 ) -> Report {
+    let Options {
+        fail_on,
+        partial_allowed,
+        mut waivers,
+        baseline,
+    } = options;
     let mut inputs = Inputs {
         partial_allowed,
         ..Inputs::default()
@@ -259,10 +384,55 @@ pub fn build(
         fail_on,
         ..Summary::default()
     };
-    for (p, o) in results {
-        for f in &o.findings {
+    let mut baseline_summary = baseline.as_ref().map(|b| BaselineSummary {
+        path: b.path.clone(),
+        ..BaselineSummary::default()
+    });
+    let mut seen_keys = std::collections::BTreeSet::new();
+    for (p, mut o) in results {
+        let mut counts_against = o.status == Status::Fail && o.findings.is_empty();
+        for f in &mut o.findings {
             if !f.account.is_empty() && f.account != "unknown" {
                 accounts.push(f.account.clone());
+            }
+            if o.status != Status::Fail {
+                continue;
+            }
+            for w in waivers.iter_mut() {
+                if !w.covers(&p.id, f) {
+                    continue;
+                }
+                w.findings += 1;
+                if w.in_force() && f.waived_by.is_none() {
+                    w.status = WaiverStatus::Active;
+                    f.waived_by = Some(w.id.clone());
+                }
+            }
+            if f.waived_by.is_some() {
+                summary.waived_findings += 1;
+                continue;
+            }
+            let key = waiver::finding_key(&p.id, f);
+            match (&baseline, &mut baseline_summary) {
+                (Some(b), Some(bs)) => {
+                    let known = b.keys.contains(&key);
+                    f.baseline = Some(if known { "unchanged" } else { "new" }.into());
+                    if known {
+                        bs.unchanged += 1;
+                    } else {
+                        bs.new += 1;
+                        counts_against = true;
+                    }
+                }
+                _ => counts_against = true,
+            }
+            seen_keys.insert(key);
+        }
+        if o.status == Status::Fail && !o.findings.is_empty() {
+            // Waived findings do not count: a policy all of whose findings are waived is
+            // `waived`, not `fail`.
+            if o.findings.iter().all(|f| f.waived_by.is_some()) {
+                o.status = Status::Waived;
             }
         }
         summary.by_status.add(o.status);
@@ -271,15 +441,15 @@ pub fn build(
             .entry(p.severity.to_string())
             .or_default()
             .add(o.status);
-        if o.status == Status::Fail && p.severity >= fail_on {
-            summary.violations += 1;
-        }
+        let violation = o.status == Status::Fail && p.severity >= fail_on && counts_against;
+        summary.violations += u64::from(violation);
         policies.push(PolicyResult {
             id: p.id.clone(),
             title: p.title.clone(),
             severity: p.severity,
             kind: p.kind,
             status: o.status,
+            violation,
             reason: o.reason,
             frameworks: p.frameworks.clone(),
             matched_events: o.matched_events,
@@ -290,14 +460,38 @@ pub fn build(
             remediation: p.remediation.clone(),
         });
     }
+    if let (Some(b), Some(bs)) = (&baseline, &mut baseline_summary) {
+        // Findings of the baseline this run no longer has (waived ones are still present).
+        let waived: std::collections::BTreeSet<String> = policies
+            .iter()
+            .flat_map(|p| {
+                p.findings
+                    .iter()
+                    .filter(|f| f.waived_by.is_some())
+                    .map(|f| waiver::finding_key(&p.id, f))
+            })
+            .collect();
+        bs.absent = b
+            .keys
+            .iter()
+            .filter(|k| !seen_keys.contains(*k) && !waived.contains(*k))
+            .count() as u64;
+    }
+    summary.baseline = baseline_summary;
     for key in policy::FRAMEWORKS {
-        let controls = policy::controls(set, key);
-        if controls.is_empty() {
-            continue;
+        let mapped_ids = policy::controls(set, key);
+        // Catalogued controls in the standard's order, then any other the policies map.
+        let mut ids: Vec<(String, String)> = catalog::controls(key)
+            .map(|(id, title)| (id.to_string(), title.to_string()))
+            .collect();
+        for id in mapped_ids {
+            if !ids.iter().any(|(c, _)| *c == id) {
+                ids.push((id, String::new()));
+            }
         }
-        let rows = controls
+        let rows = ids
             .into_iter()
-            .map(|control| {
+            .map(|(control, title)| {
                 let mapped: Vec<&PolicyResult> = policies
                     .iter()
                     .filter(|r| {
@@ -306,22 +500,30 @@ pub fn build(
                             .is_some_and(|ids| ids.contains(&control))
                     })
                     .collect();
-                let status = if mapped.iter().any(|r| r.status == Status::Fail) {
-                    Status::Fail
-                } else if mapped.iter().any(|r| r.status == Status::Error) {
-                    Status::Error
-                } else if mapped.iter().any(|r| r.status == Status::Pass) {
-                    Status::Pass
+                let any = |s: Status| mapped.iter().any(|r| r.status == s);
+                let status = if mapped.is_empty() {
+                    ControlStatus::Manual
+                } else if any(Status::Fail) {
+                    ControlStatus::Fail
+                } else if any(Status::Error) {
+                    ControlStatus::Error
+                } else if any(Status::Waived) {
+                    ControlStatus::Waived
+                } else if any(Status::Pass) {
+                    ControlStatus::Pass
                 } else {
-                    Status::NotApplicable
+                    ControlStatus::NotApplicable
                 };
                 ControlResult {
                     control,
+                    title,
                     status,
                     policies: mapped.iter().map(|r| r.id.clone()).collect(),
                 }
             })
             .collect::<Vec<_>>();
+        // A framework none of the run's policies maps (e.g. filtered out by --framework)
+        // is left out rather than shown as all-manual.
         if rows.iter().any(|r| !r.policies.is_empty()) {
             summary.frameworks.insert(key.to_string(), rows);
         }
@@ -382,5 +584,7 @@ pub fn build(
         posture: evidence.posture,
         policies,
         summary,
+        waivers,
+        activity: evidence.activity,
     }
 }

@@ -15,6 +15,7 @@ pub enum Format {
     Md,
     Sarif,
     Junit,
+    Html,
 }
 
 impl Format {
@@ -26,11 +27,29 @@ impl Format {
             Format::Md => "report.md",
             Format::Sarif => "report.sarif",
             Format::Junit => "report.junit.xml",
+            Format::Html => "report.html",
         }
     }
 }
 
+/// The built-in templates: `(name, source)`. A name `x/y` is the partial `{{> x/y}}`, read from
+/// `partials/x/y.hbs` (built in, or under `--templates DIR`).
+const HTML_TEMPLATE: &str = include_str!("../../report-templates/report.html.hbs");
 const MD_TEMPLATE: &str = include_str!("../../report-templates/report.md.hbs");
+const PARTIALS: &[(&str, &str)] = &[
+    ("html/style", include_str!("../../report-templates/partials/html/style.hbs")),
+    ("html/summary", include_str!("../../report-templates/partials/html/summary.hbs")),
+    ("html/scope", include_str!("../../report-templates/partials/html/scope.hbs")),
+    ("html/posture", include_str!("../../report-templates/partials/html/posture.hbs")),
+    ("html/monitoring", include_str!("../../report-templates/partials/html/monitoring.hbs")),
+    ("html/findings", include_str!("../../report-templates/partials/html/findings.hbs")),
+    ("html/controls", include_str!("../../report-templates/partials/html/controls.hbs")),
+    ("html/activity", include_str!("../../report-templates/partials/html/activity.hbs")),
+    ("html/waivers", include_str!("../../report-templates/partials/html/waivers.hbs")),
+    ("html/manifest", include_str!("../../report-templates/partials/html/manifest.hbs")),
+    ("md/summary", include_str!("../../report-templates/partials/md/summary.hbs")),
+    ("md/failing", include_str!("../../report-templates/partials/md/failing.hbs")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -63,30 +82,232 @@ pub fn markdown_escape(s: &str) -> String {
     out
 }
 
-/// Markdown from `report.md.hbs`, the built-in one or `templates/report.md.hbs`.
-pub fn markdown(report: &Value, templates: Option<&Path>) -> Result<String, RenderError> {
+/// HTML text or attribute value. Beyond the five markup characters, `` ` `` and `=` (attribute
+/// contexts) and `{` `}` (so no client-side template engine that might one day process the page
+/// can see `{{`) are escaped; control characters other than whitespace are shown as `\u{..}`.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '`' => out.push_str("&#96;"),
+            '=' => out.push_str("&#61;"),
+            '{' => out.push_str("&#123;"),
+            '}' => out.push_str("&#125;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A handlebars registry holding the built-in partials, each replaced by
+/// `templates/partials/<name>.hbs` when that file exists, and the main template `name`
+/// (`report.html` or `report.md`) from `templates/<name>.hbs` or the built-in `builtin`.
+fn registry(
+    name: &str,
+    builtin: &str,
+    templates: Option<&Path>,
+    escape: fn(&str) -> String,
+) -> Result<Handlebars<'static>, RenderError> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(false);
-    hb.register_escape_fn(markdown_escape);
-    let source = match templates {
-        Some(dir) => std::fs::read_to_string(dir.join("report.md.hbs")).map_err(|e| {
-            RenderError::Templates {
+    hb.register_escape_fn(escape);
+    register_helpers(&mut hb);
+    if let Some(dir) = templates {
+        if !dir.is_dir() {
+            return Err(RenderError::Templates {
                 path: dir.display().to_string(),
+                message: "not a directory".into(),
+            });
+        }
+    }
+    let read = |rel: &str| -> Result<Option<String>, RenderError> {
+        let Some(dir) = templates else {
+            return Ok(None);
+        };
+        let path = dir.join(rel);
+        match std::fs::read_to_string(&path) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(RenderError::Templates {
+                path: path.display().to_string(),
                 message: e.to_string(),
-            }
-        })?,
-        None => MD_TEMPLATE.to_string(),
+            }),
+        }
     };
-    hb.register_template_string("report.md", source)
-        .map_err(|e| RenderError::Template {
-            name: "report.md.hbs".into(),
-            message: e.to_string(),
-        })?;
-    hb.render("report.md", report)
-        .map_err(|e| RenderError::Template {
-            name: "report.md.hbs".into(),
-            message: e.to_string(),
-        })
+    let template_error = |file: String, e: handlebars::TemplateError| RenderError::Template {
+        name: file,
+        message: e.to_string(),
+    };
+    for (partial, source) in PARTIALS {
+        let file = format!("partials/{partial}.hbs");
+        let source = read(&file)?.unwrap_or_else(|| source.to_string());
+        hb.register_partial(partial, source)
+            .map_err(|e| template_error(file, e))?;
+    }
+    let file = format!("{name}.hbs");
+    let source = read(&file)?.unwrap_or_else(|| builtin.to_string());
+    hb.register_template_string(name, source)
+        .map_err(|e| template_error(file, e))?;
+    Ok(hb)
+}
+
+fn render_with(hb: &Handlebars, name: &str, report: &Value) -> Result<String, RenderError> {
+    hb.render(name, report).map_err(|e| RenderError::Template {
+        name: format!("{name}.hbs"),
+        message: e.to_string(),
+    })
+}
+
+/// Markdown from `report.md.hbs` (built in, or from `templates`).
+pub fn markdown(report: &Value, templates: Option<&Path>) -> Result<String, RenderError> {
+    let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
+    render_with(&hb, "report.md", report)
+}
+
+/// One self-contained HTML page from `report.html.hbs` (built in, or from `templates`).
+pub fn html(report: &Value, templates: Option<&Path>) -> Result<String, RenderError> {
+    let hb = registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
+    render_with(&hb, "report.html", report)
+}
+
+handlebars::handlebars_helper!(count_helper: |list: Value, key: str, value: str| {
+    list.as_array().map_or(0, |a| a.iter().filter(|x| x.get(key).and_then(Value::as_str) == Some(value)).count())
+});
+
+handlebars::handlebars_helper!(short_helper: |arn: str| short_name(arn));
+
+/// The resource part of an ARN, without a log group's `log-group:` prefix and `:*` suffix:
+/// what a reader recognises in a narrow table cell (the full ARN goes in a title attribute).
+pub fn short_name(arn: &str) -> String {
+    let resource = if arn.starts_with("arn:") {
+        arn.splitn(6, ':').nth(5).unwrap_or(arn)
+    } else {
+        arn
+    };
+    let resource = resource.strip_prefix("log-group:").unwrap_or(resource);
+    resource.strip_suffix(":*").unwrap_or(resource).to_string()
+}
+
+/// `{{yn flag}}`: yes / no / unknown (null), coloured; `{{yn flag true}}` when yes is the bad
+/// answer. Writes fixed markup only.
+fn yn_helper(
+    h: &handlebars::Helper,
+    _: &Handlebars,
+    _: &handlebars::Context,
+    _: &mut handlebars::RenderContext,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
+    let inverted = h.param(1).and_then(|p| p.value().as_bool()).unwrap_or(false);
+    let markup = match value.as_bool() {
+        Some(b) => {
+            let good = b != inverted;
+            format!(
+                "<span class=\"{}\">{}</span>",
+                if good { "yes" } else { "no" },
+                if b { "yes" } else { "no" }
+            )
+        }
+        None => "<span class=\"unknown\">unknown</span>".to_string(),
+    };
+    out.write(&markup)?;
+    Ok(())
+}
+
+/// `{{activity_chart series}}`: an inline SVG bar chart of one [`super::Activity`]: a bar per
+/// day, days without events marked. Every text it writes is escaped here.
+fn activity_chart_helper(
+    h: &handlebars::Helper,
+    _: &Handlebars,
+    _: &handlebars::Context,
+    _: &mut handlebars::RenderContext,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    let series = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
+    out.write(&activity_svg(&series))?;
+    Ok(())
+}
+
+pub fn activity_svg(series: &Value) -> String {
+    use std::fmt::Write as _;
+    let days = series["days"].as_array().cloned().unwrap_or_default();
+    let (width, height, top, bottom) = (900.0f64, 90.0f64, 6.0f64, 16.0f64);
+    let plot = height - top - bottom;
+    let max = days
+        .iter()
+        .filter_map(|d| d["events"].as_u64())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let n = days.len().max(1) as f64;
+    let step = width / n;
+    let bar = (step * 0.8).max(0.5);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{}\">",
+        html_escape(&format!(
+            "events per day, {} {}",
+            s(series, "account"),
+            s(series, "region")
+        ))
+    );
+    for (i, d) in days.iter().enumerate() {
+        let x = i as f64 * step;
+        let events = d["events"].as_u64().unwrap_or(0);
+        let label = html_escape(&format!("{}: {events} events", s(d, "date")));
+        if d["gap"].as_bool() == Some(true) {
+            let _ = write!(
+                svg,
+                "<rect x=\"{x:.2}\" y=\"{top}\" width=\"{:.2}\" height=\"{plot}\" fill=\"#e8a29c\"><title>{}: no events</title></rect>",
+                step.max(0.5),
+                html_escape(s(d, "date"))
+            );
+            continue;
+        }
+        let h = (events as f64 / max * plot).max(if events > 0 { 1.0 } else { 0.0 });
+        let _ = write!(
+            svg,
+            "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{bar:.2}\" height=\"{h:.2}\" fill=\"#4a6fa5\"><title>{label}</title></rect>",
+            x + (step - bar) / 2.0,
+            top + plot - h
+        );
+    }
+    let baseline = top + plot;
+    let _ = write!(
+        svg,
+        "<line x1=\"0\" y1=\"{baseline}\" x2=\"{width}\" y2=\"{baseline}\" stroke=\"#8a929c\" stroke-width=\"1\"/>"
+    );
+    if let (Some(first), Some(last)) = (days.first(), days.last()) {
+        let _ = write!(
+            svg,
+            "<text x=\"2\" y=\"{}\" font-size=\"11\" fill=\"#5b6470\">{}</text><text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#5b6470\" text-anchor=\"end\">{}</text><text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#5b6470\" text-anchor=\"end\">max {} / day</text>",
+            height - 3.0,
+            html_escape(s(first, "date")),
+            width - 2.0,
+            height - 3.0,
+            html_escape(s(last, "date")),
+            width - 2.0,
+            top + 10.0,
+            max as u64
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn register_helpers(hb: &mut Handlebars) {
+    hb.register_helper("count", Box::new(count_helper));
+    hb.register_helper("yn", Box::new(yn_helper));
+    hb.register_helper("short", Box::new(short_helper));
+    hb.register_helper("activity_chart", Box::new(activity_chart_helper));
 }
 
 fn level(severity: &str) -> &'static str {
@@ -145,7 +366,7 @@ pub fn sarif(report: &Value) -> Value {
         .collect();
     let mut results = Vec::new();
     for (index, p) in policies.iter().enumerate() {
-        if s(p, "status") != "fail" {
+        if s(p, "status") != "fail" && s(p, "status") != "waived" {
             continue;
         }
         for f in p["findings"].as_array().into_iter().flatten() {
@@ -157,7 +378,7 @@ pub fn sarif(report: &Value) -> Value {
             if let Some(file) = f["evidence"].get(0).and_then(|e| e["file"].as_str()) {
                 location["physicalLocation"] = json!({"artifactLocation": {"uri": file}});
             }
-            results.push(json!({
+            let mut result = json!({
                 "ruleId": s(p, "id"),
                 "ruleIndex": index,
                 "level": level(s(p, "severity")),
@@ -165,7 +386,27 @@ pub fn sarif(report: &Value) -> Value {
                 "locations": [location],
                 "partialFingerprints": {"trailaudit/v1": format!("{}|{}|{}|{}", s(p, "id"), s(f, "account"), s(f, "region"), resource)},
                 "properties": {"account": s(f, "account"), "region": s(f, "region"), "eventTotal": f["event_total"], "eventIds": f["event_ids"]}
-            }));
+            });
+            if let Some(id) = f["waived_by"].as_str() {
+                let w = report["waivers"]
+                    .as_array()
+                    .and_then(|ws| ws.iter().find(|w| s(w, "id") == id));
+                let why = w.map_or_else(String::new, |w| {
+                    format!(
+                        "waiver {id}: {} (owner {}, ticket {}, expires {})",
+                        s(w, "reason"),
+                        s(w, "owner"),
+                        s(w, "ticket"),
+                        s(w, "expires")
+                    )
+                });
+                result["suppressions"] =
+                    json!([{"kind": "external", "status": "accepted", "justification": why}]);
+            }
+            if let Some(state) = f["baseline"].as_str() {
+                result["baselineState"] = json!(state);
+            }
+            results.push(result);
         }
     }
     json!({
@@ -202,11 +443,17 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-/// JUnit XML: one test case per policy; failing policies fail, not-applicable ones are skipped.
+/// JUnit XML: one test case per policy. A violation (what makes `audit` exit 1) is a failure;
+/// a failing policy that is not one (below `--fail-on`, waived, or known to the baseline) passes
+/// with its findings in `system-out`; not-applicable policies are skipped.
 pub fn junit(report: &Value) -> String {
     let policies = report["policies"].as_array().cloned().unwrap_or_default();
     let count = |status: &str| policies.iter().filter(|p| s(p, "status") == status).count();
-    let (fail, error, skipped) = (count("fail"), count("error"), count("not_applicable"));
+    let fail = policies
+        .iter()
+        .filter(|p| p["violation"].as_bool() == Some(true))
+        .count();
+    let (error, skipped) = (count("error"), count("not_applicable"));
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str(&format!(
         "<testsuites name=\"trailaudit\" tests=\"{}\" failures=\"{fail}\" errors=\"{error}\" skipped=\"{skipped}\">\n",
@@ -223,26 +470,48 @@ pub fn junit(report: &Value) -> String {
             xml_escape(s(p, "id")),
             xml_escape(s(p, "title"))
         ));
+        let findings = p["findings"].as_array().cloned().unwrap_or_default();
+        let lines: Vec<String> = findings
+            .iter()
+            .map(|f| {
+                let mut line = format!(
+                    "{} {} {}: {}",
+                    s(f, "account"),
+                    s(f, "region"),
+                    s(f, "resource"),
+                    s(f, "message")
+                );
+                if let Some(w) = f["waived_by"].as_str() {
+                    line.push_str(&format!(" [waived by {w}]"));
+                }
+                if let Some(b) = f["baseline"].as_str() {
+                    line.push_str(&format!(" [{b}]"));
+                }
+                line
+            })
+            .collect();
         match s(p, "status") {
-            "fail" => {
-                let findings = p["findings"].as_array().cloned().unwrap_or_default();
-                let lines: Vec<String> = findings
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "{} {} {}: {}",
-                            s(f, "account"),
-                            s(f, "region"),
-                            s(f, "resource"),
-                            s(f, "message")
-                        )
-                    })
-                    .collect();
+            "fail" | "waived" if p["violation"].as_bool() == Some(true) => {
                 x.push_str(&format!(
                     "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ",
                     xml_escape(s(p, "severity")),
                     xml_escape(&format!("{} finding(s)", findings.len())),
                     xml_escape(&lines.join("\n"))
+                ));
+            }
+            "fail" | "waived" => {
+                x.push_str(&format!(
+                    "\n      <system-out>{}</system-out>\n    ",
+                    xml_escape(&format!(
+                        "{} (not a violation: {})\n{}",
+                        s(p, "status"),
+                        if s(p, "status") == "waived" {
+                            "every finding is waived"
+                        } else {
+                            "below --fail-on, waived or in the baseline"
+                        },
+                        lines.join("\n")
+                    ))
                 ));
             }
             "error" => x.push_str(&format!(
