@@ -6,6 +6,67 @@ mod common;
 use common::*;
 use serde_json::Value;
 
+/// The HTML report is polyglot markup: it parses as XML, so a test can check it is well formed.
+fn parse_html(html: &str) -> roxmltree::Document<'_> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(html, options)
+        .unwrap_or_else(|e| panic!("the HTML report is not well formed: {e}"))
+}
+
+/// Validates against the OASIS SARIF 2.1.0 JSON schema, which serde-sarif (a dev-dependency)
+/// ships in its source; `cargo metadata` says where that is.
+fn assert_valid_sarif(sarif: &Value) {
+    let meta = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        meta.status.success(),
+        "{}",
+        String::from_utf8_lossy(&meta.stderr)
+    );
+    let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();
+    let manifest = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif in cargo metadata");
+    let schema_path = std::path::Path::new(manifest)
+        .parent()
+        .unwrap()
+        .join("src/schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    assert_eq!(
+        schema["title"],
+        "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    );
+    // The published schema's pattern for `language` (on run and toolComponent) is not a valid
+    // ECMA 262 regex (`...-[a-zA-Z]{2}]?$`), so a validator that checks the schema first refuses
+    // it. We never write `language`; those two patterns are dropped, nothing else is touched.
+    let mut schema = schema;
+    for def in ["run", "toolComponent"] {
+        let language = &mut schema["definitions"][def]["properties"]["language"];
+        assert!(
+            language["pattern"].is_string(),
+            "the schema changed: {language}"
+        );
+        language.as_object_mut().unwrap().remove("pattern");
+    }
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF is not valid: {errors:#?}");
+}
+
 fn evil_evidence(dir: &std::path::Path) {
     let mut r = record(
         "2024-07-31T13:10:00Z",
@@ -31,7 +92,7 @@ fn every_format_is_written_and_escapes_record_text() {
         "--logs".as_ref(),
         dir.path().join("logs").as_os_str(),
         "--format".as_ref(),
-        "json,md,sarif,junit,text".as_ref(),
+        "json,md,sarif,junit,text,html".as_ref(),
         "-o".as_ref(),
         out.as_os_str(),
         "--fail-on".as_ref(),
@@ -51,8 +112,33 @@ fn every_format_is_written_and_escapes_record_text() {
         "{md}"
     );
 
+    let html = read("report.html");
+    assert!(html.contains("TA-EVT-401"));
+    assert!(!html.contains("<script>"), "markup from the evidence");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        !html.contains("{{x}}") && !html.contains("{{"),
+        "template text from the evidence"
+    );
+    assert!(
+        html.contains("&#123;&#123;x&#125;&#125;"),
+        "requestParameters and ARNs appear, escaped"
+    );
+    assert!(html.contains("&quot;q&quot;"));
+    let doc = parse_html(&html);
+    let agent = doc
+        .descendants()
+        .filter_map(|n| n.text())
+        .any(|t| t.contains("<script>alert(1)</script>"));
+    assert!(agent, "the userAgent is shown as text");
+    assert!(
+        !doc.descendants().any(|n| n.has_tag_name("script")),
+        "no script element"
+    );
+
     let sarif: Value = serde_json::from_str(&read("report.sarif")).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
+    assert_valid_sarif(&sarif);
     let report: Value = serde_json::from_str(&read("report.json")).unwrap();
     let policies = report["policies"].as_array().unwrap();
     let run0 = &sarif["runs"][0];
@@ -83,22 +169,21 @@ fn every_format_is_written_and_escapes_record_text() {
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
     assert_eq!(cases.len(), policies.len());
+    // --fail-on critical: the failing high policies are no violations, so no JUnit failure;
+    // their findings are in system-out.
     let failures = doc
         .descendants()
         .filter(|n| n.has_tag_name("failure"))
         .count();
-    assert_eq!(
-        failures,
-        policies.iter().filter(|p| p["status"] == "fail").count()
-    );
-    let failure_text: String = doc
+    assert_eq!(failures, 0);
+    let out_text: String = doc
         .descendants()
-        .filter(|n| n.has_tag_name("failure"))
+        .filter(|n| n.has_tag_name("system-out"))
         .filter_map(|n| n.text())
         .collect();
     assert!(
-        failure_text.contains("<script>alert(1)</script>{{x}}"),
-        "the XML carries the text, escaped: {failure_text}"
+        out_text.contains("<script>alert(1)</script>{{x}}"),
+        "the XML carries the text, escaped: {out_text}"
     );
     assert!(!xml.contains("<script>"));
 
@@ -213,4 +298,399 @@ fn the_manifest_fingerprints_every_input() {
         manifest["policy_set_sha256"]
     );
     assert_eq!(again["manifest"]["inputs"], manifest["inputs"]);
+}
+
+#[test]
+fn the_html_report_of_the_samples_has_every_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--format".as_ref(),
+        "html,json,md,sarif,junit".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let doc = parse_html(&html);
+    let ids: Vec<&str> = doc
+        .descendants()
+        .filter_map(|n| n.attribute("id"))
+        .collect();
+    for section in [
+        "summary",
+        "scope",
+        "posture",
+        "monitoring",
+        "findings",
+        "controls",
+        "activity",
+        "waivers",
+        "manifest",
+    ] {
+        assert!(ids.contains(&section), "no section {section}");
+    }
+    // Self-contained: no external fetches of any kind, no scripts.
+    for tag in ["script", "link", "img", "iframe", "object"] {
+        assert!(!doc.descendants().any(|n| n.has_tag_name(tag)), "<{tag}>");
+    }
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count()
+                == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    assert!(!html.contains("https://"));
+    assert!(!html.contains("url("));
+
+    // Control matrix: every CIS v3.0 section 3 and 4 control and every PCI requirement 10
+    // control is listed, with "manual" where no policy covers it.
+    let controls = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("controls"))
+        .unwrap();
+    let rows: Vec<Vec<String>> = controls
+        .descendants()
+        .filter(|n| n.has_tag_name("tr"))
+        .map(|tr| {
+            tr.children()
+                .filter(|c| c.has_tag_name("td"))
+                .map(|td| {
+                    td.descendants()
+                        .filter(|t| t.is_text())
+                        .filter_map(|t| t.text())
+                        .collect::<String>()
+                })
+                .collect()
+        })
+        .filter(|r: &Vec<String>| !r.is_empty())
+        .collect();
+    assert!(rows.len() > 50, "{rows:?}");
+    let status_of = |id: &str, title_has: &str| -> String {
+        rows.iter()
+            .find(|r| r[0] == id && r[1].contains(title_has))
+            .unwrap_or_else(|| panic!("control {id} ({title_has}) missing from {:?}", &rows[..3]))
+            [2]
+        .clone()
+    };
+    for id in [
+        "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9",
+    ] {
+        status_of(id, "");
+    }
+    for n in 1..=16 {
+        status_of(&format!("4.{n}"), "");
+    }
+    assert_eq!(status_of("3.3", "AWS Config"), "manual");
+    assert_eq!(status_of("3.7", "VPC flow"), "manual");
+    assert_eq!(status_of("3.2", "validation"), "fail");
+    assert_eq!(status_of("10.1.1", "policies"), "manual");
+    assert_eq!(status_of("10.6.1", "clocks"), "manual");
+    let pci = report["summary"]["frameworks"]["pci-dss-v4.0"]
+        .as_array()
+        .unwrap();
+    assert_eq!(pci.len(), 27);
+
+    // Findings carry their evidence events; the posture table has a row per trail.
+    let findings = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("findings"))
+        .unwrap();
+    let failing = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "fail")
+        .count();
+    assert_eq!(
+        findings
+            .children()
+            .filter(|n| n.attribute("class") == Some("policy"))
+            .count(),
+        failing
+    );
+    let text: String = findings
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(text.contains("arn:aws:iam::210987654321:user/bob.dev"));
+    assert!(text.contains("203.0.113.18"));
+    let posture_rows = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("posture"))
+        .unwrap()
+        .descendants()
+        .filter(|n| n.has_tag_name("tbody"))
+        .flat_map(|b| b.children().filter(|c| c.has_tag_name("tr")))
+        .count();
+    assert_eq!(posture_rows, report["posture"].as_array().unwrap().len());
+
+    // Activity: a chart per account and region, with the days without events marked.
+    let charts = doc.descendants().filter(|n| n.has_tag_name("svg")).count();
+    assert_eq!(charts, report["activity"].as_array().unwrap().len());
+    let gap_days: u64 = report["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["gap_days"].as_u64().unwrap())
+        .sum();
+    assert!(gap_days > 0, "the samples have a delivery gap");
+    assert_eq!(html.matches(": no events</title>").count() as u64, gap_days);
+
+    // The manifest appendix lists every input with its SHA-256.
+    let manifest = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("manifest"))
+        .unwrap();
+    let manifest_text: String = manifest
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    for input in report["manifest"]["inputs"].as_array().unwrap() {
+        assert!(manifest_text.contains(input["sha256"].as_str().unwrap()));
+    }
+    assert!(manifest_text.contains(report["manifest"]["policy_set_sha256"].as_str().unwrap()));
+
+    // The sample run's SARIF is valid too, and every format is there.
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.sarif")).unwrap()).unwrap();
+    assert_valid_sarif(&sarif);
+    roxmltree::Document::parse(&std::fs::read_to_string(out.join("report.junit.xml")).unwrap())
+        .expect("JUnit parses");
+}
+
+/// A failure of TA-EVT-401 (unauthorized API calls, medium) per principal: one denied call each.
+fn one_violation(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let records: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut r = record(
+                &format!("2024-07-31T13:1{i}:00Z"),
+                "111122223333",
+                "us-east-1",
+                "DescribeInstances",
+            );
+            r["errorCode"] = Value::String("Client.UnauthorizedOperation".into());
+            r["userIdentity"]["arn"] =
+                Value::String(format!("arn:aws:iam::111122223333:user/intern{i}"));
+            r
+        })
+        .collect();
+    write(&dir.join("logs/denied.json"), &envelope(&records));
+    dir.join("logs")
+}
+
+fn waiver(expires: &str) -> String {
+    format!(
+        r#"
+[[waiver]]
+id = "W-7"
+policy = "TA-EVT-401"
+account = "111122223333"
+principal = "arn:aws:iam::111122223333:user/intern*"
+reason = "Interns' read-only role is being fixed"
+owner = "secops@example.com"
+ticket = "SEC-1234"
+expires = {expires}
+"#
+    )
+}
+
+#[test]
+fn an_unexpired_waiver_passes_the_run_and_an_expired_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = one_violation(dir.path(), 1);
+    let audit = |extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "audit".as_ref(),
+            "--logs".as_ref(),
+            logs.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--fail-on".as_ref(),
+            "medium".as_ref(),
+        ];
+        args.extend_from_slice(extra);
+        trailaudit(args)
+    };
+    let plain = audit(&[]);
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+
+    let active = write(
+        &dir.path().join("active.toml"),
+        waiver("2999-12-31").as_bytes(),
+    );
+    let run = audit(&["--waivers".as_ref(), active.as_os_str()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let p = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "TA-EVT-401")
+        .unwrap();
+    assert_eq!(p["status"], "waived");
+    assert_eq!(p["findings"][0]["waived_by"], "W-7");
+    assert_eq!(report["waivers"][0]["status"], "active");
+    assert_eq!(report["waivers"][0]["owner"], "secops@example.com");
+    assert_eq!(report["summary"]["waived_findings"], 1);
+    assert_eq!(report["summary"]["violations"], 0);
+
+    let html_dir = dir.path().join("html");
+    let html_run = audit(&[
+        "--waivers".as_ref(),
+        active.as_os_str(),
+        "--format".as_ref(),
+        "html,sarif".as_ref(),
+        "-o".as_ref(),
+        html_dir.as_os_str(),
+    ]);
+    assert_eq!(html_run.code, 0, "{}", html_run.stderr);
+    let html = std::fs::read_to_string(html_dir.join("report.html")).unwrap();
+    let doc = parse_html(&html);
+    let waivers: String = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("waivers"))
+        .unwrap()
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    for text in [
+        "W-7",
+        "SEC-1234",
+        "secops@example.com",
+        "2999-12-31",
+        "intern0",
+    ] {
+        assert!(waivers.contains(text), "{text} not in the waivers section");
+    }
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(html_dir.join("report.sarif")).unwrap())
+            .unwrap();
+    assert_valid_sarif(&sarif);
+    let suppressed = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "TA-EVT-401")
+        .unwrap();
+    assert_eq!(suppressed["suppressions"][0]["kind"], "external");
+
+    let expired = write(
+        &dir.path().join("expired.toml"),
+        waiver("2020-01-31").as_bytes(),
+    );
+    let run = audit(&["--waivers".as_ref(), expired.as_os_str()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["waivers"][0]["status"], "expired");
+    assert_eq!(
+        report["waivers"][0]["findings"], 1,
+        "what it would have waived"
+    );
+    assert_eq!(report["summary"]["waived_findings"], 0);
+
+    // A waiver for someone else does not apply.
+    let other = write(
+        &dir.path().join("other.toml"),
+        waiver("2999-12-31")
+            .replace("user/intern*", "user/admin")
+            .as_bytes(),
+    );
+    let run = audit(&["--waivers".as_ref(), other.as_os_str()]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["waivers"][0]["status"], "unused");
+
+    // A bad waiver file is an error that names the file and the key.
+    let bad = write(
+        &dir.path().join("bad.toml"),
+        b"[[waiver]]\npolicy = \"TA-NOPE\"\nreason = \"x\"\nowner = \"y\"\nexpires = 2030-01-01\n",
+    );
+    let run = audit(&["--waivers".as_ref(), bad.as_os_str()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("bad.toml"), "{}", run.stderr);
+    assert!(run.stderr.contains("waiver[0].ticket"), "{}", run.stderr);
+    assert!(run.stderr.contains("TA-NOPE"), "{}", run.stderr);
+}
+
+#[test]
+fn a_baseline_fails_the_run_only_on_new_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = one_violation(dir.path(), 1);
+    let baseline = dir.path().join("baseline.json");
+    let first = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--fail-on".as_ref(),
+        "medium".as_ref(),
+        "-o".as_ref(),
+        baseline.as_os_str(),
+    ]);
+    assert_eq!(first.code, 1);
+    let again = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--fail-on".as_ref(),
+        "medium".as_ref(),
+        "--baseline".as_ref(),
+        baseline.as_os_str(),
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let report = again.json();
+    assert_eq!(report["summary"]["baseline"]["unchanged"], 1);
+    assert_eq!(report["summary"]["baseline"]["new"], 0);
+
+    // A second principal is a new finding: the run fails again, and says which.
+    let logs = one_violation(dir.path(), 2);
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--fail-on".as_ref(),
+        "medium".as_ref(),
+        "--baseline".as_ref(),
+        baseline.as_os_str(),
+    ]);
+    assert_eq!(run.code, 1);
+    let report = run.json();
+    assert_eq!(report["summary"]["baseline"]["new"], 1);
+    let states: Vec<&str> = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "TA-EVT-401")
+        .unwrap()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["baseline"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["unchanged", "new"]);
+
+    let not_a_report = write(&dir.path().join("x.json"), b"{\"a\": 1}");
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--baseline".as_ref(),
+        not_a_report.as_os_str(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not a trailaudit JSON report"),
+        "{}",
+        run.stderr
+    );
 }

@@ -164,6 +164,9 @@ mod tests {
     fn covers_cis_sections_3_and_4_and_pci_requirement_10() {
         assert_eq!(controls("cis-aws-v3.0").count(), 9 + 16);
         assert!(controls("pci-dss-v4.0").all(|(id, _)| id.starts_with("10.")));
-        assert_eq!(title("pci-dss-v4.0", "10.3.2").map(|t| t.contains("modification")), Some(true));
+        assert_eq!(
+            title("pci-dss-v4.0", "10.3.2").map(|t| t.contains("modification")),
+            Some(true)
+        );
     }
 }

@@ -66,7 +66,9 @@ pub fn activity(inv: &crate::inventory::Inventory) -> Vec<Activity> {
     let mut out: Vec<Activity> = Vec::new();
     let mut gaps: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for g in &inv.gaps {
-        gaps.entry((&g.account, &g.region)).or_default().push(&g.date);
+        gaps.entry((&g.account, &g.region))
+            .or_default()
+            .push(&g.date);
     }
     for d in &inv.events_by_account_region_day {
         if out
@@ -83,7 +85,10 @@ pub fn activity(inv: &crate::inventory::Inventory) -> Vec<Activity> {
         // Gap days fall between two days with events: insert those before this day.
         if let Some(missing) = gaps.get(&(d.account.as_str(), d.region.as_str())) {
             let last = a.days.last().map(|x| x.date.clone()).unwrap_or_default();
-            for m in missing.iter().filter(|m| **m > last.as_str() && **m < d.date.as_str()) {
+            for m in missing
+                .iter()
+                .filter(|m| **m > last.as_str() && **m < d.date.as_str())
+            {
                 a.days.push(DayActivity {
                     date: m.to_string(),
                     events: 0,

@@ -37,18 +37,54 @@ impl Format {
 const HTML_TEMPLATE: &str = include_str!("../../report-templates/report.html.hbs");
 const MD_TEMPLATE: &str = include_str!("../../report-templates/report.md.hbs");
 const PARTIALS: &[(&str, &str)] = &[
-    ("html/style", include_str!("../../report-templates/partials/html/style.hbs")),
-    ("html/summary", include_str!("../../report-templates/partials/html/summary.hbs")),
-    ("html/scope", include_str!("../../report-templates/partials/html/scope.hbs")),
-    ("html/posture", include_str!("../../report-templates/partials/html/posture.hbs")),
-    ("html/monitoring", include_str!("../../report-templates/partials/html/monitoring.hbs")),
-    ("html/findings", include_str!("../../report-templates/partials/html/findings.hbs")),
-    ("html/controls", include_str!("../../report-templates/partials/html/controls.hbs")),
-    ("html/activity", include_str!("../../report-templates/partials/html/activity.hbs")),
-    ("html/waivers", include_str!("../../report-templates/partials/html/waivers.hbs")),
-    ("html/manifest", include_str!("../../report-templates/partials/html/manifest.hbs")),
-    ("md/summary", include_str!("../../report-templates/partials/md/summary.hbs")),
-    ("md/failing", include_str!("../../report-templates/partials/md/failing.hbs")),
+    (
+        "html/style",
+        include_str!("../../report-templates/partials/html/style.hbs"),
+    ),
+    (
+        "html/summary",
+        include_str!("../../report-templates/partials/html/summary.hbs"),
+    ),
+    (
+        "html/scope",
+        include_str!("../../report-templates/partials/html/scope.hbs"),
+    ),
+    (
+        "html/posture",
+        include_str!("../../report-templates/partials/html/posture.hbs"),
+    ),
+    (
+        "html/monitoring",
+        include_str!("../../report-templates/partials/html/monitoring.hbs"),
+    ),
+    (
+        "html/findings",
+        include_str!("../../report-templates/partials/html/findings.hbs"),
+    ),
+    (
+        "html/controls",
+        include_str!("../../report-templates/partials/html/controls.hbs"),
+    ),
+    (
+        "html/activity",
+        include_str!("../../report-templates/partials/html/activity.hbs"),
+    ),
+    (
+        "html/waivers",
+        include_str!("../../report-templates/partials/html/waivers.hbs"),
+    ),
+    (
+        "html/manifest",
+        include_str!("../../report-templates/partials/html/manifest.hbs"),
+    ),
+    (
+        "md/summary",
+        include_str!("../../report-templates/partials/md/summary.hbs"),
+    ),
+    (
+        "md/failing",
+        include_str!("../../report-templates/partials/md/failing.hbs"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -205,7 +241,10 @@ fn yn_helper(
     out: &mut dyn handlebars::Output,
 ) -> handlebars::HelperResult {
     let value = h.param(0).map(|p| p.value().clone()).unwrap_or(Value::Null);
-    let inverted = h.param(1).and_then(|p| p.value().as_bool()).unwrap_or(false);
+    let inverted = h
+        .param(1)
+        .and_then(|p| p.value().as_bool())
+        .unwrap_or(false);
     let markup = match value.as_bool() {
         Some(b) => {
             let good = b != inverted;
@@ -238,7 +277,7 @@ fn activity_chart_helper(
 pub fn activity_svg(series: &Value) -> String {
     use std::fmt::Write as _;
     let days = series["days"].as_array().cloned().unwrap_or_default();
-    let (width, height, top, bottom) = (900.0f64, 90.0f64, 6.0f64, 16.0f64);
+    let (width, height, top, bottom) = (900.0f64, 100.0f64, 16.0f64, 16.0f64);
     let plot = height - top - bottom;
     let max = days
         .iter()
@@ -295,7 +334,7 @@ pub fn activity_svg(series: &Value) -> String {
             height - 3.0,
             html_escape(s(last, "date")),
             width - 2.0,
-            top + 10.0,
+            11.0,
             max as u64
         );
     }

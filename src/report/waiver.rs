@@ -170,14 +170,20 @@ fn parse(
     };
     for key in table.keys() {
         if key != "waiver" {
-            err(key.clone(), "unknown key; waivers are `[[waiver]]` tables".into());
+            err(
+                key.clone(),
+                "unknown key; waivers are `[[waiver]]` tables".into(),
+            );
         }
     }
     let Some(list) = table.get("waiver") else {
         return;
     };
     let Some(list) = list.as_array() else {
-        err("waiver".into(), "must be an array of tables: `[[waiver]]`".into());
+        err(
+            "waiver".into(),
+            "must be an array of tables: `[[waiver]]`".into(),
+        );
         return;
     };
     for (i, entry) in list.iter().enumerate() {
@@ -220,7 +226,10 @@ fn parse(
         let ticket = text_of("ticket", true);
         let expires = match t.get("expires") {
             None => {
-                err(at("expires"), "required: the last day the waiver applies".into());
+                err(
+                    at("expires"),
+                    "required: the last day the waiver applies".into(),
+                );
                 None
             }
             Some(toml::Value::Datetime(d)) => match (d.date, d.time) {
@@ -237,7 +246,10 @@ fn parse(
             Some(toml::Value::String(s)) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
                 Ok(d) => Some(d),
                 Err(_) => {
-                    err(at("expires"), format!("{s:?} is not a date such as 2026-12-31"));
+                    err(
+                        at("expires"),
+                        format!("{s:?} is not a date such as 2026-12-31"),
+                    );
                     None
                 }
             },
@@ -329,8 +341,11 @@ impl Baseline {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| fail(format!("not JSON ({e}); give a report from `audit --format json`")))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            fail(format!(
+                "not JSON ({e}); give a report from `audit --format json`"
+            ))
+        })?;
         if v.get("schema_version").is_none() || !v["policies"].is_array() {
             return Err(fail(
                 "not a trailaudit JSON report (no schema_version or policies)".into(),
@@ -349,7 +364,9 @@ impl Baseline {
                     Ok(f) => {
                         keys.insert(finding_key(id, &f));
                     }
-                    Err(e) => return Err(fail(format!("policy {id}: a finding is malformed: {e}"))),
+                    Err(e) => {
+                        return Err(fail(format!("policy {id}: a finding is malformed: {e}")))
+                    }
                 }
             }
         }
