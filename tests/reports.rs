@@ -255,6 +255,35 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
         dir.path().as_os_str(),
     ]);
     assert!(md.stdout.starts_with("ACME audit: "), "{}", md.stdout);
+
+    // One HTML partial replaced; the rest of the page is the built-in one.
+    write(
+        &dir.path().join("partials/html/summary.hbs"),
+        b"<section id=\"summary\"><h2>ACME summary: {{summary.violations}} violations</h2></section>",
+    );
+    let html = trailaudit([
+        "audit".as_ref(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        "--templates".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(html.stdout.contains("<h2>ACME summary: 11 violations</h2>"));
+    assert!(html.stdout.contains("<section id=\"controls\">"));
+    let doc = parse_html(&html.stdout);
+    assert!(doc
+        .descendants()
+        .any(|n| n.attribute("id") == Some("manifest")));
+
+    let missing = trailaudit([
+        "audit".as_ref(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        "--templates".as_ref(),
+        dir.path().join("nope").as_os_str(),
+    ]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("nope"), "{}", missing.stderr);
 }
 
 #[test]
