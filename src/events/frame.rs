@@ -11,8 +11,59 @@ enum Col {
     Time(PrimitiveChunkedBuilder<Int64Type>),
 }
 
-/// Accumulates rows into polars column builders.
+/// Rows per chunk: a builder is finished into a chunk of this many rows and a fresh one started,
+/// so the slack of growing builders (capacity doubling) is bounded by one chunk instead of
+/// growing with the frame, and no reallocation ever copies more than one chunk's columns.
+pub const CHUNK_ROWS: usize = 1 << 16;
+
+/// Accumulates rows into polars column builders, in chunks of [`CHUNK_ROWS`].
 pub struct FrameBuilder {
+    current: Builders,
+    done: Vec<DataFrame>,
+}
+
+impl Default for FrameBuilder {
+    fn default() -> Self {
+        FrameBuilder {
+            current: Builders::with_capacity(1024),
+            done: Vec::new(),
+        }
+    }
+}
+
+impl FrameBuilder {
+    pub fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
+        self.current.push(row, file_id, record_index);
+        if self.current.len >= CHUNK_ROWS {
+            let full = std::mem::replace(&mut self.current, Builders::with_capacity(1024));
+            self.done.push(full.finish());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.current.len == 0 && self.done.is_empty()
+    }
+
+    /// The rows pushed, as one DataFrame of one or more chunks.
+    pub fn finish(self) -> DataFrame {
+        let mut parts = self.done.into_iter();
+        let Some(mut df) = parts.next() else {
+            return self.current.finish();
+        };
+        for part in parts {
+            df.vstack_mut_owned(part)
+                .expect("same schema by construction");
+        }
+        if self.current.len > 0 {
+            df.vstack_mut_owned(self.current.finish())
+                .expect("same schema by construction");
+        }
+        df
+    }
+}
+
+/// One chunk's column builders.
+struct Builders {
     cols: Vec<Col>,
     file_id: PrimitiveChunkedBuilder<UInt32Type>,
     record_index: PrimitiveChunkedBuilder<UInt32Type>,
@@ -21,14 +72,8 @@ pub struct FrameBuilder {
     len: usize,
 }
 
-impl Default for FrameBuilder {
-    fn default() -> Self {
-        Self::with_capacity(1024)
-    }
-}
-
-impl FrameBuilder {
-    pub fn with_capacity(cap: usize) -> Self {
+impl Builders {
+    fn with_capacity(cap: usize) -> Self {
         let cols = FIELDS
             .iter()
             .map(|f| {
@@ -40,7 +85,7 @@ impl FrameBuilder {
                 }
             })
             .collect();
-        FrameBuilder {
+        Builders {
             cols,
             file_id: PrimitiveChunkedBuilder::new(schema::FILE_ID.into(), cap),
             record_index: PrimitiveChunkedBuilder::new(schema::RECORD_INDEX.into(), cap),
@@ -50,7 +95,7 @@ impl FrameBuilder {
         }
     }
 
-    pub fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
+    fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
         for (col, value) in self.cols.iter_mut().zip(row.values.iter()) {
             match (col, value) {
                 (Col::Str(b), Value::Str(s)) => b.append_value(s.as_ref()),
@@ -69,11 +114,7 @@ impl FrameBuilder {
         self.len += 1;
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn finish(self) -> DataFrame {
+    fn finish(self) -> DataFrame {
         let mut columns: Vec<Column> = self
             .cols
             .into_iter()
