@@ -393,6 +393,7 @@ fn collected_evidence_audits_to_exactly_the_seeded_misconfigurations() {
     let seeded = rt().block_on(seed(&sdk(&emu.endpoint, KEY, SECRET)));
     let dir = tempfile::tempdir().unwrap();
     let run = collect(&emu.endpoint, KEY, SECRET, dir.path(), &[]);
+    eprintln!("{}", run.stderr);
     assert_eq!(run.code, 0, "collect: {}", run.stderr);
     assert!(
         run.stderr.contains("Every call succeeded"),
@@ -434,6 +435,15 @@ fn collected_evidence_audits_to_exactly_the_seeded_misconfigurations() {
         .unwrap()
         .starts_with("arn:aws:cloudtrail:us-east-1:123456789012:trail/"));
 
+    let text = trailaudit([
+        "audit".as_ref(),
+        "--config".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    eprintln!(
+        "{}",
+        text.stdout.lines().take(4).collect::<Vec<_>>().join("\n")
+    );
     let audit = audit_config(dir.path(), &[]);
     assert_eq!(
         audit.code, 1,
@@ -698,6 +708,8 @@ fn logs_from_bucket_keeps_keys_and_digest_signatures_for_the_window() {
         dir.path(),
         &["--logs-from-bucket", "--since", "30d"],
     );
+    // The README's example output comes from here (`cargo test -- --nocapture`).
+    eprintln!("{}", run.stderr);
     // moto has no ListPublicKeys: that one call is a gap, and only that one.
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("1 call(s) failed"), "{}", run.stderr);

@@ -140,9 +140,8 @@ pub async fn logs(
         }
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok(Ok(Some(true))) => total.digest_files += 1,
-                Ok(Ok(Some(false))) => total.log_files += 1,
-                Ok(Ok(None)) => {}
+                Ok(Ok(true)) => total.digest_files += 1,
+                Ok(Ok(false)) => total.log_files += 1,
                 Ok(Err(Fetch::Failed(f))) => failures.push(f),
                 Ok(Err(Fetch::Write(e))) => return Err(e),
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -309,13 +308,13 @@ fn key_path(key: &str) -> Option<PathBuf> {
         .then(|| p.to_path_buf())
 }
 
-/// One object; `Some(true)` for a digest file.
+/// One object; `true` for a digest file.
 async fn download(
     s3: &aws_sdk_s3::Client,
     out: &Out,
     bucket: &str,
     key: &str,
-) -> Result<Option<bool>, Fetch> {
+) -> Result<bool, Fetch> {
     let Some(rel) = key_path(key) else {
         return Err(Fetch::Failed(Failure::other(
             "UnsafeKey",
@@ -361,7 +360,7 @@ async fn download(
             out.bytes(Path::new(&name), &text).map_err(Fetch::Write)?;
         }
     }
-    Ok(Some(digest))
+    Ok(digest)
 }
 
 #[cfg(test)]

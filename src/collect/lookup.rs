@@ -66,6 +66,9 @@ pub async fn collect(
                 )?;
                 token = p.next_token().map(str::to_string);
                 if token.is_none() {
+                    // Complete: a gap recorded by an earlier run is gone.
+                    let stale = super::out::error_path(&format!("{}.json", dir(region)));
+                    let _ = std::fs::remove_file(out.root().join(stale));
                     break;
                 }
             }

@@ -1,11 +1,11 @@
 //! The evidence directory being written: every file goes through here, so the counts, the
 //! gaps and the "no stale file from an earlier run" rule live in one place.
 
-use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use aws_sdk_sts::error::{DisplayErrorContext, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -21,14 +21,16 @@ pub struct Failure {
 
 impl Failure {
     /// `api` is the API's name (`GetTrailStatus`); the message reads as the aws CLI's does.
-    pub fn of<E, R>(api: &str, e: &SdkError<E, R>) -> Failure
+    pub fn of<E>(api: &str, e: &SdkError<E, HttpResponse>) -> Failure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: Debug,
     {
         let (code, detail) = match e {
-            SdkError::ServiceError(_) => (
-                e.code().unwrap_or("Unknown").to_string(),
+            SdkError::ServiceError(s) => (
+                // An answer without an error code (an HTTP 500 page) is named by its status.
+                e.code()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("HttpStatus{}", s.raw().status().as_u16())),
                 e.message().unwrap_or_default().to_string(),
             ),
             SdkError::TimeoutError(_) => {
