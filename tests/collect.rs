@@ -780,6 +780,62 @@ fn logs_from_bucket_keeps_keys_and_digest_signatures_for_the_window() {
     assert_no_secret(dir.path(), &[KEY, SECRET], &[&run.stdout, &run.stderr]);
 }
 
+#[test]
+fn an_unreachable_region_is_a_gap_and_the_others_are_complete() {
+    let Some(emu) = emulator() else { return };
+    let seeded = rt().block_on(seed(&sdk(&emu.endpoint, KEY, SECRET)));
+    emu.proxy
+        .unreachable
+        .lock()
+        .unwrap()
+        .push("eu-west-1".into());
+    let dir = tempfile::tempdir().unwrap();
+    let run = collect(
+        &emu.endpoint,
+        KEY,
+        SECRET,
+        dir.path(),
+        &["--region", "eu-west-1", "--concurrency", "2"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 region(s) (eu-west-1, us-east-1)"),
+        "{}",
+        run.stderr
+    );
+    // us-east-1 complete; in eu-west-1 every call failed and is recorded where its file would be.
+    let mut expected = expected_files(&seeded);
+    for f in [
+        "cloudtrail/describe-trails",
+        "logs/describe-metric-filters",
+        "cloudwatch/describe-alarms",
+    ] {
+        expected.insert(format!("{ACCOUNT}/eu-west-1/{f}.error.json"));
+    }
+    let mut got = files(dir.path());
+    got.retain(|f| !f.contains("/kms/key-rotation/"));
+    assert_eq!(got, expected);
+    let err: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(format!(
+            "{ACCOUNT}/eu-west-1/cloudtrail/describe-trails.error.json"
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    let code = err["trailauditCollectionError"]["code"].as_str().unwrap();
+    assert!(
+        ["ConnectionError", "DispatchFailure", "ResponseError"].contains(&code),
+        "{err}"
+    );
+    let report = audit_config(dir.path(), &[]).json();
+    let gaps = report["inputs"]["config"]["collection_gaps"]
+        .as_array()
+        .unwrap();
+    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    assert!(gaps.iter().all(|g| g["region"] == "eu-west-1"));
+    assert_no_secret(dir.path(), &[KEY, SECRET], &[&run.stdout, &run.stderr]);
+}
+
 // LookupEvents and ListPublicKeys: moto implements neither, so these run against the SDK's
 // mock client (aws-smithy-mocks), which answers inside the SDK's own request pipeline (retries
 // and error parsing included).
@@ -961,6 +1017,50 @@ mod mocked {
         let gaps = &report["inputs"]["config"]["collection_gaps"];
         assert_eq!(gaps[0]["code"], "ThrottlingException", "{gaps}");
         assert_eq!(gaps[0]["region"], "eu-west-1");
+    }
+
+    #[test]
+    fn all_regions_are_the_enabled_ones() {
+        use aws_smithy_types::body::SdkBody;
+        let http = aws_smithy_http_client::test_util::infallible_client_fn(|req| {
+            assert!(req.uri().path().ends_with("/listRegions"), "{}", req.uri());
+            let body: Value = serde_json::from_slice(req.body().bytes().unwrap()).unwrap();
+            assert_eq!(
+                body["RegionOptStatusContains"],
+                serde_json::json!(["ENABLED", "ENABLED_BY_DEFAULT"])
+            );
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(SdkBody::from(
+                    r#"{"Regions":[{"RegionName":"us-east-1","RegionOptStatus":"ENABLED_BY_DEFAULT"},{"RegionName":"ap-east-1","RegionOptStatus":"ENABLED"}]}"#,
+                ))
+                .unwrap()
+        });
+        let conf = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                KEY, SECRET, None, None, "test",
+            )))
+            .http_client(http)
+            .build();
+        let sdk = trailaudit::collect::Sdk::from_config(conf, false);
+        let opts = trailaudit::collect::Options {
+            profile: None,
+            regions: vec![],
+            all_regions: true,
+            endpoint_url: None,
+            since: Duration::from_secs(86400),
+            lookup_events: false,
+            logs_from_bucket: false,
+            out: "unused".into(),
+            concurrency: 4,
+        };
+        let regions = rt()
+            .block_on(trailaudit::collect::regions(&sdk, &opts, Some("us-east-1")))
+            .unwrap();
+        assert_eq!(regions, ["ap-east-1", "us-east-1"]);
     }
 
     #[test]

@@ -287,7 +287,7 @@ pub async fn run_with(
 }
 
 /// The regions to collect: as given, every enabled one, or the configured one.
-async fn regions(
+pub async fn regions(
     sdk: &Sdk,
     opts: &Options,
     home: Option<&str>,

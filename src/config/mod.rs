@@ -404,3 +404,23 @@ pub fn time_string(v: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_history_beside_the_configuration_is_not_walked() {
+        assert!(is_event_history(Path::new("out/123456789012/logs")));
+        assert!(is_event_history(Path::new(
+            "out/123456789012/us-east-1/cloudtrail/lookup-events"
+        )));
+        // CloudWatch Logs' own directory holds configuration.
+        assert!(!is_event_history(Path::new(
+            "out/123456789012/us-east-1/logs"
+        )));
+        assert!(!is_event_history(Path::new(
+            "out/123456789012/us-east-1/cloudtrail"
+        )));
+    }
+}

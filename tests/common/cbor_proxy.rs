@@ -23,6 +23,9 @@ pub type Secrets = Arc<Mutex<HashMap<String, String>>>;
 pub struct CborProxy {
     pub endpoint: String,
     pub secrets: Secrets,
+    /// Requests signed for these regions get no answer: the connection is closed, as when a
+    /// region's endpoint is unreachable.
+    pub unreachable: Arc<Mutex<Vec<String>>>,
 }
 
 impl CborProxy {
@@ -31,17 +34,22 @@ impl CborProxy {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let upstream = upstream.trim_start_matches("http://").to_string();
         let secrets: Secrets = Arc::default();
-        let s = secrets.clone();
+        let unreachable: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (s, u) = (secrets.clone(), unreachable.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (upstream, secrets) = (upstream.clone(), s.clone());
+                let (upstream, secrets, unreachable) = (upstream.clone(), s.clone(), u.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &upstream, &secrets);
+                    let _ = serve(conn, &upstream, &secrets, &unreachable);
                 });
             }
         });
-        CborProxy { endpoint, secrets }
+        CborProxy {
+            endpoint,
+            secrets,
+            unreachable,
+        }
     }
 
     pub fn allow(&self, key: &str, secret: &str) {
@@ -98,11 +106,27 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>
 }
 
 /// One request per connection: moto closes after each answer, and so does the proxy.
-fn serve(conn: TcpStream, upstream: &str, secrets: &Secrets) -> std::io::Result<()> {
+fn serve(
+    conn: TcpStream,
+    upstream: &str,
+    secrets: &Secrets,
+    unreachable: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let Some(req) = read_request(&mut reader)? else {
         return Ok(());
     };
+    let region = req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .and_then(|(_, v)| between(v, "Credential=", ","))
+        .and_then(|scope| scope.split('/').nth(2))
+        .unwrap_or_default()
+        .to_string();
+    if unreachable.lock().unwrap().contains(&region) {
+        return conn.shutdown(std::net::Shutdown::Both);
+    }
     let mut out = conn;
     match req.path.strip_prefix(PREFIX) {
         Some(op) => {
