@@ -12,8 +12,9 @@ use crate::collect::{self, Options, Progress, Summary};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Named profile of the AWS config and credentials files (else the default chain:
-    /// environment, default profile, container or instance credentials).
+    /// Named profile of the AWS config and credentials files, SSO and credential_process
+    /// profiles included (else the default chain: environment, default profile, container or
+    /// instance credentials).
     #[arg(long)]
     profile: Option<String>,
     /// Region to collect; repeat or list several (`--region us-east-1 eu-west-1`). Default: the

@@ -249,9 +249,13 @@ pub async fn run_with(
         };
         if let Some(n) = r.lookup_events {
             lookup_events += n;
-            lookup_dirs.push(out.root().join(lookup::dir(&region)));
+            let dir = out.root().join(lookup::dir(&region));
+            if dir.is_dir() {
+                lookup_dirs.push(dir);
+            }
         }
         found.trails.extend(r.trails);
+        found.seen.extend(r.seen);
         found.buckets.extend(r.buckets);
     }
     lookup_dirs.sort();
@@ -272,8 +276,7 @@ pub async fn run_with(
         ..Summary::default()
     };
     if opts.logs_from_bucket {
-        let logs =
-            bucket::logs(sdk, &s3, &out, &found.trails, &summary.regions, start, now).await?;
+        let logs = bucket::logs(sdk, &s3, &out, &found.seen, &summary.regions, start, now).await?;
         summary.log_files = logs.log_files;
         summary.digest_files = logs.digest_files;
         summary.logs_dir = Some(out.root().join("logs"));
@@ -331,6 +334,8 @@ mod region {
     pub struct Found {
         /// Trails whose home region this is.
         pub trails: BTreeSet<TrailRef>,
+        /// Every trail listed here, shadow trails of other regions' trails included.
+        pub seen: BTreeSet<TrailRef>,
         /// Every bucket a describe-trails output names (shadow trails included).
         pub buckets: BTreeSet<String>,
         /// Events looked up, when asked.
@@ -374,6 +379,14 @@ mod region {
                 .iter()
                 .filter_map(|t| t.s3_bucket_name().map(str::to_string)),
         );
+        found.seen.extend(trails.iter().filter_map(|t| {
+            Some(TrailRef {
+                arn: t.trail_arn()?.to_string(),
+                home_region: t.home_region().unwrap_or(region).to_string(),
+                bucket: t.s3_bucket_name().map(str::to_string),
+                prefix: t.s3_key_prefix().map(str::to_string),
+            })
+        }));
         let mine: Vec<_> = trails
             .iter()
             .filter(|t| t.home_region() == Some(region))
