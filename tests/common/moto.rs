@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -107,9 +108,11 @@ impl Moto {
                 if std::env::var_os("TRAILAUDIT_REQUIRE_MOTO").is_some_and(|v| v == "1") {
                     panic!("moto is required (TRAILAUDIT_REQUIRE_MOTO=1) but: {reason}");
                 }
-                eprintln!(
+                // Straight to stderr: libtest captures eprintln! of passing tests.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "\n{}\nSKIPPED: moto (the AWS API emulator) could not be installed, so this \
-                     test of `trailaudit collect` did NOT run.\nReason: {reason}\n{}\n",
+                     test of `trailaudit collect` did NOT run.\nReason: {reason}\n{}",
                     "!".repeat(78),
                     "!".repeat(78)
                 );
