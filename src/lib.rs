@@ -4,6 +4,7 @@
 //! findings -> report model -> renderers. Each stage is one module.
 
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod events;
 pub mod filter;

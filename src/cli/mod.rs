@@ -1,6 +1,7 @@
 //! The command line: parse arguments, run one subcommand, map its outcome to an exit code.
 
 mod audit;
+mod collect;
 mod inventory;
 mod policy;
 mod query;
@@ -56,6 +57,9 @@ enum Command {
     Policy(policy::Args),
     /// Render a saved JSON report (from `audit --format json`) in other formats.
     Report(report::Args),
+    /// Collect the configuration evidence (and optionally the event history) live through the
+    /// AWS SDK, in the layout `audit --config` reads.
+    Collect(collect::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -157,6 +161,7 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => audit::run(args, cli.quiet),
         Command::Policy(args) => policy::run(args),
         Command::Report(args) => report::run(args),
+        Command::Collect(args) => collect::run(args, cli.quiet),
     };
     match result {
         Ok(status) => status.into(),

@@ -128,6 +128,7 @@ pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
+            .filter_entry(|e| !is_event_history(e.path()))
             .filter_map(|e| match e {
                 Ok(e) if e.file_type().is_file() => Some(e.into_path()),
                 Ok(_) => None,
@@ -178,6 +179,30 @@ pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
         }
     }
     ev
+}
+
+/// Errors that are answers, not gaps: the bucket has no policy or no public access block, the
+/// trail has no insight selectors, the trail is gone (or is another account's, seen as a shadow).
+pub fn is_answer(code: &str) -> bool {
+    matches!(
+        code,
+        "NoSuchBucketPolicy"
+            | "NoSuchPublicAccessBlockConfiguration"
+            | "InsightNotEnabledException"
+            | "TrailNotFoundException"
+    )
+}
+
+/// Event history that `trailaudit collect` keeps beside the configuration: the trail bucket's
+/// log files (`<account>/logs/`) and LookupEvents pages (`cloudtrail/lookup-events/`). They
+/// are `audit --logs` input, so the configuration walk does not enter them.
+fn is_event_history(dir: &Path) -> bool {
+    let mut parts = dir.iter().rev().filter_map(|p| p.to_str());
+    match (parts.next(), parts.next()) {
+        (Some("logs"), Some(account)) => is_account(account),
+        (Some("lookup-events"), Some("cloudtrail")) => true,
+        _ => false,
+    }
 }
 
 fn is_account(s: &str) -> bool {
@@ -329,6 +354,7 @@ fn read(
         // has no insight selectors.
         let bucket = || parent_name(path).unwrap_or_default();
         match s("code").as_str() {
+            "TrailNotFoundException" => return Ok(Kind::CollectionError),
             "NoSuchBucketPolicy" => {
                 raw.buckets.entry(bucket()).or_default().policy = Some(String::new());
                 return Ok(Kind::BucketPolicy);
@@ -376,5 +402,25 @@ pub fn time_string(v: &Value) -> Option<String> {
             .and_then(|secs| chrono::DateTime::from_timestamp(secs as i64, 0))
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_history_beside_the_configuration_is_not_walked() {
+        assert!(is_event_history(Path::new("out/123456789012/logs")));
+        assert!(is_event_history(Path::new(
+            "out/123456789012/us-east-1/cloudtrail/lookup-events"
+        )));
+        // CloudWatch Logs' own directory holds configuration.
+        assert!(!is_event_history(Path::new(
+            "out/123456789012/us-east-1/logs"
+        )));
+        assert!(!is_event_history(Path::new(
+            "out/123456789012/us-east-1/cloudtrail"
+        )));
     }
 }
