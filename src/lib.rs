@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod events;
 pub mod filter;
+pub mod integrity;
 pub mod inventory;
 pub mod policy;
 pub mod report;

@@ -5,6 +5,7 @@ mod inventory;
 mod policy;
 mod query;
 mod report;
+mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,8 @@ enum Command {
     Policy(policy::Args),
     /// Render a saved JSON report (from `audit --format json`) in other formats.
     Report(report::Args),
+    /// Check CloudTrail digest files offline: log file hashes, the digest chain, signatures.
+    Verify(verify::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -157,6 +160,7 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => audit::run(args, cli.quiet),
         Command::Policy(args) => policy::run(args),
         Command::Report(args) => report::run(args),
+        Command::Verify(args) => verify::run(args, cli.quiet),
     };
     match result {
         Ok(status) => status.into(),

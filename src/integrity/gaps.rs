@@ -1,0 +1,1 @@
+//! Delivery gaps, from the events themselves.
