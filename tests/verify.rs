@@ -372,3 +372,139 @@ fn damaged_inputs_are_unreadable_with_a_reason_not_a_panic() {
         run.stdout
     );
 }
+
+fn policy<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in the report"))
+}
+
+#[test]
+fn audit_reports_digest_problems_as_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let c = chain(&logs, &ChainSpec::small(4));
+    // Public keys where a collector saves them.
+    let config = dir.path().join("config");
+    write(
+        &config.join("111122223333/us-east-1/cloudtrail/public-keys.json"),
+        signer().public_keys_json().as_bytes(),
+    );
+    let audit = |logs: &Path| {
+        let run = trailaudit([
+            a("audit"),
+            a("--logs"),
+            logs.as_os_str(),
+            a("--config"),
+            config.as_os_str(),
+            a("--format"),
+            a("json"),
+        ]);
+        let v = run.json();
+        (run, v)
+    };
+    let (_, v) = audit(&logs);
+    let p = policy(&v, "TA-INT-001");
+    assert_eq!(p["status"], "pass", "{p:#}");
+    assert!(
+        p.get("warnings").is_none(),
+        "signatures were checked: {p:#}"
+    );
+    assert_eq!(p["kind"], "integrity");
+    assert!(p["frameworks"]["pci-dss-v4.0"]
+        .as_array()
+        .unwrap()
+        .contains(&"10.3.2".into()));
+
+    // One log file rewritten with other content.
+    let records = r#"{"Records":[]}"#;
+    write(&c.logs[2][1], &common::gzip(records.as_bytes()));
+    let (_, v) = audit(&logs);
+    let p = policy(&v, "TA-INT-001");
+    assert_eq!(p["status"], "fail");
+    let findings = p["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{p:#}");
+    assert!(findings[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("modified: "));
+    assert!(findings[0]["resource"]
+        .as_str()
+        .unwrap()
+        .ends_with(&name(&c.logs[2][1])));
+
+    // Without digests, not applicable, with the reason.
+    let plain = dir.path().join("plain");
+    write(&plain.join("f.json"), records.as_bytes());
+    let (_, v) = audit(&plain);
+    let p = policy(&v, "TA-INT-001");
+    assert_eq!(p["status"], "not_applicable");
+    assert!(p["reason"].as_str().unwrap().contains("no digest files"));
+}
+
+#[test]
+fn audit_reports_delivery_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_722_470_400_000i64; // 2024-08-01T00:00:00Z
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let mut records = Vec::new();
+    for h in 0..48 {
+        if (20..26).contains(&h) {
+            continue; // six silent hours
+        }
+        let r = common::record(
+            &at(t0 + h * 3_600_000 + 600_000),
+            "111122223333",
+            "eu-west-1",
+            "DescribeInstances",
+        );
+        records.push(r);
+    }
+    for (minute, name) in [(30 * 60 + 10, "StopLogging"), (31 * 60 + 5, "StartLogging")] {
+        let mut r = common::record(&at(t0 + minute * 60_000), "111122223333", "eu-west-1", name);
+        r["eventSource"] = "cloudtrail.amazonaws.com".into();
+        r["requestParameters"] = serde_json::json!({"name": "main-trail"});
+        records.push(r);
+    }
+    let logs = dir.path().join("events.json");
+    write(
+        &logs,
+        serde_json::json!({"Records": records})
+            .to_string()
+            .as_bytes(),
+    );
+    let run = trailaudit([
+        a("audit"),
+        a("--logs"),
+        logs.as_os_str(),
+        a("--format"),
+        a("json"),
+    ]);
+    let v = run.json();
+    let p = policy(&v, "TA-INT-002");
+    assert_eq!(p["status"], "fail", "{p:#}");
+    let messages: Vec<&str> = p["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages.iter().any(|m| m.starts_with(
+        "logging stopped at 2024-08-02T06:10:00Z by arn:aws:iam::111122223333:user/u until StartLogging at 2024-08-02T07:05:00Z (55 minutes)"
+    )), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m
+            .starts_with("no events for 6 hour(s), 2024-08-01T20:00:00Z .. 2024-08-02T02:00:00Z")),
+        "{messages:?}"
+    );
+    assert_eq!(policy(&v, "TA-INT-001")["status"], "not_applicable");
+}

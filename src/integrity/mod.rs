@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod digest;
+pub mod findings;
 pub mod gaps;
 pub mod names;
 
