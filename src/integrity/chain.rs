@@ -164,7 +164,8 @@ pub fn walk(files: &[DigestFile], group: &[usize], cx: &Context) -> Walk {
                             )
                         } else {
                             format!(
-                                "{prev_object} (named by the next digest) is not among the inputs"
+                                "{} names it as its previous digest, but it is not among the inputs",
+                                f.file_name
                             )
                         };
                         w.digests.missing += hours as u64;
