@@ -116,16 +116,17 @@ pub fn render_text(v: &Verification) -> String {
             let _ = writeln!(
                 s,
                 "{}{org} {}: log files of no trail with digests",
-                t.account, t.region
+                t.account,
+                safe(&t.region)
             );
         } else {
             let _ = writeln!(
                 s,
                 "{}{org} {}  trail {} (home {})  {} .. {}",
                 t.account,
-                t.region,
+                safe(&t.region),
                 safe(&t.trail),
-                t.home_region,
+                safe(&t.home_region),
                 t.first.as_deref().unwrap_or("-"),
                 t.last.as_deref().unwrap_or("-")
             );
