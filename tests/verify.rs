@@ -508,3 +508,20 @@ fn audit_reports_delivery_gaps() {
     );
     assert_eq!(policy(&v, "TA-INT-001")["status"], "not_applicable");
 }
+
+#[test]
+fn another_bucket_without_digests_is_not_judged_by_this_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    chain(&dir.path().join("validated"), &ChainSpec::small(3));
+    // A second trail's bucket, validation off: same account and region, no digests.
+    let other = dir
+        .path()
+        .join("legacy/AWSLogs/111122223333/CloudTrail/us-east-1/2024/08/01");
+    write(
+        &other.join("111122223333_CloudTrail_us-east-1_20240801T0130Z_LEGACYLEGACY0001.json.gz"),
+        &common::gzip(br#"{"Records":[]}"#),
+    );
+    let (run, v) = verify_json(&[dir.path()], true);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(problems(&v)[0].0, "not_covered");
+}

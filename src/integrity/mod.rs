@@ -490,11 +490,17 @@ pub fn verify(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Verificatio
     }
 
     // Log files no digest lists.
-    let mut coverage: HashMap<(&str, &str), (i64, i64)> = HashMap::new();
+    // Per bucket copy (the directory above AWSLogs/), account and region: another trail's
+    // bucket given alongside, without validation, is not judged by this trail's digests.
+    let mut coverage: HashMap<(PathBuf, &str, &str), (i64, i64)> = HashMap::new();
     for &i in group_of_digest.keys() {
         if let Ok(d) = &files[i].body {
             let c = coverage
-                .entry((&files[i].name.account, &files[i].name.region))
+                .entry((
+                    names::bucket_root(&files[i].path),
+                    &files[i].name.account,
+                    &files[i].name.region,
+                ))
                 .or_insert((d.start, d.end));
             c.0 = c.0.min(d.start);
             c.1 = c.1.max(d.end);
@@ -539,8 +545,9 @@ pub fn verify(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Verificatio
                 trails.len() - 1
             }
         };
+        let place = (names::bucket_root(&l.path), account, region);
         let covered = coverage
-            .get(&(account, region))
+            .get(&place)
             .is_some_and(|&(a, b)| l.name.time >= a && l.name.time < b);
         let mut p = Problem {
             level: Level::Failure,
@@ -562,7 +569,7 @@ pub fn verify(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Verificatio
             p.level = Level::Note;
             p.code = Code::NotCovered;
             p.reason = "not covered by any digest".into();
-            p.detail = match coverage.get(&(account, region)) {
+            p.detail = match coverage.get(&place) {
                 Some(&(a, b)) => format!(
                     "delivered outside the period the digests cover ({} .. {}); nothing can verify it",
                     format_event_time(a),

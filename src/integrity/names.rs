@@ -2,7 +2,7 @@
 //! log file was delivered, and the key suffix from `AWSLogs/` used to match listed objects
 //! with files on disk whatever prefix or local directory they sit under.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 
@@ -93,6 +93,16 @@ pub fn path_suffix(path: &Path) -> Option<String> {
     let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
     let i = parts.iter().rposition(|p| *p == "AWSLogs")?;
     Some(parts[i..].join("/"))
+}
+
+/// The directory a file's `AWSLogs/` tree sits in (a bucket's local copy), else its own
+/// directory.
+pub fn bucket_root(path: &Path) -> PathBuf {
+    let parts: Vec<&std::ffi::OsStr> = path.iter().collect();
+    match parts.iter().rposition(|p| *p == "AWSLogs") {
+        Some(i) => parts[..i].iter().collect(),
+        None => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    }
 }
 
 /// The organization id in `AWSLogs/<o-id>/<account>/...`, if any.
