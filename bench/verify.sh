@@ -25,6 +25,7 @@
 #        verify   trailaudit verify CHAIN --public-keys CHAIN/public-keys.json --format json
 #                 (gunzip + SHA-256 of every log file, every digest parsed, hashed, linked
 #                 and its signature checked); checked: exit 0, every log file valid
+#        verify-1t  the same with RAYON_NUM_THREADS=1 (one thread)
 #   4. prints each run and the medians, with uncompressed MB/s (MB = 10^6 bytes).
 #
 # Needs: cargo, jq, awk, gzip, GNU time at /usr/bin/time.
@@ -82,6 +83,7 @@ tools() {
     run cat sh -c "find '$CHAIN' -type f -print0 | xargs -0 cat > /dev/null"
     run zcat sh -c "find '$CHAIN' -path '*/CloudTrail/*' -name '*.json.gz' -print0 | xargs -0 zcat > /dev/null"
     run zcat-P sh -c "find '$CHAIN' -path '*/CloudTrail/*' -name '*.json.gz' -print0 | xargs -0 -P $NCPU -n 64 zcat > /dev/null"
+    RAYON_NUM_THREADS=1 run verify-1t "$BIN" verify "$CHAIN" --public-keys "$CHAIN/public-keys.json" --format json
     run verify "$BIN" verify "$CHAIN" --public-keys "$CHAIN/public-keys.json" --format json
     local valid
     valid=$(jq '[.trails[].log_files.valid] | add' "$LOGS/verify.out")
@@ -99,7 +101,7 @@ cat "$LOGS/runs"
 echo
 echo "median over $RUNS rounds; $LOG_FILES log files, $BYTES bytes uncompressed, $STORED stored; $NCPU CPUs"
 printf '%-8s %8s %10s\n' tool wall_s "MB/s(unc)"
-for t in cat zcat zcat-P verify; do
+for t in cat zcat zcat-P verify-1t verify; do
     awk -v t="$t" -v b="$BYTES" '$1 == t { print $2 }' "$LOGS/runs" | sort -n |
         awk -v t="$t" -v b="$BYTES" '{ a[NR] = $1 } END { m = a[int((NR + 1) / 2)]; printf "%-8s %8.2f %10.0f\n", t, m, b / 1e6 / m }'
 done
