@@ -474,10 +474,18 @@ fn audit_reports_delivery_gaps() {
         );
         records.push(r);
     }
-    for (minute, name) in [(30 * 60 + 10, "StopLogging"), (31 * 60 + 5, "StartLogging")] {
+    // Stopped by name, started by ARN: the same trail.
+    for (minute, name, trail) in [
+        (30 * 60 + 10, "StopLogging", "main-trail"),
+        (
+            31 * 60 + 5,
+            "StartLogging",
+            "arn:aws:cloudtrail:eu-west-1:111122223333:trail/main-trail",
+        ),
+    ] {
         let mut r = common::record(&at(t0 + minute * 60_000), "111122223333", "eu-west-1", name);
         r["eventSource"] = "cloudtrail.amazonaws.com".into();
-        r["requestParameters"] = serde_json::json!({"name": "main-trail"});
+        r["requestParameters"] = serde_json::json!({ "name": trail });
         records.push(r);
     }
     let logs = dir.path().join("events.json");

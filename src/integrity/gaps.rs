@@ -98,8 +98,8 @@ pub fn delivery_gaps(frame: &EventFrame, window: Option<Expr>) -> PolarsResult<G
     let rest = str_col(&df, schema::REST)?;
 
     let mut hours: BTreeMap<(String, String), BTreeSet<i64>> = BTreeMap::new();
-    // (account, trail) -> [(time, stop?, region, arn, id)]
-    type Call = (i64, bool, String, Option<String>, Option<String>);
+    // (account, trail name) -> [(time, stop?, region, arn, id, trail as the call named it)]
+    type Call = (i64, bool, String, Option<String>, Option<String>, String);
     let mut calls: BTreeMap<(String, String), Vec<Call>> = BTreeMap::new();
     for row in 0..df.height() {
         let Some(t) = times.get(row) else { continue };
@@ -133,8 +133,10 @@ pub fn delivery_gaps(frame: &EventFrame, window: Option<Expr>) -> PolarsResult<G
                         .map(str::to_string)
                 })
                 .unwrap_or_else(|| "(unnamed trail)".into());
+            // A call may name the trail or give its ARN: pair them by name.
+            let short = trail.rsplit(":trail/").next().unwrap_or(&trail).to_string();
             calls
-                .entry((account.to_string(), trail))
+                .entry((account.to_string(), short))
                 .or_default()
                 .push((
                     t,
@@ -142,13 +144,14 @@ pub fn delivery_gaps(frame: &EventFrame, window: Option<Expr>) -> PolarsResult<G
                     region.to_string(),
                     arns.get(row).map(str::to_string),
                     ids.get(row).map(str::to_string),
+                    trail,
                 ));
         }
     }
 
     let mut gaps = Gaps::default();
     let last_event = times.max();
-    for ((account, trail), mut list) in calls {
+    for ((account, _), mut list) in calls {
         list.sort_by_key(|c| c.0);
         let mut stopped: Option<Call> = None;
         for c in list {
@@ -158,7 +161,7 @@ pub fn delivery_gaps(frame: &EventFrame, window: Option<Expr>) -> PolarsResult<G
                     gaps.logging_stopped.push(LoggingStopped {
                         account: account.clone(),
                         region: s.2.clone(),
-                        trail: trail.clone(),
+                        trail: s.5.clone(),
                         stopped: format_event_time(s.0),
                         started: Some(format_event_time(c.0)),
                         minutes: (c.0 - s.0) / 60_000,
@@ -174,7 +177,7 @@ pub fn delivery_gaps(frame: &EventFrame, window: Option<Expr>) -> PolarsResult<G
             gaps.logging_stopped.push(LoggingStopped {
                 account: account.clone(),
                 region: s.2.clone(),
-                trail: trail.clone(),
+                trail: s.5.clone(),
                 stopped: format_event_time(s.0),
                 started: None,
                 minutes: (last_event.unwrap_or(s.0) - s.0) / 60_000,
