@@ -8,6 +8,7 @@ pub mod collect;
 pub mod config;
 pub mod events;
 pub mod filter;
+pub mod integrity;
 pub mod inventory;
 pub mod policy;
 pub mod report;

@@ -641,7 +641,7 @@ fn policy_commands() {
             .as_array()
             .unwrap()
             .len(),
-        52
+        54
     );
 
     // A user's policy whose example is wrong: `policy test` says which and exits 1.

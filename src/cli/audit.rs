@@ -152,8 +152,22 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
             .into_iter(),
         None => Vec::new().into_iter(),
     };
+    let integrity = selected.iter().any(|p| p.kind == Kind::Integrity).then(|| {
+        let window = crate::integrity::Window {
+            from: bounds.from,
+            until: bounds.until,
+        };
+        crate::integrity::findings::Evidence::gather(
+            &logs,
+            &configs,
+            frame.as_ref(),
+            window,
+            bounds.to_expr(),
+        )
+    });
     for p in &selected {
         let outcome = match (p.kind, &frame, &posture) {
+            (Kind::Integrity, _, _) => crate::integrity::findings::evaluate(p, integrity.as_ref()),
             (Kind::Event, Some(_), _) => event_outcomes
                 .next()
                 .unwrap_or_else(|| Outcome::not_applicable("not evaluated")),

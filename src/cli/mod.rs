@@ -6,6 +6,7 @@ mod inventory;
 mod policy;
 mod query;
 mod report;
+mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,8 @@ enum Command {
     /// Collect the configuration evidence (and optionally the event history) live through the
     /// AWS SDK, in the layout `audit --config` reads.
     Collect(collect::Args),
+    /// Check CloudTrail digest files offline: log file hashes, the digest chain, signatures.
+    Verify(verify::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -162,6 +165,7 @@ pub fn run() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Report(args) => report::run(args),
         Command::Collect(args) => collect::run(args, cli.quiet),
+        Command::Verify(args) => verify::run(args, cli.quiet),
     };
     match result {
         Ok(status) => status.into(),

@@ -194,6 +194,14 @@ fn explain(set: &PolicySet, p: &policy::Policy) -> String {
                 let _ = writeln!(s, "  required events: {}", required.join("; "));
             }
         }
+        Check::Integrity(policy::IntegrityCheck::DigestChain) => {
+            let _ = writeln!(s, "  the digest files under --logs (`trailaudit verify`): every listed log file unmodified and present,");
+            let _ = writeln!(s, "  the chain of each trail and region unbroken, signatures valid where public keys are in --config");
+        }
+        Check::Integrity(policy::IntegrityCheck::DeliveryGaps) => {
+            let _ = writeln!(s, "  the event history: no StopLogging without a StartLogging soon after, and no run of silent hours");
+            let _ = writeln!(s, "  in an account and region that otherwise logs (the shorter, the busier the region)");
+        }
     }
     let _ = writeln!(s, "\nFrameworks");
     for (k, ids) in &p.frameworks {

@@ -319,6 +319,11 @@ fn classify(first: &Top) -> Result<Class, FileError> {
             "digest signature metadata (used by `trailaudit verify`)".into(),
         ));
     }
+    if first.has("PublicKeyList") {
+        return Ok(Class::Skip(
+            "CloudTrail public keys (used by `trailaudit verify --public-keys`)".into(),
+        ));
+    }
     const MARKERS: [&str; 5] = [
         "eventTime",
         "eventName",

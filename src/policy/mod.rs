@@ -71,6 +71,8 @@ pub enum Kind {
     Config,
     /// The CIS metric filter -> alarm -> SNS chain, judged by what the filter matches.
     Monitoring,
+    /// Log integrity: the digest chain of the log files, and delivery gaps in the events.
+    Integrity,
 }
 
 impl fmt::Display for Kind {
@@ -79,6 +81,7 @@ impl fmt::Display for Kind {
             Kind::Event => "event",
             Kind::Config => "config",
             Kind::Monitoring => "monitoring",
+            Kind::Integrity => "integrity",
         })
     }
 }
@@ -125,6 +128,8 @@ struct CheckFile {
     /// Monitoring policies: the event policy whose examples say what the filter must catch
     /// (its `match` examples) and should not catch (its `no-match` examples).
     control_events: Option<String>,
+    /// Integrity policies: `digest-chain` or `delivery-gaps`.
+    integrity: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +184,17 @@ pub enum Check {
     Monitoring {
         control_events: String,
     },
+    Integrity(IntegrityCheck),
+}
+
+/// What an integrity policy checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntegrityCheck {
+    /// Digest files: log file hashes, chain links, signatures (`trailaudit verify`).
+    DigestChain,
+    /// StopLogging periods and silent hours in the event history.
+    DeliveryGaps,
 }
 
 /// A policy, compiled once at load.
@@ -458,6 +474,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                     ("requires", c.requires.is_some()),
                     ("applies_to", c.applies_to.is_some()),
                     ("control_events", c.control_events.is_some()),
+                    ("integrity", c.integrity.is_some()),
                 ],
             );
             let window_ms = match &c.window {
@@ -509,6 +526,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                     ("threshold", c.threshold.is_some()),
                     ("window", c.window.is_some()),
                     ("control_events", c.control_events.is_some()),
+                    ("integrity", c.integrity.is_some()),
                 ],
             );
             let scope = match c.scope.as_deref() {
@@ -548,6 +566,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                     ("scope", c.scope.is_some()),
                     ("requires", c.requires.is_some()),
                     ("applies_to", c.applies_to.is_some()),
+                    ("integrity", c.integrity.is_some()),
                 ],
             );
             match &c.control_events {
@@ -558,6 +577,32 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                     errors.push(err(
                         "check.control_events",
                         "missing: name the event policy whose examples define the control".into(),
+                    ));
+                    None
+                }
+            }
+        }
+        Kind::Integrity => {
+            unused(
+                &mut errors,
+                &[
+                    ("pattern", c.pattern.is_some()),
+                    ("group_by", c.group_by.is_some()),
+                    ("threshold", c.threshold.is_some()),
+                    ("window", c.window.is_some()),
+                    ("scope", c.scope.is_some()),
+                    ("requires", c.requires.is_some()),
+                    ("applies_to", c.applies_to.is_some()),
+                    ("control_events", c.control_events.is_some()),
+                ],
+            );
+            match c.integrity.as_deref() {
+                Some("digest-chain") => Some(Check::Integrity(IntegrityCheck::DigestChain)),
+                Some("delivery-gaps") => Some(Check::Integrity(IntegrityCheck::DeliveryGaps)),
+                other => {
+                    errors.push(err(
+                        "check.integrity",
+                        format!("{other:?}: use `digest-chain` or `delivery-gaps`"),
                     ));
                     None
                 }
@@ -597,7 +642,9 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
             Err(e) => errors.push(err(&format!("{key}.json"), format!("invalid JSON: {e}"))),
         }
     }
-    if file.kind != Kind::Monitoring {
+    // Monitoring policies borrow their control's examples; integrity checks are tested on
+    // signed digest chains (tests/verify.rs), not on single records.
+    if !matches!(file.kind, Kind::Monitoring | Kind::Integrity) {
         for (want, word) in [(true, "match"), (false, "no-match")] {
             if !examples.iter().any(|e| e.matches == want) {
                 errors.push(err("example", format!("add at least one `{word}` example")));
@@ -629,7 +676,7 @@ pub fn test_examples(p: &Policy) -> Vec<String> {
     let mut failures = Vec::new();
     let pattern = match &p.check {
         Check::Event { pattern, .. } | Check::Config { pattern, .. } => pattern,
-        Check::Monitoring { .. } => return failures,
+        Check::Monitoring { .. } | Check::Integrity(_) => return failures,
     };
     for (i, ex) in p.examples.iter().enumerate() {
         let got = pattern.matches(&ex.value);

@@ -5,6 +5,7 @@
 //! a crate so that the byte stream can never change under a dependency upgrade.
 
 pub mod config;
+pub mod digests;
 
 use std::collections::BTreeMap;
 use std::fs;
