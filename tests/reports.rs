@@ -468,6 +468,29 @@ fn the_html_report_of_the_samples_has_every_section() {
         .sum();
     assert!(gap_days > 0, "the samples have a delivery gap");
     assert_eq!(html.matches(": no events</title>").count() as u64, gap_days);
+    // The delivery gaps found in the events (the planted StopLogging and the silent day) are
+    // drawn on their account and region's chart and listed under it.
+    let activity = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("activity"))
+        .unwrap();
+    let activity_text: String = activity
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        activity_text.contains("logging stopped on"),
+        "{activity_text}"
+    );
+    assert!(activity_text.contains("hour(s) without any event"));
+    let gaps: usize = report["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["delivery_gaps"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(gaps, 2);
 
     // The manifest appendix lists every input with its SHA-256.
     let manifest = doc

@@ -212,6 +212,9 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         evidence.activity = report::activity(&inv);
         evidence.logs = Some((frame, logs.clone(), in_scope));
     }
+    if let Some(Some(Ok(gaps))) = integrity.as_ref().map(|i| i.gaps.as_ref()) {
+        report::add_delivery_gaps(&mut evidence.activity, gaps);
+    }
     if let Some(c) = &cfg {
         evidence.config = Some((c, configs.clone()));
     }

@@ -53,7 +53,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Lower- or upper-case hex, even length; `None` otherwise.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim().as_bytes();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

@@ -51,6 +51,64 @@ pub struct Activity {
     pub days: Vec<DayActivity>,
     /// Days without any event between the first and the last.
     pub gap_days: u64,
+    /// Delivery gaps found in the events (periods between StopLogging and StartLogging, runs of
+    /// silent hours), when the integrity policies ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivery_gaps: Vec<DeliveryGap>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct DeliveryGap {
+    /// `logging_stopped` or `silent_hours`.
+    pub kind: String,
+    pub from: String,
+    /// Null when logging was stopped and not started again in the evidence.
+    pub to: Option<String>,
+    pub detail: String,
+}
+
+/// Adds the delivery gaps to the activity series of their account and region.
+pub fn add_delivery_gaps(activity: &mut [Activity], gaps: &crate::integrity::gaps::Gaps) {
+    let mut put = |account: &str, region: &str, gap: DeliveryGap| {
+        if let Some(a) = activity
+            .iter_mut()
+            .find(|a| a.account == account && a.region == region)
+        {
+            a.delivery_gaps.push(gap);
+        }
+    };
+    for g in &gaps.logging_stopped {
+        put(
+            &g.account,
+            &g.region,
+            DeliveryGap {
+                kind: "logging_stopped".into(),
+                from: g.stopped.clone(),
+                to: g.started.clone(),
+                detail: format!(
+                    "logging stopped on {} for {} min{}",
+                    g.trail,
+                    g.minutes,
+                    g.stopped_by
+                        .as_deref()
+                        .map(|b| format!(" by {b}"))
+                        .unwrap_or_default()
+                ),
+            },
+        );
+    }
+    for g in &gaps.silent_hours {
+        put(
+            &g.account,
+            &g.region,
+            DeliveryGap {
+                kind: "silent_hours".into(),
+                from: g.from.clone(),
+                to: Some(g.to.clone()),
+                detail: format!("{} hour(s) without any event", g.hours),
+            },
+        );
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]

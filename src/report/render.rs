@@ -319,6 +319,38 @@ pub fn activity_svg(series: &Value) -> String {
             top + plot - h
         );
     }
+    // Delivery gaps, placed by the hour over the day bars.
+    let day0 = days
+        .first()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(s(d, "date"), "%Y-%m-%d").ok());
+    let hours_from_start = |t: &str| -> Option<f64> {
+        let t = chrono::DateTime::parse_from_rfc3339(t).ok()?.naive_utc();
+        let start = day0?.and_hms_opt(0, 0, 0)?;
+        Some((t - start).num_minutes() as f64 / 60.0)
+    };
+    let last_hour = n * 24.0;
+    for g in series["delivery_gaps"].as_array().into_iter().flatten() {
+        let Some(from) = hours_from_start(s(g, "from")) else {
+            continue;
+        };
+        let to = g["to"]
+            .as_str()
+            .and_then(hours_from_start)
+            .unwrap_or(last_hour);
+        let (from, to) = (from.clamp(0.0, last_hour), to.clamp(0.0, last_hour));
+        let x = from / 24.0 * step;
+        let w = ((to - from) / 24.0 * step).max(2.0);
+        let _ = write!(
+            svg,
+            "<rect x=\"{x:.2}\" y=\"{top}\" width=\"{w:.2}\" height=\"{plot}\" fill=\"#e07b00\" fill-opacity=\"0.85\"><title>{}</title></rect>",
+            html_escape(&format!(
+                "{} to {}: {}",
+                s(g, "from"),
+                g["to"].as_str().unwrap_or("end of evidence"),
+                s(g, "detail")
+            ))
+        );
+    }
     let baseline = top + plot;
     let _ = write!(
         svg,
