@@ -125,3 +125,32 @@ fn provenance_points_back_to_the_record() {
         assert_eq!(original["eventName"].as_str(), names.get(i));
     }
 }
+
+/// A file of more records than one builder chunk: the frame holds every record once, in order,
+/// across the chunk boundary, with its own `_rest` and provenance.
+#[test]
+fn a_frame_spans_several_chunks_in_order() {
+    let n = trailaudit::events::frame::CHUNK_ROWS + 1_000;
+    let records: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut r = record("2024-07-31T13:10:00Z", "111122223333", "us-east-1", "E");
+            r["eventName"] = serde_json::Value::String(format!("E{i}"));
+            r["requestParameters"] = serde_json::json!({ "i": i });
+            r
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir.path().join("big.json"), &envelope(&records));
+    let frame = events::load(&[path]);
+    let df = &frame.df;
+    assert_eq!(df.height(), n);
+    let names = df.column("eventName").unwrap().str().unwrap();
+    let index = df.column(schema::RECORD_INDEX).unwrap().u32().unwrap();
+    let rest = df.column(schema::REST).unwrap().str().unwrap();
+    for row in [0, 65_535, 65_536, 65_537, n - 1] {
+        assert_eq!(names.get(row), Some(format!("E{row}").as_str()));
+        assert_eq!(index.get(row), Some(row as u32));
+        let rest: serde_json::Value = serde_json::from_str(rest.get(row).unwrap()).unwrap();
+        assert_eq!(rest["requestParameters"]["i"], row);
+    }
+}

@@ -7,7 +7,7 @@ pub mod schema;
 pub mod shape;
 pub mod source;
 
-mod frame;
+pub mod frame;
 
 use std::path::{Path, PathBuf};
 
