@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-use super::{check_paths_exist, emit, InputArgs, Status, TimeWindow};
+use super::{check_paths_exist, emit, safe, InputArgs, Status, TimeWindow};
 use crate::config;
 use crate::events;
 use crate::inventory::Inventory;
@@ -402,17 +402,4 @@ pub(crate) fn render_text(r: &Report) -> String {
         }
     }
     s
-}
-
-/// Evidence text is attacker-controlled: no control characters reach the terminal.
-fn safe(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }

@@ -206,3 +206,17 @@ pub(crate) fn check_paths_exist(paths: &[PathBuf]) -> anyhow::Result<()> {
         anyhow::bail!("no such file or directory: {}", missing.join(", "))
     }
 }
+
+/// Evidence text is attacker-controlled: no control character reaches the terminal (each is
+/// shown escaped, such as `\u{1b}`).
+pub(crate) fn safe(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use super::{check_paths_exist, emit, Status, TimeWindow};
+use super::{check_paths_exist, emit, safe, Status, TimeWindow};
 use crate::integrity::{self, KeyRing, Level, Verification, Window};
 
 #[derive(Debug, clap::Args)]
@@ -200,17 +200,4 @@ pub fn render_text(v: &Verification) -> String {
         }
     );
     s
-}
-
-/// Paths and digest fields are attacker-controlled: no control characters reach the terminal.
-fn safe(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
