@@ -122,6 +122,13 @@ pub fn markdown_escape(s: &str) -> String {
 /// contexts) and `{` `}` (so no client-side template engine that might one day process the page
 /// can see `{{`) are escaped; control characters other than whitespace are shown as `\u{..}`.
 pub fn html_escape(s: &str) -> String {
+    escape_markup(s, true)
+}
+
+/// `&`, `<`, `>`, `"` and `'` as character references, whitespace kept, other control
+/// characters shown as `\u{..}` (XML 1.0 cannot carry them); with `html`, also `` ` ``, `=`,
+/// `{` and `}`.
+fn escape_markup(s: &str, html: bool) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     for c in s.chars() {
         match c {
@@ -130,10 +137,10 @@ pub fn html_escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '`' => out.push_str("&#96;"),
-            '=' => out.push_str("&#61;"),
-            '{' => out.push_str("&#123;"),
-            '}' => out.push_str("&#125;"),
+            '`' if html => out.push_str("&#96;"),
+            '=' if html => out.push_str("&#61;"),
+            '{' if html => out.push_str("&#123;"),
+            '}' if html => out.push_str("&#125;"),
             '\n' | '\t' | '\r' => out.push(c),
             c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
@@ -497,21 +504,7 @@ pub fn sarif(report: &Value) -> Value {
 
 /// XML text or attribute value.
 pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            // Other control characters are not allowed in XML 1.0 at all.
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_markup(s, false)
 }
 
 /// JUnit XML: one test case per policy. A violation (what makes `audit` exit 1) is a failure;
@@ -612,8 +605,8 @@ mod tests {
             "&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| \\{\\{x\\}\\}"
         );
         assert_eq!(
-            xml_escape("a<b & \"c\"\u{1}"),
-            "a&lt;b &amp; &quot;c&quot;\\u{1}"
+            xml_escape("a<b & \"c\"\u{1}'"),
+            "a&lt;b &amp; &quot;c&quot;\\u{1}&#39;"
         );
     }
 }
