@@ -38,16 +38,8 @@ impl Evidence {
 
 fn outcome(findings: Vec<Finding>, warnings: Vec<String>) -> Outcome {
     Outcome {
-        status: if findings.is_empty() {
-            Status::Pass
-        } else {
-            Status::Fail
-        },
-        reason: None,
-        matched_events: None,
-        findings,
         warnings,
-        filters: Vec::new(),
+        ..Outcome::from_findings(findings)
     }
 }
 

@@ -151,7 +151,8 @@ impl Outcome {
         }
     }
 
-    fn from_findings(findings: Vec<Finding>) -> Outcome {
+    /// `fail` with findings, else `pass`.
+    pub fn from_findings(findings: Vec<Finding>) -> Outcome {
         Outcome {
             status: if findings.is_empty() {
                 Status::Pass
