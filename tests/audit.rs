@@ -607,6 +607,15 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
         &dir.path().join("X-3-framework.toml"),
         bad_framework.as_bytes(),
     );
+    // A check key another kind uses: an event policy has no trail scope.
+    let foreign_key = good
+        .replace("id = \"TA-EVT-403\"", "id = \"X-4\"")
+        .replace("[check]\n", "[check]\nscope = \"any-trail\"\n");
+    assert_ne!(
+        foreign_key,
+        good.replace("id = \"TA-EVT-403\"", "id = \"X-4\"")
+    );
+    write(&dir.path().join("X-4-key.toml"), foreign_key.as_bytes());
     let run = trailaudit([
         "audit".as_ref(),
         "--policies".as_ref(),
@@ -618,6 +627,12 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
     assert!(
         run.stderr
             .contains("X-3-framework.toml: `frameworks.cis-v9`: unknown framework"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("X-4-key.toml: `check.scope`: not used by event policies"),
         "{}",
         run.stderr
     );

@@ -455,28 +455,33 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
         }
     };
     let c = &file.check;
-    let unused = |errors: &mut Vec<PolicyError>, keys: &[(&str, bool)]| {
-        for (k, present) in keys {
-            if *present {
-                errors.push(err(
-                    &format!("check.{k}"),
-                    format!("not used by {} policies", file.kind),
-                ));
-            }
-        }
+    // Each kind uses some of the check keys; any other given is an error.
+    let used: &[&str] = match file.kind {
+        Kind::Event => &["pattern", "group_by", "threshold", "window"],
+        Kind::Config => &["pattern", "scope", "requires", "applies_to"],
+        Kind::Monitoring => &["control_events"],
+        Kind::Integrity => &["integrity"],
     };
+    for (k, present) in [
+        ("pattern", c.pattern.is_some()),
+        ("group_by", c.group_by.is_some()),
+        ("threshold", c.threshold.is_some()),
+        ("window", c.window.is_some()),
+        ("scope", c.scope.is_some()),
+        ("requires", c.requires.is_some()),
+        ("applies_to", c.applies_to.is_some()),
+        ("control_events", c.control_events.is_some()),
+        ("integrity", c.integrity.is_some()),
+    ] {
+        if present && !used.contains(&k) {
+            errors.push(err(
+                &format!("check.{k}"),
+                format!("not used by {} policies", file.kind),
+            ));
+        }
+    }
     let check = match file.kind {
         Kind::Event => {
-            unused(
-                &mut errors,
-                &[
-                    ("scope", c.scope.is_some()),
-                    ("requires", c.requires.is_some()),
-                    ("applies_to", c.applies_to.is_some()),
-                    ("control_events", c.control_events.is_some()),
-                    ("integrity", c.integrity.is_some()),
-                ],
-            );
             let window_ms = match &c.window {
                 Some(w) => match parse_duration_ms(w) {
                     Some(ms) => Some(ms),
@@ -519,16 +524,6 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
             })
         }
         Kind::Config => {
-            unused(
-                &mut errors,
-                &[
-                    ("group_by", c.group_by.is_some()),
-                    ("threshold", c.threshold.is_some()),
-                    ("window", c.window.is_some()),
-                    ("control_events", c.control_events.is_some()),
-                    ("integrity", c.integrity.is_some()),
-                ],
-            );
             let scope = match c.scope.as_deref() {
                 Some("each-trail") | None => Some(ConfigScope::EachTrail),
                 Some("any-trail") => Some(ConfigScope::AnyTrail),
@@ -555,59 +550,29 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                 _ => None,
             }
         }
-        Kind::Monitoring => {
-            unused(
-                &mut errors,
-                &[
-                    ("pattern", c.pattern.is_some()),
-                    ("group_by", c.group_by.is_some()),
-                    ("threshold", c.threshold.is_some()),
-                    ("window", c.window.is_some()),
-                    ("scope", c.scope.is_some()),
-                    ("requires", c.requires.is_some()),
-                    ("applies_to", c.applies_to.is_some()),
-                    ("integrity", c.integrity.is_some()),
-                ],
-            );
-            match &c.control_events {
-                Some(id) => Some(Check::Monitoring {
-                    control_events: id.clone(),
-                }),
-                None => {
-                    errors.push(err(
-                        "check.control_events",
-                        "missing: name the event policy whose examples define the control".into(),
-                    ));
-                    None
-                }
+        Kind::Monitoring => match &c.control_events {
+            Some(id) => Some(Check::Monitoring {
+                control_events: id.clone(),
+            }),
+            None => {
+                errors.push(err(
+                    "check.control_events",
+                    "missing: name the event policy whose examples define the control".into(),
+                ));
+                None
             }
-        }
-        Kind::Integrity => {
-            unused(
-                &mut errors,
-                &[
-                    ("pattern", c.pattern.is_some()),
-                    ("group_by", c.group_by.is_some()),
-                    ("threshold", c.threshold.is_some()),
-                    ("window", c.window.is_some()),
-                    ("scope", c.scope.is_some()),
-                    ("requires", c.requires.is_some()),
-                    ("applies_to", c.applies_to.is_some()),
-                    ("control_events", c.control_events.is_some()),
-                ],
-            );
-            match c.integrity.as_deref() {
-                Some("digest-chain") => Some(Check::Integrity(IntegrityCheck::DigestChain)),
-                Some("delivery-gaps") => Some(Check::Integrity(IntegrityCheck::DeliveryGaps)),
-                other => {
-                    errors.push(err(
-                        "check.integrity",
-                        format!("{other:?}: use `digest-chain` or `delivery-gaps`"),
-                    ));
-                    None
-                }
+        },
+        Kind::Integrity => match c.integrity.as_deref() {
+            Some("digest-chain") => Some(Check::Integrity(IntegrityCheck::DigestChain)),
+            Some("delivery-gaps") => Some(Check::Integrity(IntegrityCheck::DeliveryGaps)),
+            other => {
+                errors.push(err(
+                    "check.integrity",
+                    format!("{other:?}: use `digest-chain` or `delivery-gaps`"),
+                ));
+                None
             }
-        }
+        },
     };
     let mut examples = Vec::new();
     for (i, ex) in file.examples.iter().enumerate() {
