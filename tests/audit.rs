@@ -22,25 +22,6 @@ fn audit(args: &[&str]) -> (i32, Value) {
     (run.code, run.json())
 }
 
-fn failing(report: &Value) -> BTreeSet<String> {
-    report["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["status"] == "fail")
-        .map(|p| p["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn policy<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == id)
-        .unwrap()
-}
-
 fn config_audit(spec: &ConfigSpec) -> Value {
     let dir = tempfile::tempdir().unwrap();
     config::write(spec, dir.path()).unwrap();

@@ -109,25 +109,6 @@ fn audit_config(dir: &Path, extra: &[&str]) -> Run {
     trailaudit(args)
 }
 
-fn failing(report: &Value) -> BTreeSet<String> {
-    report["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["status"] == "fail")
-        .map(|p| p["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn policy<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == id)
-        .unwrap()
-}
-
 /// Every file under `dir`, relative, sorted.
 fn files(dir: &Path) -> BTreeSet<String> {
     walkdir::WalkDir::new(dir)

@@ -578,12 +578,7 @@ fn an_unexpired_waiver_passes_the_run_and_an_expired_one_does_not() {
     let run = audit(&["--waivers".as_ref(), active.as_os_str()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
-    let p = report["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "TA-EVT-401")
-        .unwrap();
+    let p = policy(&report, "TA-EVT-401");
     assert_eq!(p["status"], "waived");
     assert_eq!(p["findings"][0]["waived_by"], "W-7");
     assert_eq!(report["waivers"][0]["status"], "active");
@@ -718,12 +713,7 @@ fn a_baseline_fails_the_run_only_on_new_findings() {
     assert_eq!(run.code, 1);
     let report = run.json();
     assert_eq!(report["summary"]["baseline"]["new"], 1);
-    let states: Vec<&str> = report["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == "TA-EVT-401")
-        .unwrap()["findings"]
+    let states: Vec<&str> = policy(&report, "TA-EVT-401")["findings"]
         .as_array()
         .unwrap()
         .iter()

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{trailaudit, write, Run};
+use common::{policy, trailaudit, write, Run};
 use serde_json::Value;
 use trailaudit::synth::digests::{write_chain, Chain, ChainSpec, Signer};
 
@@ -371,15 +371,6 @@ fn damaged_inputs_are_unreadable_with_a_reason_not_a_panic() {
         "{}",
         run.stdout
     );
-}
-
-fn policy<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == id)
-        .unwrap_or_else(|| panic!("{id} in the report"))
 }
 
 #[test]

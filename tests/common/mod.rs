@@ -84,3 +84,24 @@ pub fn record(time: &str, account: &str, region: &str, name: &str) -> serde_json
 pub fn envelope(records: &[serde_json::Value]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap()
 }
+
+/// The ids of the failing policies of a JSON report.
+pub fn failing(report: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "fail")
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// One policy's result in a JSON report.
+pub fn policy<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in the report"))
+}
