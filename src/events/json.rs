@@ -95,7 +95,12 @@ pub enum Scalar<'a> {
 }
 
 pub fn scalar(raw: &RawValue) -> Scalar<'_> {
-    let text = raw.get().trim_start();
+    scalar_text(raw.get())
+}
+
+/// [`scalar`] over a value's raw text, which must be one valid JSON value.
+pub fn scalar_text(raw: &str) -> Scalar<'_> {
+    let text = raw.trim_start();
     match text.as_bytes().first() {
         Some(b'"') => match serde_json::from_str::<CowStr>(text) {
             Ok(CowStr(s)) => Scalar::Str(s),
@@ -110,7 +115,12 @@ pub fn scalar(raw: &RawValue) -> Scalar<'_> {
 
 /// A word for the JSON type of `raw`, for messages.
 pub fn type_name(raw: &RawValue) -> &'static str {
-    match raw.get().trim_start().as_bytes().first() {
+    type_name_text(raw.get())
+}
+
+/// [`type_name`] over a value's raw text.
+pub fn type_name_text(raw: &str) -> &'static str {
+    match raw.trim_start().as_bytes().first() {
         Some(b'"') => "a string",
         Some(b't' | b'f') => "a boolean",
         Some(b'n') => "null",

@@ -3,11 +3,15 @@
 
 pub mod json;
 pub mod record;
+pub mod scan;
 pub mod schema;
 pub mod shape;
 pub mod source;
 
 pub mod frame;
+
+#[cfg(test)]
+mod fast_path_tests;
 
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::value::RawValue;
 
-use super::json::{push_json_string, scalar, type_name, Entries, Scalar};
+use super::json::{push_json_string, scalar_text, type_name, type_name_text, Entries, Scalar};
+use super::scan::{self, Scanner};
 use super::schema::{Kind, FIELDS};
 
 /// Number of typed columns.
@@ -25,7 +26,7 @@ pub enum Value<'a> {
 }
 
 /// One record's typed values, its bit set of fields held only in `rest`, and `rest` itself.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Row<'a> {
     pub values: [Value<'a>; N_FIELDS],
     pub raw_fields: u32,
@@ -201,6 +202,7 @@ pub fn parse_item(item: super::shape::Item<'_>) -> Result<Row<'_>, Reject> {
     match item {
         super::shape::Item::Text(t) => parse_record(t),
         super::shape::Item::Entries(e) => parse_entries(e),
+        super::shape::Item::Row(row) => Ok(row),
     }
 }
 
@@ -220,12 +222,27 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
         time_from_timestamp = true;
     }
 
-    let mut found: [Option<&RawValue>; N_FIELDS] = [None; N_FIELDS];
-    fill_top(&entries, &mut found);
+    let mut raw: [Option<&RawValue>; N_FIELDS] = [None; N_FIELDS];
+    fill_top(&entries, &mut raw);
     if time_from_timestamp {
-        found[TIME] = entries.get("@timestamp");
+        raw[TIME] = entries.get("@timestamp");
     }
+    let found = raw.map(|r| r.map(RawValue::get));
+    let pairs: Vec<(&str, &str)> = entries
+        .0
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.get()))
+        .collect();
+    build_row(&found, &pairs, time_from_timestamp)
+}
 
+/// A record's row from the raw text of each field's value (`found`, by position in [`FIELDS`])
+/// and its top-level entries in order (decoded key, raw value text).
+pub(crate) fn build_row<'a>(
+    found: &[Option<&'a str>; N_FIELDS],
+    entries: &[(&str, &str)],
+    time_from_timestamp: bool,
+) -> Result<Row<'a>, Reject> {
     let mut values: [Value; N_FIELDS] = std::array::from_fn(|_| Value::Absent);
     let mut raw_fields = 0u32;
     // Top-level keys whose value a column holds exactly, and so are left out of `rest`.
@@ -233,7 +250,7 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
     for (i, f) in FIELDS.iter().enumerate() {
         let Some(raw) = found[i] else { continue };
         let bit = 1u32 << f.bit;
-        let value = match (f.kind, scalar(raw)) {
+        let value = match (f.kind, scalar_text(raw)) {
             (Kind::Time, Scalar::Str(s)) => match parse_event_time(&s) {
                 Some((ms, canonical)) => {
                     if !canonical {
@@ -243,7 +260,7 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
                 }
                 None => return Err(Reject::BadEventTime(s.into_owned())),
             },
-            (Kind::Time, _) => return Err(Reject::EventTimeNotString(type_name(raw))),
+            (Kind::Time, _) => return Err(Reject::EventTimeNotString(type_name_text(raw))),
             (Kind::Str, Scalar::Str(s)) => Value::Str(s),
             (Kind::Bool, Scalar::Bool(b)) => Value::Bool(b),
             _ => {
@@ -262,14 +279,13 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
 
     let mut rest = String::with_capacity(
         entries
-            .0
             .iter()
-            .map(|(k, v)| k.len() + v.get().len() + 4)
+            .map(|(k, v)| k.len() + v.len() + 4)
             .sum::<usize>()
             + 2,
     );
     rest.push('{');
-    for (key, value) in &entries.0 {
+    for (key, value) in entries {
         let is_moved = top_node(key)
             .and_then(|i| field_tree()[i].field)
             .is_some_and(|f| moved & (1 << FIELDS[f].bit) != 0);
@@ -281,7 +297,7 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
         }
         push_json_string(&mut rest, key);
         rest.push(':');
-        rest.push_str(value.get());
+        rest.push_str(value);
     }
     rest.push('}');
 
@@ -290,6 +306,116 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
         raw_fields,
         rest,
     })
+}
+
+/// The fast path's reading of one record object, whose `{` is at the scanner's cursor: the
+/// object is checked and consumed in one pass, and its row built from spans of the input.
+///
+/// `Ok(None)` leaves the record to [`parse_record`] over its text (a repeated key the columns
+/// read, no `eventTime`, or a record [`build_row`] rejects), which then decides exactly as the
+/// `serde_json` path does. `Err` sends the whole file to the `serde_json` path: invalid JSON, or
+/// an escape in a key the columns could read (serde_json decodes those keys and may reject them).
+pub(crate) fn scan_record<'a>(
+    s: &mut Scanner<'a>,
+    text: &'a str,
+    depth: usize,
+    entries: &mut Vec<(&'a str, &'a str)>,
+) -> scan::Result<Option<Row<'a>>> {
+    entries.clear();
+    let mut found: [Option<&'a str>; N_FIELDS] = [None; N_FIELDS];
+    let mut repeated = false;
+    let mut seen = 0u32;
+    s.expect(b'{')?;
+    if !s.eat(b'}') {
+        loop {
+            let key = plain_key(s, text)?;
+            s.skip_ws();
+            let start = s.pos;
+            match top_node(key) {
+                Some(i) => {
+                    repeated |= seen & (1 << i) != 0;
+                    seen |= 1 << i;
+                    scan_node(
+                        s,
+                        text,
+                        &field_tree()[i],
+                        depth + 1,
+                        &mut found,
+                        &mut repeated,
+                    )?;
+                }
+                None => {
+                    s.value(depth + 1)?;
+                }
+            }
+            entries.push((key, &text[start..s.pos]));
+            if s.eat(b',') {
+                continue;
+            }
+            s.expect(b'}')?;
+            break;
+        }
+    }
+    if repeated || found[TIME].is_none() {
+        return Ok(None);
+    }
+    Ok(build_row(&found, entries, false).ok())
+}
+
+/// An object key without escapes, and the colon after it.
+fn plain_key<'a>(s: &mut Scanner<'a>, text: &'a str) -> scan::Result<&'a str> {
+    s.skip_ws();
+    if s.peek() != Some(b'"') {
+        return Err(scan::Fallback);
+    }
+    let (start, end, escaped) = s.string()?;
+    if escaped {
+        return Err(scan::Fallback);
+    }
+    s.expect(b':')?;
+    Ok(&text[start..end])
+}
+
+/// Consumes the value of `node`'s key: its column's raw text, or the fields of its children.
+fn scan_node<'a>(
+    s: &mut Scanner<'a>,
+    text: &'a str,
+    node: &Node,
+    depth: usize,
+    found: &mut [Option<&'a str>; N_FIELDS],
+    repeated: &mut bool,
+) -> scan::Result<()> {
+    s.skip_ws();
+    let start = s.pos;
+    if node.children.is_empty() || s.peek() != Some(b'{') {
+        s.value(depth)?;
+        if let Some(f) = node.field {
+            found[f] = Some(&text[start..s.pos]);
+        }
+        return Ok(());
+    }
+    s.pos += 1;
+    if s.eat(b'}') {
+        return Ok(());
+    }
+    let mut seen = 0u32;
+    loop {
+        let key = plain_key(s, text)?;
+        match node.children.iter().position(|c| c.key == key) {
+            Some(i) => {
+                *repeated |= seen & (1 << i) != 0;
+                seen |= 1 << i;
+                scan_node(s, text, &node.children[i], depth + 1, found, repeated)?;
+            }
+            None => {
+                s.value(depth + 1)?;
+            }
+        }
+        if s.eat(b',') {
+            continue;
+        }
+        return s.expect(b'}');
+    }
 }
 
 fn wrapped_record<'a>(entries: &Entries<'a>) -> Option<&'a RawValue> {

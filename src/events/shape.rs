@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::json::{collect_entries, offset_of, scalar, CowStr, Entries, Scalar};
-use super::record::Reject;
+use super::record::{self, Reject, Row};
+use super::scan::Scanner;
 use super::source::FileError;
 
 /// The shape of a file of event history.
@@ -88,6 +89,8 @@ pub enum Item<'a> {
     Text(&'a str),
     /// A record object already split into entries.
     Entries(Entries<'a>),
+    /// A record the fast path has already read into its row.
+    Row(Row<'a>),
 }
 
 /// Receives every record of a file, or the reason a record slot could not be read.
@@ -236,6 +239,14 @@ pub fn read_records(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
     if text.trim().is_empty() {
         return Err(FileError::Empty);
     }
+    if let Some(content) = read_cloudtrail_log_fast(text, sink) {
+        return Ok(content);
+    }
+    read_records_serde(text, sink)
+}
+
+/// [`read_records`] through `serde_json` alone, without the fast path; `text` is not empty.
+pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Top>();
     let first = match stream.next() {
         Some(Ok(v)) => v,
@@ -274,6 +285,71 @@ pub fn read_records(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
         emit(batch, &mut next, None, sink);
     }
     Ok(Content::Events(format))
+}
+
+/// The fast path for the shape CloudTrail itself writes, `{"Records":[{record},...]}` with no
+/// other top-level key: one pass over the file checks it and reads every record into its row
+/// (see [`super::scan`]). `None`, before anything reached `sink`, for any other shape and for
+/// anything the pass leaves to `serde_json` (invalid JSON included), which then reads the file
+/// as if the fast path did not exist.
+fn read_cloudtrail_log_fast(text: &str, sink: &mut Sink) -> Option<Content> {
+    enum Slot<'a> {
+        Row(Row<'a>),
+        Text(&'a str),
+    }
+    let mut s = Scanner::new(text, 0);
+    s.expect(b'{').ok()?;
+    s.skip_ws();
+    if s.peek() != Some(b'"') {
+        return None;
+    }
+    let (start, end, escaped) = s.string().ok()?;
+    if escaped || &text[start..end] != "Records" {
+        return None;
+    }
+    s.expect(b':').ok()?;
+    s.expect(b'[').ok()?;
+    let mut slots = Vec::new();
+    let mut entries = Vec::with_capacity(32);
+    if !s.eat(b']') {
+        loop {
+            s.skip_ws();
+            if s.peek() != Some(b'{') {
+                return None;
+            }
+            let start = s.pos;
+            slots.push(
+                match record::scan_record(&mut s, text, 2, &mut entries).ok()? {
+                    Some(row) => Slot::Row(row),
+                    None => Slot::Text(&text[start..s.pos]),
+                },
+            );
+            if s.eat(b',') {
+                continue;
+            }
+            s.expect(b']').ok()?;
+            break;
+        }
+    }
+    s.expect(b'}').ok()?;
+    s.skip_ws();
+    if s.pos != text.len() {
+        return None;
+    }
+    for (index, slot) in slots.into_iter().enumerate() {
+        let pos = Position {
+            index: index as u64,
+            line: None,
+        };
+        sink(
+            pos,
+            Ok(match slot {
+                Slot::Row(row) => Item::Row(row),
+                Slot::Text(t) => Item::Text(t),
+            }),
+        );
+    }
+    Some(Content::Events(Format::CloudtrailLog))
 }
 
 enum Class {
@@ -367,7 +443,9 @@ fn plural(article_type: &str) -> String {
 
 /// One value's record slots.
 enum Slot<'a> {
-    Item(Item<'a>),
+    Entries(Entries<'a>),
+    /// A record's own text.
+    Text(&'a str),
     NotObject(&'static str),
     /// A record embedded as a JSON string (LookupEvents, CloudWatch Logs), to parse.
     Embedded(Result<String, Reject>),
@@ -390,16 +468,14 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
                             // The nested page was parsed from a temporary copy: keep its records
                             // as owned text.
                             out.push(match slot {
-                                Slot::Item(Item::Entries(e)) => {
-                                    Slot::Embedded(Ok(entries_text(&e)))
-                                }
-                                Slot::Item(Item::Text(t)) => Slot::Embedded(Ok(t.to_string())),
+                                Slot::Entries(e) => Slot::Embedded(Ok(entries_text(&e))),
+                                Slot::Text(t) => Slot::Embedded(Ok(t.to_string())),
                                 Slot::NotObject(t) => Slot::NotObject(t),
                                 Slot::Embedded(r) => Slot::Embedded(r),
                             });
                         }
                     }
-                    Element::Object(e) => out.push(Slot::Item(Item::Entries(e))),
+                    Element::Object(e) => out.push(Slot::Entries(e)),
                     Element::Other(t) => out.push(Slot::NotObject(t)),
                 }
             }
@@ -415,7 +491,7 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
                 return Ok(records
                     .into_iter()
                     .map(|r| match r {
-                        Element::Object(e) => Slot::Item(Item::Entries(e)),
+                        Element::Object(e) => Slot::Entries(e),
                         Element::Other(t) => Slot::NotObject(t),
                     })
                     .collect());
@@ -427,10 +503,10 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
                 return embedded_in(take(&mut arrays, "logEvents"), "logEvents", "message");
             }
             if arrays.is_empty() {
-                return Ok(vec![Slot::Item(Item::Entries(entries))]);
+                return Ok(vec![Slot::Entries(entries)]);
             }
             // A record that merely has a `logEvents` key: its own text, every field kept.
-            Ok(vec![Slot::Item(Item::Text(raw))])
+            Ok(vec![Slot::Text(raw)])
         }
     }
 }
@@ -495,7 +571,8 @@ fn emit(slots: Vec<Slot>, next: &mut u64, line: Option<u64>, sink: &mut Sink) {
         let pos = Position { index: *next, line };
         *next += 1;
         match slot {
-            Slot::Item(item) => sink(pos, Ok(item)),
+            Slot::Entries(e) => sink(pos, Ok(Item::Entries(e))),
+            Slot::Text(t) => sink(pos, Ok(Item::Text(t))),
             Slot::NotObject(t) => sink(pos, Err(Reject::NotAnObject(t))),
             Slot::Embedded(Ok(s)) => sink(pos, Ok(Item::Text(&s))),
             Slot::Embedded(Err(r)) => sink(pos, Err(r)),
@@ -566,6 +643,7 @@ mod tests {
             let text = item.map(|i| match i {
                 Item::Text(t) => t.to_string(),
                 Item::Entries(e) => entries_text(&e),
+                Item::Row(r) => r.rest,
             });
             out.push((p, text))
         });
