@@ -84,6 +84,8 @@ macro_rules! visit_scalars {
 }
 
 /// One record slot, parsed as far as the file's single pass got it.
+// Rows travel by value: boxing one would cost an allocation per record on the hot path.
+#[allow(clippy::large_enum_variant)]
 pub enum Item<'a> {
     /// A record's text, to be parsed.
     Text(&'a str),
@@ -293,6 +295,7 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
 /// anything the pass leaves to `serde_json` (invalid JSON included), which then reads the file
 /// as if the fast path did not exist.
 fn read_cloudtrail_log_fast(text: &str, sink: &mut Sink) -> Option<Content> {
+    #[allow(clippy::large_enum_variant)]
     enum Slot<'a> {
         Row(Row<'a>),
         Text(&'a str),
