@@ -102,6 +102,17 @@ pub fn scalar(raw: &RawValue) -> Scalar<'_> {
 pub fn scalar_text(raw: &str) -> Scalar<'_> {
     let text = raw.trim_start();
     match text.as_bytes().first() {
+        // A valid string literal without a backslash is its own content between the quotes.
+        Some(b'"') if memchr::memchr(b'\\', text.as_bytes()).is_none() => {
+            match text
+                .trim_end()
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+            {
+                Some(inner) => Scalar::Str(Cow::Borrowed(inner)),
+                None => Scalar::Other,
+            }
+        }
         Some(b'"') => match serde_json::from_str::<CowStr>(text) {
             Ok(CowStr(s)) => Scalar::Str(s),
             Err(_) => Scalar::Other,

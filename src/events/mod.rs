@@ -138,21 +138,25 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
         .collect();
 
     type Read = (Outcome, Rejections, Option<Fingerprint>);
-    type Part = (FrameBuilder, Vec<(u32, Read)>);
+    type Part = (FrameBuilder, Vec<(u32, Read)>, Vec<u8>);
     let parts: Vec<Part> = to_read
         .par_iter()
         .fold(
-            || (FrameBuilder::default(), Vec::new()),
-            |(mut builder, mut outcomes), &(id, path)| {
-                outcomes.push((id, read_file(path, id, &mut builder)));
-                (builder, outcomes)
+            || (FrameBuilder::default(), Vec::new(), Vec::new()),
+            |(mut builder, mut outcomes, mut scratch), &(id, path)| {
+                outcomes.push((id, read_file(path, id, &mut builder, &mut scratch)));
+                // One unusually large file should not pin its buffer for the rest of the load.
+                if scratch.capacity() > SCRATCH_KEEP {
+                    scratch = Vec::new();
+                }
+                (builder, outcomes, scratch)
             },
         )
         .collect();
 
     let mut df: Option<DataFrame> = None;
     let mut read: Vec<Option<Read>> = vec![None; found.len()];
-    for (builder, outcomes) in parts {
+    for (builder, outcomes, _) in parts {
         for (id, result) in outcomes {
             read[id as usize] = Some(result);
         }
@@ -201,13 +205,17 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
     }
 }
 
+/// Largest decompression buffer a loading thread keeps between files.
+const SCRATCH_KEEP: usize = 64 << 20;
+
 fn read_file(
     path: &Path,
     id: u32,
     builder: &mut FrameBuilder,
+    scratch: &mut Vec<u8>,
 ) -> (Outcome, Rejections, Option<Fingerprint>) {
     let mut rejections = Rejections::default();
-    let (fingerprint, content) = source::read_input(path);
+    let (fingerprint, content) = source::read_input_with(path, scratch);
     let bytes = match content {
         Ok(b) => b,
         Err(error) => return (Outcome::Failed { error }, rejections, fingerprint),

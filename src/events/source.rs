@@ -1,6 +1,7 @@
 //! Input files: discovery over files and directories, reading with gzip detected by its magic
 //! bytes, and what the S3 key layout says about a file.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
@@ -171,13 +172,28 @@ impl Fingerprint {
 /// Reads a file whole, fingerprints it as stored, and decompresses gzip (detected by magic
 /// bytes, whatever the name says). The fingerprint exists whenever the file could be read.
 pub fn read_input(path: &Path) -> (Option<Fingerprint>, Result<Vec<u8>, FileError>) {
+    let mut scratch = Vec::new();
+    let (fingerprint, content) = read_input_with(path, &mut scratch);
+    (fingerprint, content.map(Cow::into_owned))
+}
+
+/// [`read_input`], decompressing into `scratch` when the file is gzip: a caller reading many
+/// files reuses one buffer instead of a fresh allocation (and fresh pages) per file.
+pub fn read_input_with<'s>(
+    path: &Path,
+    scratch: &'s mut Vec<u8>,
+) -> (Option<Fingerprint>, Result<Cow<'s, [u8]>, FileError>) {
     match fs::read(path) {
-        Ok(bytes) => (Some(Fingerprint::of(&bytes)), decode(path, bytes)),
+        Ok(bytes) => (Some(Fingerprint::of(&bytes)), decode(path, bytes, scratch)),
         Err(e) => (None, Err(FileError::Io(e.to_string()))),
     }
 }
 
-fn decode(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, FileError> {
+fn decode<'s>(
+    path: &Path,
+    bytes: Vec<u8>,
+    scratch: &'s mut Vec<u8>,
+) -> Result<Cow<'s, [u8]>, FileError> {
     if bytes.is_empty() {
         return Err(FileError::Empty);
     }
@@ -185,11 +201,14 @@ fn decode(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, FileError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        gunzip(&bytes)
+        if gunzip_fast(&bytes, scratch) {
+            return Ok(Cow::Borrowed(scratch.as_slice()));
+        }
+        gunzip_stream(&bytes).map(Cow::Owned)
     } else if named_gz {
         Err(FileError::NotGzip)
     } else {
-        Ok(bytes)
+        Ok(Cow::Owned(bytes))
     }
 }
 
@@ -208,18 +227,27 @@ impl Drop for Libdeflate {
 /// libdeflate, for the common case of a file that is exactly one gzip member whose trailer
 /// gives its size: much faster than a streaming inflate. `None` sends the file to flate2, which
 /// handles multi-member files and says precisely what is wrong with a damaged one.
-fn gunzip_fast(bytes: &[u8]) -> Option<Vec<u8>> {
+/// Decompresses into `out` (its old content is overwritten), and says whether it could.
+fn gunzip_fast(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     thread_local! {
         // SAFETY: libdeflate_alloc_decompressor has no preconditions; null is checked below.
         static DECOMPRESSOR: Libdeflate = Libdeflate(unsafe { libdeflate_sys::libdeflate_alloc_decompressor() });
     }
-    let trailer: [u8; 4] = bytes.get(bytes.len().checked_sub(4)?..)?.try_into().ok()?;
+    let Some(trailer) = bytes
+        .len()
+        .checked_sub(4)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|t| <[u8; 4]>::try_from(t).ok())
+    else {
+        return false;
+    };
     let size = u32::from_le_bytes(trailer) as usize;
     // ISIZE is the size mod 2^32; deflate cannot compress beyond 1032:1.
     if size == 0 || size > bytes.len().saturating_mul(1032) {
-        return None;
+        return false;
     }
-    let mut out = vec![0u8; size];
+    // Only the growth is zeroed: libdeflate overwrites all `size` bytes when it succeeds.
+    out.resize(size, 0);
     let (mut used_in, mut used_out) = (0usize, 0usize);
     let ok = DECOMPRESSOR.with(|d| {
         if d.0.is_null() {
@@ -241,13 +269,20 @@ fn gunzip_fast(bytes: &[u8]) -> Option<Vec<u8>> {
         r == libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS
     });
     // The whole input must be this one member: a second member goes to flate2.
-    (ok && used_in == bytes.len() && used_out == size).then_some(out)
+    ok && used_in == bytes.len() && used_out == size
 }
 
+#[cfg(test)]
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
-    if let Some(out) = gunzip_fast(bytes) {
+    let mut out = Vec::new();
+    if gunzip_fast(bytes, &mut out) {
         return Ok(out);
     }
+    gunzip_stream(bytes)
+}
+
+/// flate2's streaming inflate: any number of members, and a precise error for a damaged file.
+fn gunzip_stream(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
     // ISIZE (the last four bytes) is the uncompressed size mod 2^32: a good first capacity.
     let hint = bytes
         .len()
