@@ -233,13 +233,15 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
         .iter()
         .map(|(k, v)| (k.as_ref(), v.get()))
         .collect();
-    build_row(&found, &pairs, time_from_timestamp)
+    build_row(&found, 0, &pairs, time_from_timestamp)
 }
 
 /// A record's row from the raw text of each field's value (`found`, by position in [`FIELDS`])
-/// and its top-level entries in order (decoded key, raw value text).
+/// and its top-level entries in order (decoded key, raw value text). A bit set in `plain` says
+/// that field's text is a string literal without escapes, whose content needs no decoding.
 pub(crate) fn build_row<'a>(
     found: &[Option<&'a str>; N_FIELDS],
+    plain: u32,
     entries: &[(&str, &str)],
     time_from_timestamp: bool,
 ) -> Result<Row<'a>, Reject> {
@@ -250,7 +252,11 @@ pub(crate) fn build_row<'a>(
     for (i, f) in FIELDS.iter().enumerate() {
         let Some(raw) = found[i] else { continue };
         let bit = 1u32 << f.bit;
-        let value = match (f.kind, scalar_text(raw)) {
+        let scalar = match raw.get(1..raw.len().saturating_sub(1)) {
+            Some(content) if plain & bit != 0 => Scalar::Str(Cow::Borrowed(content)),
+            _ => scalar_text(raw),
+        };
+        let value = match (f.kind, scalar) {
             (Kind::Time, Scalar::Str(s)) => match parse_event_time(&s) {
                 Some((ms, canonical)) => {
                     if !canonical {
@@ -322,8 +328,11 @@ pub(crate) fn scan_record<'a>(
     entries: &mut Vec<(&'a str, &'a str)>,
 ) -> scan::Result<Option<Row<'a>>> {
     entries.clear();
-    let mut found: [Option<&'a str>; N_FIELDS] = [None; N_FIELDS];
-    let mut repeated = false;
+    let mut c = Collected {
+        found: [None; N_FIELDS],
+        plain: 0,
+        repeated: false,
+    };
     let mut seen = 0u32;
     s.expect(b'{')?;
     if !s.eat(b'}') {
@@ -333,16 +342,9 @@ pub(crate) fn scan_record<'a>(
             let start = s.pos;
             match top_node(key) {
                 Some(i) => {
-                    repeated |= seen & (1 << i) != 0;
+                    c.repeated |= seen & (1 << i) != 0;
                     seen |= 1 << i;
-                    scan_node(
-                        s,
-                        text,
-                        &field_tree()[i],
-                        depth + 1,
-                        &mut found,
-                        &mut repeated,
-                    )?;
+                    c.node(s, text, &field_tree()[i], depth + 1)?;
                 }
                 None => {
                     s.value(depth + 1)?;
@@ -356,10 +358,10 @@ pub(crate) fn scan_record<'a>(
             break;
         }
     }
-    if repeated || found[TIME].is_none() {
+    if c.repeated || c.found[TIME].is_none() {
         return Ok(None);
     }
-    Ok(build_row(&found, entries, false).ok())
+    Ok(build_row(&c.found, c.plain, entries, false).ok())
 }
 
 /// An object key without escapes, and the colon after it.
@@ -376,45 +378,67 @@ fn plain_key<'a>(s: &mut Scanner<'a>, text: &'a str) -> scan::Result<&'a str> {
     Ok(&text[start..end])
 }
 
-/// Consumes the value of `node`'s key: its column's raw text, or the fields of its children.
-fn scan_node<'a>(
-    s: &mut Scanner<'a>,
-    text: &'a str,
-    node: &Node,
-    depth: usize,
-    found: &mut [Option<&'a str>; N_FIELDS],
-    repeated: &mut bool,
-) -> scan::Result<()> {
-    s.skip_ws();
-    let start = s.pos;
-    if node.children.is_empty() || s.peek() != Some(b'{') {
-        s.value(depth)?;
+/// What the fast path's pass over one record collects for [`build_row`].
+struct Collected<'a> {
+    found: [Option<&'a str>; N_FIELDS],
+    /// Fields whose text is a string literal without escapes.
+    plain: u32,
+    /// A key the columns read appeared twice in one object.
+    repeated: bool,
+}
+
+impl<'a> Collected<'a> {
+    /// Consumes the value of `node`'s key: its column's raw text, or its children's fields.
+    fn node(
+        &mut self,
+        s: &mut Scanner<'a>,
+        text: &'a str,
+        node: &Node,
+        depth: usize,
+    ) -> scan::Result<()> {
+        s.skip_ws();
+        let start = s.pos;
         if let Some(f) = node.field {
-            found[f] = Some(&text[start..s.pos]);
-        }
-        return Ok(());
-    }
-    s.pos += 1;
-    if s.eat(b'}') {
-        return Ok(());
-    }
-    let mut seen = 0u32;
-    loop {
-        let key = plain_key(s, text)?;
-        match node.children.iter().position(|c| c.key == key) {
-            Some(i) => {
-                *repeated |= seen & (1 << i) != 0;
-                seen |= 1 << i;
-                scan_node(s, text, &node.children[i], depth + 1, found, repeated)?;
+            if s.peek() == Some(b'"') {
+                let (_, _, escaped) = s.string()?;
+                if !escaped {
+                    self.plain |= 1 << f;
+                }
+            } else {
+                s.value(depth)?;
             }
-            None => {
-                s.value(depth + 1)?;
+            self.found[f] = Some(&text[start..s.pos]);
+            return Ok(());
+        }
+        if node.children.is_empty() || s.peek() != Some(b'{') {
+            s.value(depth)?;
+            return Ok(());
+        }
+        s.pos += 1;
+        if s.eat(b'}') {
+            return Ok(());
+        }
+        let mut seen = 0u32;
+        loop {
+            let key = plain_key(s, text)?;
+            let child = node.children.iter().position(|c| {
+                c.key.len() == key.len() && c.key.as_bytes()[0] == key.as_bytes()[0] && c.key == key
+            });
+            match child {
+                Some(i) => {
+                    self.repeated |= seen & (1 << i) != 0;
+                    seen |= 1 << i;
+                    self.node(s, text, &node.children[i], depth + 1)?;
+                }
+                None => {
+                    s.value(depth + 1)?;
+                }
             }
+            if s.eat(b',') {
+                continue;
+            }
+            return s.expect(b'}');
         }
-        if s.eat(b',') {
-            continue;
-        }
-        return s.expect(b'}');
     }
 }
 
