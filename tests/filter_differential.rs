@@ -14,7 +14,7 @@ fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
         4 => prop::sample::select(vec![
             "AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation", "Root", "",
-            "x*y", "Yes", "No", "true", "config.amazonaws.com", "123.123.1.1", "ConsoleLogin", "Ev*ent", "400",
+            "x*y", "Yes", "No", "true", "config.amazonaws.com", "stratus-role", "Success", "123.123.1.1", "ConsoleLogin", "Ev*ent", "400",
         ]).prop_map(|s| json!(s)),
         1 => prop::sample::select(vec![json!(0), json!(400), json!(-1.5), json!(1e3), json!(true), json!(false), json!(null)]),
         1 => Just(json!({"k": "v"})),
@@ -46,6 +46,12 @@ fn record() -> impl Strategy<Value = Value> {
             "2024-07-31 13:10:00",
         ]),
         any::<bool>(),
+        (
+            maybe(scalar()),
+            maybe(scalar()),
+            maybe(scalar()),
+            maybe(scalar()),
+        ),
     )
         .prop_map(
             |(
@@ -54,6 +60,7 @@ fn record() -> impl Strategy<Value = Value> {
                 (bucket, items, extra),
                 time,
                 nest_null,
+                (arn, issuer_arn, mfa_auth, console),
             )| {
                 let mut r = serde_json::Map::new();
                 r.insert("eventTime".into(), json!(time));
@@ -69,7 +76,20 @@ fn record() -> impl Strategy<Value = Value> {
                 let mut ui = serde_json::Map::new();
                 put(&mut ui, "type", ty);
                 put(&mut ui, "invokedBy", invoked);
+                put(&mut ui, "arn", arn);
+                let mut issuer = serde_json::Map::new();
+                put(&mut issuer, "arn", issuer_arn);
+                issuer.insert("userName".into(), json!("stratus-role"));
+                let mut attributes = serde_json::Map::new();
+                put(&mut attributes, "mfaAuthenticated", mfa_auth);
+                ui.insert(
+                    "sessionContext".into(),
+                    json!({"sessionIssuer": issuer, "attributes": attributes}),
+                );
                 r.insert("userIdentity".into(), Value::Object(ui));
+                if let Some(console) = console {
+                    r.insert("responseElements".into(), json!({"ConsoleLogin": console}));
+                }
                 if nest_null {
                     r.insert("additionalEventData".into(), Value::Null);
                 } else {
@@ -101,6 +121,16 @@ fn selector() -> impl Strategy<Value = &'static str> {
         "$.requestParameters.items[0]",
         "$.requestParameters.items[*]",
         "$.userIdentity.*",
+        "$.userIdentity.arn",
+        "$.userIdentity.sessionContext.*",
+        "$.userIdentity.sessionContext.sessionIssuer.*",
+        "$.userIdentity.sessionContext.sessionIssuer.arn",
+        "$.userIdentity.sessionContext.sessionIssuer.userName",
+        "$.userIdentity.sessionContext.attributes.mfaAuthenticated",
+        "$.userIdentity.sessionContext.attributes.*",
+        "$.userIdentity.type.*",
+        "$.responseElements.*",
+        "$.responseElements.ConsoleLogin",
         "$.*",
         "$.eventName.sub",
         "$.['@extra']",
@@ -133,6 +163,8 @@ fn condition() -> impl Strategy<Value = String> {
         "2024-07-31*",
         "123.123.*",
         "config.amazonaws.com",
+        "stratus-*",
+        "Success",
     ]);
     let numeric = prop::sample::select(vec!["0", "400", "-1.5", "1e3", "10e-3"]);
     prop_oneof![

@@ -266,3 +266,45 @@ fn attacker_controlled_text_cannot_drive_the_terminal() {
     assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
     assert!(run.stdout.contains("evil\\u{1b}]0;pwned"));
 }
+
+/// ndjson writes each matching record whole: the fields held by columns (top-level and nested,
+/// such as `userIdentity.arn`) are put back, and nothing else changes.
+#[test]
+fn ndjson_gives_back_every_record_as_it_was() {
+    let dir = common::fixtures().join("stratus-red-team-detonation-logs");
+    let mut originals = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "json") {
+            let records: Vec<Value> = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+            for r in records {
+                originals.insert(r["eventID"].as_str().unwrap().to_string(), r);
+            }
+        }
+    }
+    let out = trailaudit([
+        "query",
+        "",
+        dir.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        // The licence files beside the records are not event history.
+        "--allow-partial",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), originals.len());
+    let with_issuer = lines
+        .iter()
+        .filter(|r| r["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"].is_string())
+        .count();
+    assert!(with_issuer > 50, "the corpus exercises nested columns");
+    for line in &lines {
+        let id = line["eventID"].as_str().unwrap();
+        assert_eq!(line, &originals[id], "record {id}");
+    }
+}

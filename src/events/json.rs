@@ -154,6 +154,36 @@ pub fn push_json_string(out: &mut String, s: &str) {
     }
 }
 
+/// Appends the JSON text `raw` without the whitespace between its tokens (whitespace inside
+/// strings is content and stays), so a record's text is always on one line.
+pub fn push_compact(out: &mut String, raw: &str) {
+    let is_ws = |b: u8| matches!(b, b' ' | b'\n' | b'\t' | b'\r');
+    if !raw.bytes().any(is_ws) {
+        out.push_str(raw);
+        return;
+    }
+    let bytes = raw.as_bytes();
+    let (mut in_string, mut escaped) = (false, false);
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if is_ws(b) {
+            // Whitespace is ASCII, so both ends of the run are character boundaries.
+            out.push_str(&raw[run..i]);
+            run = i + 1;
+        }
+    }
+    out.push_str(&raw[run..]);
+}
+
 /// Byte offset of serde_json's 1-based (line, column) position within `text`.
 pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
     let line_start = if line <= 1 {
@@ -201,6 +231,16 @@ mod tests {
         push_json_string(&mut s, "plain");
         push_json_string(&mut s, "q\"uo\nte");
         assert_eq!(s, r#""plain""q\"uo\nte""#);
+    }
+
+    #[test]
+    fn compacting_keeps_strings() {
+        let mut s = String::new();
+        push_compact(&mut s, "{ \"a b\" : [ 1 ,\n\t\"x \\\" y\" ] }");
+        assert_eq!(s, r#"{"a b":[1,"x \" y"]}"#);
+        let mut s = String::new();
+        push_compact(&mut s, r#"{"plain":"no spaces"}"#);
+        assert_eq!(s, r#"{"plain":"no spaces"}"#);
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::value::RawValue;
 
-use super::json::{push_json_string, scalar_text, type_name, type_name_text, Entries, Scalar};
+use super::json::{
+    push_compact, push_json_string, scalar_text, type_name, type_name_text, Entries, Scalar,
+};
 use super::scan::{self, Scanner};
 use super::schema::{Kind, FIELDS};
 
@@ -61,6 +63,8 @@ struct Node {
     children: Vec<Node>,
     /// Finds `"child"` for each child key: an object without any of them is not parsed.
     probes: Vec<memchr::memmem::Finder<'static>>,
+    /// Bits of the fields at or below this node.
+    subtree: u32,
 }
 
 fn field_tree() -> &'static [Node] {
@@ -78,10 +82,12 @@ fn field_tree() -> &'static [Node] {
                             field: None,
                             children: Vec::new(),
                             probes: Vec::new(),
+                            subtree: 0,
                         });
                         level.len() - 1
                     }
                 };
+                level[pos].subtree |= 1 << i;
                 if depth + 1 == f.path.len() {
                     level[pos].field = Some(i);
                 }
@@ -233,21 +239,23 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
         .iter()
         .map(|(k, v)| (k.as_ref(), v.get()))
         .collect();
-    build_row(&found, 0, &pairs, time_from_timestamp)
+    build_row(&found, 0, false, &pairs, time_from_timestamp)
 }
 
 /// A record's row from the raw text of each field's value (`found`, by position in [`FIELDS`])
 /// and its top-level entries in order (decoded key, raw value text). A bit set in `plain` says
-/// that field's text is a string literal without escapes, whose content needs no decoding.
+/// that field's text is a string literal without escapes, whose content needs no decoding;
+/// `compact` that the entries' texts have no whitespace between tokens (`_rest` never has).
 pub(crate) fn build_row<'a>(
     found: &[Option<&'a str>; N_FIELDS],
     plain: u32,
+    compact: bool,
     entries: &[(&str, &str)],
     time_from_timestamp: bool,
 ) -> Result<Row<'a>, Reject> {
     let mut values: [Value; N_FIELDS] = std::array::from_fn(|_| Value::Absent);
     let mut raw_fields = 0u32;
-    // Top-level keys whose value a column holds exactly, and so are left out of `rest`.
+    // Fields whose value a column holds exactly, and so are left out of `rest`.
     let mut moved = 0u32;
     for (i, f) in FIELDS.iter().enumerate() {
         let Some(raw) = found[i] else { continue };
@@ -277,7 +285,7 @@ pub(crate) fn build_row<'a>(
         if time_from_timestamp && i == TIME {
             raw_fields |= bit;
         }
-        if f.is_top_level() && raw_fields & bit == 0 {
+        if raw_fields & bit == 0 {
             moved |= bit;
         }
         values[i] = value;
@@ -292,10 +300,11 @@ pub(crate) fn build_row<'a>(
     );
     rest.push('{');
     for (key, value) in entries {
-        let is_moved = top_node(key)
-            .and_then(|i| field_tree()[i].field)
-            .is_some_and(|f| moved & (1 << FIELDS[f].bit) != 0);
-        if is_moved {
+        let node = top_node(key).map(|i| &field_tree()[i]);
+        if node
+            .and_then(|n| n.field)
+            .is_some_and(|f| moved & (1 << f) != 0)
+        {
             continue;
         }
         if rest.len() > 1 {
@@ -303,7 +312,28 @@ pub(crate) fn build_row<'a>(
         }
         push_json_string(&mut rest, key);
         rest.push(':');
-        rest.push_str(value);
+        match node {
+            // An object holding fields that columns hold: written without them.
+            Some(n) if n.subtree & moved != 0 && value.starts_with('{') => {
+                let mark = rest.len();
+                if pruned_object(&mut rest, value, n, moved, compact).is_err() {
+                    // Cannot happen for valid JSON; if it did, the object stays whole and its
+                    // fields are read from `_rest`, as for a field of another type.
+                    rest.truncate(mark);
+                    push_compact(&mut rest, value);
+                    let kept = n.subtree & moved;
+                    raw_fields |= kept;
+                    moved &= !kept;
+                    for (i, v) in values.iter_mut().enumerate() {
+                        if kept & (1 << i) != 0 {
+                            *v = Value::Absent;
+                        }
+                    }
+                }
+            }
+            _ if compact => rest.push_str(value),
+            _ => push_compact(&mut rest, value),
+        }
     }
     rest.push('}');
 
@@ -312,6 +342,201 @@ pub(crate) fn build_row<'a>(
         raw_fields,
         rest,
     })
+}
+
+/// Writes the JSON object `text` (valid JSON) to `out` without the fields of `node`'s subtree
+/// that are in `moved`. Objects on the way stay, even when nothing is left in them, so
+/// [`insert_nested`] finds where each field goes back. `compact`: as for [`build_row`].
+fn pruned_object(
+    out: &mut String,
+    text: &str,
+    node: &Node,
+    moved: u32,
+    compact: bool,
+) -> scan::Result<()> {
+    let mut s = Scanner::new(text, 0);
+    s.max_depth = usize::MAX;
+    prune(out, &mut s, text, node, moved, compact)?;
+    s.skip_ws();
+    if s.pos == text.len() {
+        Ok(())
+    } else {
+        Err(scan::Fallback)
+    }
+}
+
+fn prune(
+    out: &mut String,
+    s: &mut Scanner,
+    text: &str,
+    node: &Node,
+    moved: u32,
+    compact: bool,
+) -> scan::Result<()> {
+    s.expect(b'{')?;
+    out.push('{');
+    let mut first = true;
+    if !s.eat(b'}') {
+        loop {
+            s.skip_ws();
+            let key_start = s.pos;
+            if s.peek() != Some(b'"') {
+                return Err(scan::Fallback);
+            }
+            let (start, end, escaped) = s.string()?;
+            let key_raw = &text[key_start..s.pos];
+            let key: Cow<str> = if escaped {
+                // A key serde_json cannot decode matches no field (as when parsing entries).
+                serde_json::from_str::<String>(key_raw)
+                    .map(Cow::Owned)
+                    .unwrap_or(Cow::Borrowed(""))
+            } else {
+                Cow::Borrowed(&text[start..end])
+            };
+            s.expect(b':')?;
+            s.skip_ws();
+            let value_start = s.pos;
+            let child = node.children.iter().find(|c| c.key == key);
+            let drop = child
+                .and_then(|c| c.field)
+                .is_some_and(|f| moved & (1 << f) != 0);
+            if drop {
+                s.value(0)?;
+            } else {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(key_raw);
+                out.push(':');
+                match child {
+                    Some(c) if c.subtree & moved != 0 && s.peek() == Some(b'{') => {
+                        prune(out, s, text, c, moved, compact)?;
+                    }
+                    _ => {
+                        s.value(0)?;
+                        let value = &text[value_start..s.pos];
+                        if compact {
+                            out.push_str(value);
+                        } else {
+                            push_compact(out, value);
+                        }
+                    }
+                }
+            }
+            if s.eat(b',') {
+                continue;
+            }
+            s.expect(b'}')?;
+            break;
+        }
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// Puts fields that columns hold back into a record's `_rest` text (a JSON object): each
+/// `(field, JSON value)` goes at the end of the object at the field's parent path (the last
+/// one, when a key repeats), creating objects that are missing. Top-level fields are appended
+/// to the record itself.
+pub fn insert_nested(rest: &str, fields: &[(&'static super::schema::Field, String)]) -> String {
+    let mut text = rest.to_string();
+    let mut i = 0;
+    while i < fields.len() {
+        let parent = &fields[i].0.path[..fields[i].0.path.len() - 1];
+        let mut j = i;
+        let mut entries = String::new();
+        while j < fields.len() && &fields[j].0.path[..fields[j].0.path.len() - 1] == parent {
+            let (f, value) = &fields[j];
+            if !entries.is_empty() {
+                entries.push(',');
+            }
+            push_json_string(&mut entries, f.path[f.path.len() - 1]);
+            entries.push(':');
+            entries.push_str(value);
+            j += 1;
+        }
+        text = insert_at(&text, parent, &entries);
+        i = j;
+    }
+    text
+}
+
+/// `text` with `entries` (`"k":v,...`) added to the object at `path`, or to its deepest
+/// existing ancestor wrapped in the missing objects. `text` is returned unchanged if it is not
+/// an object.
+fn insert_at(text: &str, path: &[&str], entries: &str) -> String {
+    let mut s = Scanner::new(text, 0);
+    s.max_depth = usize::MAX;
+    let Ok((close, empty, found)) = locate(&mut s, text, path) else {
+        return text.to_string();
+    };
+    let mut add = String::with_capacity(entries.len() + 32);
+    if !empty {
+        add.push(',');
+    }
+    for key in &path[found..] {
+        push_json_string(&mut add, key);
+        add.push_str(":{");
+    }
+    add.push_str(entries);
+    for _ in found..path.len() {
+        add.push('}');
+    }
+    let mut out = String::with_capacity(text.len() + add.len());
+    out.push_str(&text[..close]);
+    out.push_str(&add);
+    out.push_str(&text[close..]);
+    out
+}
+
+/// In the object at the cursor: the index of the closing brace of the object at `path` (or of
+/// its deepest existing ancestor), whether that object is empty, and how many keys of `path`
+/// were found. The last occurrence of a repeated key counts, as in JSON readers.
+fn locate(s: &mut Scanner, text: &str, path: &[&str]) -> scan::Result<(usize, bool, usize)> {
+    s.expect(b'{')?;
+    let mut empty = true;
+    let mut inner: Option<(usize, bool, usize)> = None;
+    if !s.eat(b'}') {
+        empty = false;
+        loop {
+            s.skip_ws();
+            if s.peek() != Some(b'"') {
+                return Err(scan::Fallback);
+            }
+            let (start, end, escaped) = s.string()?;
+            let key: Cow<str> = if escaped {
+                serde_json::from_str::<String>(&text[start - 1..end + 1])
+                    .map(Cow::Owned)
+                    .unwrap_or(Cow::Borrowed(""))
+            } else {
+                Cow::Borrowed(&text[start..end])
+            };
+            s.expect(b':')?;
+            s.skip_ws();
+            match path.first() {
+                Some(first) if key == *first && s.peek() == Some(b'{') => {
+                    let (close, e, n) = locate(s, text, &path[1..])?;
+                    inner = Some((close, e, n + 1));
+                }
+                Some(first) if key == *first => {
+                    // The key holds something else: the new object cannot go inside it.
+                    s.value(0)?;
+                    inner = None;
+                }
+                _ => {
+                    s.value(0)?;
+                }
+            }
+            if s.eat(b',') {
+                continue;
+            }
+            s.expect(b'}')?;
+            break;
+        }
+    }
+    let close = s.pos - 1;
+    Ok(inner.unwrap_or((close, empty, 0)))
 }
 
 /// The fast path's reading of one record object, whose `{` is at the scanner's cursor: the
@@ -328,6 +553,7 @@ pub(crate) fn scan_record<'a>(
     entries: &mut Vec<(&'a str, &'a str)>,
 ) -> scan::Result<Option<Row<'a>>> {
     entries.clear();
+    s.spaced = false;
     let mut c = Collected {
         found: [None; N_FIELDS],
         plain: 0,
@@ -361,7 +587,7 @@ pub(crate) fn scan_record<'a>(
     if c.repeated || c.found[TIME].is_none() {
         return Ok(None);
     }
-    Ok(build_row(&c.found, c.plain, entries, false).ok())
+    Ok(build_row(&c.found, c.plain, !s.spaced, entries, false).ok())
 }
 
 /// An object key without escapes, and the colon after it.
@@ -529,10 +755,72 @@ mod tests {
         assert!(rest.get("eventTime").is_none());
         assert_eq!(rest["requestParameters"]["bucketName"], "b");
         assert_eq!(
-            rest["userIdentity"]["type"], "Root",
-            "nested objects stay whole"
+            rest["userIdentity"],
+            serde_json::json!({"sessionContext": {"attributes": {}}}),
+            "nested fields held by columns are left out, their objects stay"
         );
+        assert_eq!(rest["additionalEventData"], serde_json::json!({}));
         assert_eq!(rest["@timestamp"], "x");
+    }
+
+    #[test]
+    fn nested_fields_go_back_where_they_were() {
+        use crate::events::schema::field;
+        let rest = r#"{"userIdentity":{"sessionContext":{"attributes":{}},"x":1},"a":[]}"#;
+        let put = |names: &[(&str, &str)]| {
+            let fields: Vec<_> = names
+                .iter()
+                .map(|(n, v)| (field(n).unwrap(), v.to_string()))
+                .collect();
+            let text = insert_nested(rest, &fields);
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        };
+        let v = put(&[
+            ("userIdentity.type", r#""Root""#),
+            ("userIdentity.arn", r#""a:b""#),
+            (
+                "userIdentity.sessionContext.attributes.mfaAuthenticated",
+                r#""true""#,
+            ),
+            ("userIdentity.sessionContext.sessionIssuer.arn", r#""r""#),
+            ("responseElements.ConsoleLogin", r#""Success""#),
+        ]);
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "userIdentity": {
+                    "sessionContext": {"attributes": {"mfaAuthenticated": "true"}, "sessionIssuer": {"arn": "r"}},
+                    "x": 1, "type": "Root", "arn": "a:b"
+                },
+                "a": [],
+                "responseElements": {"ConsoleLogin": "Success"}
+            })
+        );
+    }
+
+    #[test]
+    fn pruning_and_reinsertion_round_trip() {
+        let raw = r#"{"eventTime":"2024-01-01T00:00:00Z","userIdentity":{"type":"AssumedRole","principalId":"P:s","arn":"arn:x","accountId":"1","accessKeyId":"ASIA","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:r","userName":"r"},"attributes":{"creationDate":"2024","mfaAuthenticated":"false"}},"x":{"type":"kept"}},"additionalEventData":{"MFAUsed":"No","other":1},"responseElements":{"ConsoleLogin":"Success"}}"#;
+        let row = parse_record(raw).unwrap();
+        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        assert_eq!(
+            rest["userIdentity"],
+            serde_json::json!({"sessionContext": {"sessionIssuer": {"type": "Role", "userName": "r"}, "attributes": {"creationDate": "2024"}}, "x": {"type": "kept"}})
+        );
+        let fields: Vec<_> = FIELDS
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.is_top_level())
+            .filter_map(|(i, f)| match &row.values[i] {
+                Value::Str(s) => Some((f, serde_json::to_string(s.as_ref()).unwrap())),
+                _ => None,
+            })
+            .collect();
+        let back: serde_json::Value =
+            serde_json::from_str(&insert_nested(&row.rest, &fields)).unwrap();
+        let mut original: serde_json::Value = serde_json::from_str(raw).unwrap();
+        original.as_object_mut().unwrap().remove("eventTime");
+        assert_eq!(back, original);
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub type Result<T> = std::result::Result<T, Fallback>;
 pub struct Scanner<'a> {
     pub bytes: &'a [u8],
     pub pos: usize,
+    /// Deepest nesting followed; [`MAX_DEPTH`] unless the text is known to be valid JSON.
+    pub max_depth: usize,
+    /// Set when whitespace between tokens was skipped (callers reset it).
+    pub spaced: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -32,6 +36,8 @@ impl<'a> Scanner<'a> {
         Scanner {
             bytes: text.as_bytes(),
             pos,
+            max_depth: MAX_DEPTH,
+            spaced: false,
         }
     }
 
@@ -45,6 +51,7 @@ impl<'a> Scanner<'a> {
     pub fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.pos += 1;
+            self.spaced = true;
         }
     }
 
@@ -179,7 +186,7 @@ impl<'a> Scanner<'a> {
                     self.string()?;
                 }
                 Some(b'{') => {
-                    if depth + open.len() >= MAX_DEPTH {
+                    if depth + open.len() >= self.max_depth {
                         return Err(Fallback);
                     }
                     self.pos += 1;
@@ -190,7 +197,7 @@ impl<'a> Scanner<'a> {
                     }
                 }
                 Some(b'[') => {
-                    if depth + open.len() >= MAX_DEPTH {
+                    if depth + open.len() >= self.max_depth {
                         return Err(Fallback);
                     }
                     self.pos += 1;

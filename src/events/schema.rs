@@ -2,8 +2,9 @@
 //!
 //! Typed columns are named after the record path they hold (`userIdentity.type`), so a filter
 //! pattern selector `$.userIdentity.type` names its column directly. Everything a column does not
-//! hold stays reachable through [`REST`], the record's JSON minus the top-level fields moved into
-//! columns. A column cell is null when the field is absent *or* holds a value the column's type
+//! hold stays reachable through [`REST`], the record's compact JSON minus the fields moved into
+//! columns (a nested field leaves its object, which stays, so the record can be rebuilt: see
+//! `record::insert_nested`). A column cell is null when the field is absent *or* holds a value the column's type
 //! cannot represent; in the second case the field's bit is set in [`RAW_FIELDS`] and the original
 //! value is kept in [`REST`], so no value is ever lost or defaulted.
 
@@ -257,7 +258,7 @@ pub const FIELDS: &[Field] = &[
 pub const FILE_ID: &str = "_file_id";
 /// Index of the record in its source file, from 0, in file order (UInt32).
 pub const RECORD_INDEX: &str = "_record_index";
-/// The record's JSON without the top-level fields that columns hold exactly (String).
+/// The record's JSON on one line, without the fields that columns hold exactly (String).
 pub const REST: &str = "_rest";
 /// Bit `i` set: the column of `FIELDS[i]` does not hold the record's own JSON value exactly: the
 /// field has another JSON type (its value is then in `_rest`), or `eventTime` is not in
@@ -289,7 +290,7 @@ pub fn markdown_table() -> String {
     for (name, ty, doc) in [
         (FILE_ID, "UInt32", "Source file: index into the frame's file table."),
         (RECORD_INDEX, "UInt32", "Record's index in its source file, from 0."),
-        (REST, "String", "The record as JSON, less the top-level fields held exactly by columns."),
+        (REST, "String", "The record as compact JSON, less the fields held exactly by columns."),
         (RAW_FIELDS, "UInt32", "Bit i set: column i's field is present with another JSON type; its value is in `_rest`."),
     ] {
         out.push_str(&format!("| `{name}` | {ty} | {doc} |\n"));

@@ -126,9 +126,12 @@ fn visit_cond(c: &Condition, info: FrameInfo) -> PExpr {
             by_column
         };
     }
+    // `$.*` ranges over the top-level fields, `$.userIdentity.*` over userIdentity's: some of
+    // them live in columns, so whole records are rebuilt.
+    if wildcard_over_columns(&c.selector) {
+        return full_record_udf(Arc::new(Pattern::Json(ast::Expr::Cond(c.clone()))));
+    }
     match c.selector.steps.first() {
-        // `$.*` ranges over the top-level fields, some of which live in columns.
-        Some(Step::AnyKey) => full_record_udf(Arc::new(Pattern::Json(ast::Expr::Cond(c.clone())))),
         // Below a top-level column: a string or boolean has no children, unless the row keeps
         // the field in `_rest`.
         Some(Step::Key(k)) if top_level_field(k).is_some() => {
@@ -145,6 +148,24 @@ fn visit_cond(c: &Condition, info: FrameInfo) -> PExpr {
         }
         _ => rest_udf(Arc::new(c.clone()), None),
     }
+}
+
+/// Whether the selector has a `*` key step over an object that can hold fields kept in columns
+/// (and left out of `_rest`): the keys before the `*` lead to such a field's parent or above.
+fn wildcard_over_columns(selector: &Selector) -> bool {
+    let mut prefix: Vec<&str> = Vec::new();
+    for step in &selector.steps {
+        match step {
+            Step::Key(k) => prefix.push(k),
+            Step::AnyKey => {
+                return FIELDS
+                    .iter()
+                    .any(|f| f.path.len() > prefix.len() && f.path.starts_with(&prefix));
+            }
+            Step::Index(_) | Step::AnyIndex => return false,
+        }
+    }
+    false
 }
 
 fn top_level_field(key: &str) -> Option<&'static SchemaField> {
@@ -283,12 +304,7 @@ fn rest_udf(cond: Arc<Condition>, only_bit: Option<u32>) -> PExpr {
 /// and `$.*` selectors).
 fn full_record_udf(pattern: Arc<Pattern>) -> PExpr {
     let mut args: Vec<PExpr> = vec![col(schema::RAW_FIELDS)];
-    args.extend(
-        FIELDS
-            .iter()
-            .filter(|f| f.is_top_level())
-            .map(|f| col(f.name)),
-    );
+    args.extend(FIELDS.iter().map(|f| col(f.name)));
     col(schema::REST).map_many(
         move |cols: &mut [Column]| {
             let height = cols[0].len();
@@ -308,8 +324,9 @@ fn full_record_udf(pattern: Arc<Pattern>) -> PExpr {
     )
 }
 
-/// Each row's whole record as JSON: `_rest` plus the top-level fields held by columns.
-/// Needs `_rest`, `_raw_fields` and the top-level field columns.
+/// Each row's whole record as JSON: `_rest` plus the fields held by columns (top-level ones
+/// appended to the record, nested ones put back into their objects).
+/// Needs `_rest`, `_raw_fields` and the field columns.
 pub fn records_json(df: &DataFrame) -> PolarsResult<Vec<String>> {
     let rest = df.column(schema::REST)?.str()?;
     let raw = df.column(schema::RAW_FIELDS)?.u32()?;
@@ -319,7 +336,7 @@ pub fn records_json(df: &DataFrame) -> PolarsResult<Vec<String>> {
         Time(Vec<Option<i64>>),
     }
     let mut cols = Vec::new();
-    for f in FIELDS.iter().filter(|f| f.is_top_level()) {
+    for f in FIELDS {
         let c = df.column(f.name)?;
         let col = match f.kind {
             Kind::Str => Col::Str(c.str()?),
@@ -329,12 +346,14 @@ pub fn records_json(df: &DataFrame) -> PolarsResult<Vec<String>> {
         cols.push((f, col));
     }
     let mut out = Vec::with_capacity(df.height());
+    let mut nested: Vec<(&'static SchemaField, String)> = Vec::new();
     for i in 0..df.height() {
         let text = rest.get(i).unwrap_or("{}");
         let bits = raw.get(i).unwrap_or(0);
         let mut s = String::with_capacity(text.len() + 512);
         s.push_str(text.trim_end().strip_suffix('}').unwrap_or("{"));
         let mut empty = s.trim_end() == "{";
+        nested.clear();
         for (f, c) in &cols {
             if bits & (1 << f.bit) != 0 {
                 continue;
@@ -348,18 +367,24 @@ pub fn records_json(df: &DataFrame) -> PolarsResult<Vec<String>> {
                 Col::Bool(c) => c.get(i).map(|b| b.to_string()),
                 Col::Time(c) => c[i].map(|ms| format!("\"{}\"", format_event_time(ms))),
             };
-            if let Some(v) = value {
-                if !empty {
-                    s.push(',');
-                }
-                empty = false;
-                s.push('"');
-                s.push_str(f.name);
-                s.push_str("\":");
-                s.push_str(&v);
+            let Some(v) = value else { continue };
+            if !f.is_top_level() {
+                nested.push((f, v));
+                continue;
             }
+            if !empty {
+                s.push(',');
+            }
+            empty = false;
+            s.push('"');
+            s.push_str(f.name);
+            s.push_str("\":");
+            s.push_str(&v);
         }
         s.push('}');
+        if !nested.is_empty() {
+            s = crate::events::record::insert_nested(&s, &nested);
+        }
         out.push(s);
     }
     Ok(out)
