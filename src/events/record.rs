@@ -145,7 +145,7 @@ fn top_node(key: &str) -> Option<usize> {
     buckets
         .get(key.len())?
         .iter()
-        .find(|(k, _)| *k == key)
+        .find(|(k, _)| same_key(k, key))
         .map(|(_, i)| *i)
 }
 
@@ -233,32 +233,64 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
     if time_from_timestamp {
         raw[TIME] = entries.get("@timestamp");
     }
-    let found = raw.map(|r| r.map(RawValue::get));
-    let pairs: Vec<(&str, &str)> = entries
+    let found = Found {
+        values: raw.map(|r| r.map(RawValue::get)),
+        ..Found::default()
+    };
+    let pairs: Vec<TopEntry> = entries
         .0
         .iter()
-        .map(|(k, v)| (k.as_ref(), v.get()))
+        .map(|(k, v)| (k.as_ref(), v.get(), top_node(k)))
         .collect();
-    build_row(&found, 0, false, &pairs, time_from_timestamp)
+    build_row(&found, &pairs, time_from_timestamp)
 }
 
-/// A record's row from the raw text of each field's value (`found`, by position in [`FIELDS`])
-/// and its top-level entries in order (decoded key, raw value text). A bit set in `plain` says
-/// that field's text is a string literal without escapes, whose content needs no decoding;
-/// `compact` that the entries' texts have no whitespace between tokens (`_rest` never has).
-pub(crate) fn build_row<'a>(
-    found: &[Option<&'a str>; N_FIELDS],
+/// A record's top-level entry: decoded key, raw value text, and the key's node in the field
+/// tree, if columns read anything under it.
+pub(crate) type TopEntry<'a> = (&'a str, &'a str, Option<usize>);
+
+/// What a pass over one record found for [`build_row`].
+pub(crate) struct Found<'a> {
+    /// Each field's raw value text, by position in [`FIELDS`].
+    values: [Option<&'a str>; N_FIELDS],
+    /// Fields whose text is a string literal without escapes, whose content needs no decoding.
     plain: u32,
+    /// The record's text has no whitespace between tokens (`_rest` never has).
     compact: bool,
-    entries: &[(&str, &str)],
+    /// In a compact record, each nested field's whole entry (`"key":value`), to cut out of its
+    /// object without reading the object again.
+    entries: [Option<&'a str>; N_FIELDS],
+    /// A key the columns read appeared twice in one object.
+    repeated: bool,
+}
+
+impl Default for Found<'_> {
+    fn default() -> Self {
+        Found {
+            values: [None; N_FIELDS],
+            plain: 0,
+            compact: false,
+            entries: [None; N_FIELDS],
+            repeated: false,
+        }
+    }
+}
+
+/// A record's row from what a pass over it found and its top-level entries in order.
+pub(crate) fn build_row<'a>(
+    found: &Found<'a>,
+    entries: &[TopEntry],
     time_from_timestamp: bool,
 ) -> Result<Row<'a>, Reject> {
+    let (plain, compact) = (found.plain, found.compact);
     let mut values: [Value; N_FIELDS] = std::array::from_fn(|_| Value::Absent);
     let mut raw_fields = 0u32;
     // Fields whose value a column holds exactly, and so are left out of `rest`.
     let mut moved = 0u32;
     for (i, f) in FIELDS.iter().enumerate() {
-        let Some(raw) = found[i] else { continue };
+        let Some(raw) = found.values[i] else {
+            continue;
+        };
         let bit = 1u32 << f.bit;
         let scalar = match raw.get(1..raw.len().saturating_sub(1)) {
             Some(content) if plain & bit != 0 => Scalar::Str(Cow::Borrowed(content)),
@@ -294,13 +326,13 @@ pub(crate) fn build_row<'a>(
     let mut rest = String::with_capacity(
         entries
             .iter()
-            .map(|(k, v)| k.len() + v.len() + 4)
+            .map(|(k, v, _)| k.len() + v.len() + 4)
             .sum::<usize>()
             + 2,
     );
     rest.push('{');
-    for (key, value) in entries {
-        let node = top_node(key).map(|i| &field_tree()[i]);
+    for &(key, value, node) in entries {
+        let node = node.map(|i| &field_tree()[i]);
         if node
             .and_then(|n| n.field)
             .is_some_and(|f| moved & (1 << f) != 0)
@@ -314,6 +346,9 @@ pub(crate) fn build_row<'a>(
         rest.push(':');
         match node {
             // An object holding fields that columns hold: written without them.
+            Some(n) if n.subtree & moved != 0 && compact && value.starts_with('{') => {
+                cut_entries(&mut rest, value, &found.entries, n.subtree & moved);
+            }
             Some(n) if n.subtree & moved != 0 && value.starts_with('{') => {
                 let mark = rest.len();
                 if pruned_object(&mut rest, value, n, moved, compact).is_err() {
@@ -342,6 +377,41 @@ pub(crate) fn build_row<'a>(
         raw_fields,
         rest,
     })
+}
+
+/// Writes the compact JSON object `text` to `out` without the entries of the fields in `cut`
+/// (`entries` holds each one's `"key":value`, a slice of `text`), and the comma that went with
+/// each. Objects on the way stay, as with [`pruned_object`].
+fn cut_entries(out: &mut String, text: &str, entries: &[Option<&str>; N_FIELDS], cut: u32) {
+    let base = text.as_ptr() as usize;
+    let mut holes: Vec<(usize, usize)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| cut & (1 << i) != 0)
+        .filter_map(|(_, e)| {
+            let e = (*e)?;
+            let start = (e.as_ptr() as usize).checked_sub(base)?;
+            let end = start.checked_add(e.len())?;
+            (text.is_char_boundary(start) && text.is_char_boundary(end)).then_some((start, end))
+        })
+        .collect();
+    holes.sort_unstable();
+    let mut pos = 0;
+    for (start, end) in holes {
+        if start < pos {
+            continue;
+        }
+        out.push_str(&text[pos..start]);
+        pos = end;
+        if text.as_bytes().get(pos) == Some(&b',') {
+            // `"cut":v,"next"`: the comma after goes.
+            pos += 1;
+        } else if out.ends_with(',') {
+            // `"prev":v,"cut":v}`: the comma before goes.
+            out.pop();
+        }
+    }
+    out.push_str(&text[pos..]);
 }
 
 /// Writes the JSON object `text` (valid JSON) to `out` without the fields of `node`'s subtree
@@ -550,15 +620,11 @@ pub(crate) fn scan_record<'a>(
     s: &mut Scanner<'a>,
     text: &'a str,
     depth: usize,
-    entries: &mut Vec<(&'a str, &'a str)>,
+    entries: &mut Vec<TopEntry<'a>>,
 ) -> scan::Result<Option<Row<'a>>> {
     entries.clear();
     s.spaced = false;
-    let mut c = Collected {
-        found: [None; N_FIELDS],
-        plain: 0,
-        repeated: false,
-    };
+    let mut found = Found::default();
     let mut seen = 0u32;
     s.expect(b'{')?;
     if !s.eat(b'}') {
@@ -566,17 +632,18 @@ pub(crate) fn scan_record<'a>(
             let key = plain_key(s, text)?;
             s.skip_ws();
             let start = s.pos;
-            match top_node(key) {
+            let node = top_node(key);
+            match node {
                 Some(i) => {
-                    c.repeated |= seen & (1 << i) != 0;
+                    found.repeated |= seen & (1 << i) != 0;
                     seen |= 1 << i;
-                    c.node(s, text, &field_tree()[i], depth + 1)?;
+                    found.node(s, text, &field_tree()[i], depth + 1)?;
                 }
                 None => {
                     s.value(depth + 1)?;
                 }
             }
-            entries.push((key, &text[start..s.pos]));
+            entries.push((key, &text[start..s.pos], node));
             if s.eat(b',') {
                 continue;
             }
@@ -584,10 +651,11 @@ pub(crate) fn scan_record<'a>(
             break;
         }
     }
-    if c.repeated || c.found[TIME].is_none() {
+    if found.repeated || found.values[TIME].is_none() {
         return Ok(None);
     }
-    Ok(build_row(&c.found, c.plain, !s.spaced, entries, false).ok())
+    found.compact = !s.spaced;
+    Ok(build_row(&found, entries, false).ok())
 }
 
 /// An object key without escapes, and the colon after it.
@@ -604,16 +672,14 @@ fn plain_key<'a>(s: &mut Scanner<'a>, text: &'a str) -> scan::Result<&'a str> {
     Ok(&text[start..end])
 }
 
-/// What the fast path's pass over one record collects for [`build_row`].
-struct Collected<'a> {
-    found: [Option<&'a str>; N_FIELDS],
-    /// Fields whose text is a string literal without escapes.
-    plain: u32,
-    /// A key the columns read appeared twice in one object.
-    repeated: bool,
+/// Whether two short keys are equal; keys are compared on every entry of every record, and
+/// most differ in length or first byte.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
-impl<'a> Collected<'a> {
+impl<'a> Found<'a> {
     /// Consumes the value of `node`'s key: its column's raw text, or its children's fields.
     fn node(
         &mut self,
@@ -633,7 +699,7 @@ impl<'a> Collected<'a> {
             } else {
                 s.value(depth)?;
             }
-            self.found[f] = Some(&text[start..s.pos]);
+            self.values[f] = Some(&text[start..s.pos]);
             return Ok(());
         }
         if node.children.is_empty() || s.peek() != Some(b'{') {
@@ -646,15 +712,18 @@ impl<'a> Collected<'a> {
         }
         let mut seen = 0u32;
         loop {
+            s.skip_ws();
+            let entry_start = s.pos;
             let key = plain_key(s, text)?;
-            let child = node.children.iter().position(|c| {
-                c.key.len() == key.len() && c.key.as_bytes()[0] == key.as_bytes()[0] && c.key == key
-            });
-            match child {
+            match node.children.iter().position(|c| same_key(c.key, key)) {
                 Some(i) => {
+                    let child = &node.children[i];
                     self.repeated |= seen & (1 << i) != 0;
                     seen |= 1 << i;
-                    self.node(s, text, &node.children[i], depth + 1)?;
+                    self.node(s, text, child, depth + 1)?;
+                    if let Some(f) = child.field {
+                        self.entries[f] = Some(&text[entry_start..s.pos]);
+                    }
                 }
                 None => {
                     s.value(depth + 1)?;
