@@ -384,20 +384,25 @@ pub(crate) fn build_row<'a>(
 /// each. Objects on the way stay, as with [`pruned_object`].
 fn cut_entries(out: &mut String, text: &str, entries: &[Option<&str>; N_FIELDS], cut: u32) {
     let base = text.as_ptr() as usize;
-    let mut holes: Vec<(usize, usize)> = entries
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| cut & (1 << i) != 0)
-        .filter_map(|(_, e)| {
-            let e = (*e)?;
-            let start = (e.as_ptr() as usize).checked_sub(base)?;
-            let end = start.checked_add(e.len())?;
-            (text.is_char_boundary(start) && text.is_char_boundary(end)).then_some((start, end))
-        })
-        .collect();
+    let mut holes = [(0usize, 0usize); N_FIELDS];
+    let mut n = 0;
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(e) = entry.filter(|_| cut & (1 << i) != 0) else {
+            continue;
+        };
+        let Some(start) = (e.as_ptr() as usize).checked_sub(base) else {
+            continue;
+        };
+        let end = start.saturating_add(e.len());
+        if text.is_char_boundary(start) && text.is_char_boundary(end) {
+            holes[n] = (start, end);
+            n += 1;
+        }
+    }
+    let holes = &mut holes[..n];
     holes.sort_unstable();
     let mut pos = 0;
-    for (start, end) in holes {
+    for &mut (start, end) in holes {
         if start < pos {
             continue;
         }
