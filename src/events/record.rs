@@ -453,22 +453,7 @@ fn prune(
     let mut first = true;
     if !s.eat(b'}') {
         loop {
-            s.skip_ws();
-            let key_start = s.pos;
-            if s.peek() != Some(b'"') {
-                return Err(scan::Fallback);
-            }
-            let (start, end, escaped) = s.string()?;
-            let key_raw = &text[key_start..s.pos];
-            let key: Cow<str> = if escaped {
-                // A key serde_json cannot decode matches no field (as when parsing entries).
-                serde_json::from_str::<String>(key_raw)
-                    .map(Cow::Owned)
-                    .unwrap_or(Cow::Borrowed(""))
-            } else {
-                Cow::Borrowed(&text[start..end])
-            };
-            s.expect(b':')?;
+            let (key_raw, key) = any_key(s, text)?;
             s.skip_ws();
             let value_start = s.pos;
             let child = node.children.iter().find(|c| c.key == key);
@@ -508,6 +493,28 @@ fn prune(
     }
     out.push('}');
     Ok(())
+}
+
+/// The object key at the cursor (after whitespace) and the colon after it: its text as written
+/// (quotes included) and its decoded value. A key serde_json cannot decode matches no field, as
+/// when parsing entries.
+fn any_key<'t>(s: &mut Scanner, text: &'t str) -> scan::Result<(&'t str, Cow<'t, str>)> {
+    s.skip_ws();
+    let key_start = s.pos;
+    if s.peek() != Some(b'"') {
+        return Err(scan::Fallback);
+    }
+    let (start, end, escaped) = s.string()?;
+    let raw = text.get(key_start..s.pos).ok_or(scan::Fallback)?;
+    let key = if escaped {
+        serde_json::from_str::<String>(raw)
+            .map(Cow::Owned)
+            .unwrap_or(Cow::Borrowed(""))
+    } else {
+        Cow::Borrowed(text.get(start..end).ok_or(scan::Fallback)?)
+    };
+    s.expect(b':')?;
+    Ok((raw, key))
 }
 
 /// Puts fields that columns hold back into a record's `_rest` text (a JSON object): each
@@ -575,19 +582,7 @@ fn locate(s: &mut Scanner, text: &str, path: &[&str]) -> scan::Result<(usize, bo
     if !s.eat(b'}') {
         empty = false;
         loop {
-            s.skip_ws();
-            if s.peek() != Some(b'"') {
-                return Err(scan::Fallback);
-            }
-            let (start, end, escaped) = s.string()?;
-            let key: Cow<str> = if escaped {
-                serde_json::from_str::<String>(&text[start - 1..end + 1])
-                    .map(Cow::Owned)
-                    .unwrap_or(Cow::Borrowed(""))
-            } else {
-                Cow::Borrowed(&text[start..end])
-            };
-            s.expect(b':')?;
+            let (_, key) = any_key(s, text)?;
             s.skip_ws();
             match path.first() {
                 Some(first) if key == *first && s.peek() == Some(b'{') => {
