@@ -202,6 +202,7 @@ proptest! {
         let path = write(&dir.path().join("r.ndjson"), ndjson.join("\n").as_bytes());
         let frame = events::load(&[path]);
         prop_assert_eq!(frame.events(), records.len());
+        let log = write(&dir.path().join("r.json"), json!({ "Records": records }).to_string().as_bytes());
         let index = frame.df.column(schema::RECORD_INDEX).unwrap().u32().unwrap().clone();
         let info = to_polars::FrameInfo::of(&frame.df).unwrap();
         for text in &patterns {
@@ -217,6 +218,23 @@ proptest! {
             for row in 0..frame.events() {
                 let record = &records[index.get(row).unwrap() as usize];
                 prop_assert_eq!(got.get(row), Some(p.matches(record)), "pattern {}\nrecord {}", text, record);
+            }
+
+            // What `query --count` does: load only the columns the pattern reads (from
+            // CloudTrail's own file shape, the loader's fast path), then evaluate.
+            let Some(fields) = to_polars::columns_needed(&p) else { continue };
+            let options = events::LoadOptions { keep: events::Keep::Columns(fields), fingerprints: false };
+            let projected = events::load_with(std::slice::from_ref(&log), options);
+            prop_assert_eq!(projected.events(), records.len());
+            let index = projected.df.column(schema::RECORD_INDEX).unwrap().u32().unwrap().clone();
+            let info = to_polars::FrameInfo::of(&projected.df).unwrap();
+            let out = projected.df.clone().lazy()
+                .select([to_polars::to_expr(&p, info).alias("m")])
+                .collect().unwrap();
+            let got = out.column("m").unwrap().bool().unwrap();
+            for row in 0..projected.events() {
+                let record = &records[index.get(row).unwrap() as usize];
+                prop_assert_eq!(got.get(row), Some(p.matches(record)), "projected, pattern {}\nrecord {}", text, record);
             }
         }
     }

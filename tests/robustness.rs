@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use trailaudit::events::{self, Outcome};
+use trailaudit::events::{self, Keep, Outcome};
 
 fn bases() -> Vec<(&'static str, Vec<u8>)> {
     let recs: Vec<serde_json::Value> = (0..4)
@@ -98,22 +98,26 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics_the_parser(text in "\\PC{0,200}") {
-        let _ = events::shape::read_records(&text, &mut |_, item| {
-            if let Ok(raw) = item {
-                let _ = events::record::parse_item(raw);
-            }
-        });
+        for keep in [Keep::Whole, Keep::Columns(1)] {
+            let _ = events::shape::read_records(&text, keep, &mut |_, item| {
+                if let Ok(raw) = item {
+                    let _ = events::record::parse_item(raw, keep);
+                }
+            });
+        }
     }
 
     #[test]
     fn json_like_text_never_panics_the_parser(text in r#"[\[\]{}",:0-9a-zA-Z@ \n\\-]{0,120}"#) {
         let wrapped = [text.clone(), format!("{{\"Records\":[{text}]}}"), format!("{{\"eventTime\":{text}}}")];
         for t in wrapped {
-            let _ = events::shape::read_records(&t, &mut |_, item| {
-                if let Ok(raw) = item {
-                    let _ = events::record::parse_item(raw);
-                }
-            });
+            for keep in [Keep::Whole, Keep::Columns(1)] {
+                let _ = events::shape::read_records(&t, keep, &mut |_, item| {
+                    if let Ok(raw) = item {
+                        let _ = events::record::parse_item(raw, keep);
+                    }
+                });
+            }
         }
     }
 }

@@ -56,7 +56,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         .map_err(|e| anyhow::anyhow!("invalid filter pattern: {e}"))?;
     check_paths_exist(&args.paths)?;
     let window = args.window.bounds()?;
-    let frame = events::load(&args.paths);
+    let frame = events::load_with(&args.paths, load_options(args, &pattern, &window));
 
     let info = to_polars::FrameInfo::of(&frame.df)?;
     let mut selection = to_polars::to_expr(&pattern, info);
@@ -94,6 +94,24 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     } else {
         Status::Clean
     })
+}
+
+/// A count needs only the columns the pattern and the window read (when the pattern can be
+/// evaluated on columns); records to show need everything. No command output shows input
+/// fingerprints, so none are computed.
+fn load_options(args: &Args, pattern: &Pattern, window: &super::Bounds) -> events::LoadOptions {
+    let time = schema::field("eventTime").map_or(0, |f| 1u32 << f.bit);
+    let keep = match to_polars::columns_needed(pattern) {
+        Some(fields) if args.count => {
+            let windowed = window.from.is_some() || window.until.is_some();
+            events::Keep::Columns(fields | if windowed { time } else { 0 })
+        }
+        _ => events::Keep::Whole,
+    };
+    events::LoadOptions {
+        keep,
+        fingerprints: false,
+    }
 }
 
 fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::Result<String> {

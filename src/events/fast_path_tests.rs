@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 
-use super::record::{parse_item, Reject, Row};
+use super::record::{parse_item, Keep, Reject, Row, Value};
+use super::schema::FIELDS;
 use super::shape::{read_records, read_records_serde, Content, Item, Position};
 use super::source::FileError;
 
@@ -22,33 +23,78 @@ fn row_text(row: Row) -> String {
 
 /// Every record slot of `text` through the public entry point (fast path first), and how many
 /// came from the fast path as rows.
-fn fast(text: &str) -> Read {
+fn fast(text: &str, keep: Keep) -> Read {
     let mut rows = Vec::new();
     let mut from_fast = 0;
-    let content = read_records(text, &mut |pos, item| {
+    let content = read_records(text, keep, &mut |pos, item| {
         if matches!(item, Ok(Item::Row(_))) {
             from_fast += 1;
         }
-        rows.push((pos, item.and_then(parse_item).map(row_text)));
+        rows.push((pos, item.and_then(|i| parse_item(i, keep)).map(row_text)));
     });
     (content, rows, from_fast)
 }
 
-fn slow(text: &str) -> Read {
+fn slow(text: &str, keep: Keep) -> Read {
     let mut rows = Vec::new();
     let content = read_records_serde(text, &mut |pos, item| {
-        rows.push((pos, item.and_then(parse_item).map(row_text)));
+        rows.push((pos, item.and_then(|i| parse_item(i, keep)).map(row_text)));
     });
     (content, rows, 0)
 }
 
+/// Column sets a projected load may keep: none, `eventName` alone, a nested field with
+/// `eventTime`, every field.
+fn projections() -> [u32; 4] {
+    let bit = |name: &str| 1u32 << super::schema::field(name).expect("a column").bit;
+    [
+        0,
+        bit("eventName"),
+        bit("userIdentity.arn") | bit("eventTime"),
+        u32::MAX,
+    ]
+}
+
+/// What a load with `Keep::Columns(kept)` should give for a row read whole: the other columns
+/// absent, and `_rest` only when a kept field is held there.
+fn projected(mut row: Row, kept: u32) -> Row {
+    for (f, v) in FIELDS.iter().zip(row.values.iter_mut()) {
+        if kept & (1 << f.bit) == 0 {
+            *v = Value::Absent;
+        }
+    }
+    if row.raw_fields & kept == 0 {
+        row.rest = None;
+    }
+    row
+}
+
+/// The fast path and the serde path agree on `text`, whole and under every projection; a
+/// projected load gives the rows of the whole load, projected. Returns how many records the
+/// fast path read as rows.
 fn assert_same(text: &str) -> usize {
-    let (fc, frows, from_fast) = fast(text);
-    let (sc, srows, _) = slow(text);
+    let (fc, frows, from_fast) = fast(text, Keep::Whole);
+    let (sc, srows, _) = slow(text, Keep::Whole);
     assert_eq!(fc, sc, "outcome of {text}");
     assert_eq!(frows.len(), srows.len(), "record count of {text}");
     for (f, s) in frows.iter().zip(&srows) {
         assert_eq!(f, s, "record of {text}");
+    }
+    for kept in projections() {
+        let keep = Keep::Columns(kept);
+        let (pc, prows, _) = fast(text, keep);
+        assert_eq!(pc, fc, "outcome of {text} keeping {kept:#x}");
+        let mut whole = Vec::new();
+        let _ = read_records_serde(text, &mut |pos, item| {
+            let row = item.and_then(|i| parse_item(i, Keep::Whole));
+            whole.push((pos, row.map(|r| row_text(projected(r, kept)))));
+        });
+        assert_eq!(prows, whole, "rows of {text} keeping {kept:#x}");
+        assert_eq!(
+            slow(text, keep).1,
+            whole,
+            "serde rows of {text} keeping {kept:#x}"
+        );
     }
     from_fast
 }

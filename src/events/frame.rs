@@ -109,7 +109,10 @@ impl Builders {
         self.file_id.append_value(file_id);
         self.record_index
             .append_value(u32::try_from(record_index).unwrap_or(u32::MAX));
-        self.rest.append_value(&row.rest);
+        match &row.rest {
+            Some(rest) => self.rest.append_value(rest),
+            None => self.rest.append_null(),
+        }
         self.raw_fields.append_value(row.raw_fields);
         self.len += 1;
     }

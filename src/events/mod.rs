@@ -19,7 +19,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use record::Reject;
+pub use record::{Keep, Reject};
 pub use shape::{Content, Format, Position};
 pub use source::{FileError, Fingerprint, KeyInfo};
 
@@ -89,7 +89,7 @@ pub struct InputFile {
     pub key: KeyInfo,
     pub outcome: Outcome,
     pub rejections: Rejections,
-    /// Size and SHA-256 as stored, when the file could be read.
+    /// Size and SHA-256 as stored, when the file could be read (and the load asked for it).
     pub fingerprint: Option<source::Fingerprint>,
 }
 
@@ -122,11 +122,36 @@ impl EventFrame {
     }
 }
 
-/// Reads every file under `inputs` (files and directories, recursively) in parallel.
+/// What a load keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Of each record.
+    pub keep: Keep,
+    /// Each input file's size and SHA-256 as stored ([`InputFile::fingerprint`]), for the
+    /// evidence manifest.
+    pub fingerprints: bool,
+}
+
+impl LoadOptions {
+    /// Everything: whole records and fingerprints.
+    pub const WHOLE: LoadOptions = LoadOptions {
+        keep: Keep::Whole,
+        fingerprints: true,
+    };
+}
+
+/// Reads every file under `inputs` (files and directories, recursively) in parallel, keeping
+/// everything ([`LoadOptions::WHOLE`]).
 ///
 /// Never fails as a whole: each file's problem is recorded in its [`InputFile`] and the others
 /// still load.
 pub fn load(inputs: &[PathBuf]) -> EventFrame {
+    load_with(inputs, LoadOptions::WHOLE)
+}
+
+/// [`load`], keeping what `options` say. Which files and records load, and the reasons for the
+/// others, are the same whatever the options.
+pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
     let found = source::discover(inputs);
     let to_read: Vec<(u32, &Path)> = found
         .iter()
@@ -144,7 +169,8 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
         .fold(
             || (FrameBuilder::default(), Vec::new(), Vec::new()),
             |(mut builder, mut outcomes, mut scratch), &(id, path)| {
-                outcomes.push((id, read_file(path, id, &mut builder, &mut scratch)));
+                let read = read_file(path, id, options, &mut builder, &mut scratch);
+                outcomes.push((id, read));
                 // One unusually large file should not pin its buffer for the rest of the load.
                 if scratch.capacity() > SCRATCH_KEEP {
                     scratch = Vec::new();
@@ -211,11 +237,12 @@ const SCRATCH_KEEP: usize = 64 << 20;
 fn read_file(
     path: &Path,
     id: u32,
+    options: LoadOptions,
     builder: &mut FrameBuilder,
     scratch: &mut Vec<u8>,
 ) -> (Outcome, Rejections, Option<Fingerprint>) {
     let mut rejections = Rejections::default();
-    let (fingerprint, content) = source::read_input_with(path, scratch);
+    let (fingerprint, content) = source::read_input_with(path, scratch, options.fingerprints);
     let bytes = match content {
         Ok(b) => b,
         Err(error) => return (Outcome::Failed { error }, rejections, fingerprint),
@@ -230,16 +257,16 @@ fn read_file(
         }
     };
     let mut loaded = 0u64;
-    let content = shape::read_records(
-        text,
-        &mut |pos, item| match item.and_then(record::parse_item) {
-            Ok(row) => {
-                builder.push(&row, id, pos.index);
-                loaded += 1;
-            }
-            Err(reason) => rejections.add(pos, reason),
-        },
-    );
+    let keep = options.keep;
+    let content = shape::read_records(text, keep, &mut |pos, item| match item
+        .and_then(|i| record::parse_item(i, keep))
+    {
+        Ok(row) => {
+            builder.push(&row, id, pos.index);
+            loaded += 1;
+        }
+        Err(reason) => rejections.add(pos, reason),
+    });
     let outcome = match content {
         Ok(Content::Events(format)) => Outcome::Loaded {
             format,

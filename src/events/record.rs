@@ -32,7 +32,21 @@ pub enum Value<'a> {
 pub struct Row<'a> {
     pub values: [Value<'a>; N_FIELDS],
     pub raw_fields: u32,
-    pub rest: String,
+    /// The record less the fields its columns hold, as compact JSON; `None` when the load's
+    /// [`Keep`] leaves it out.
+    pub rest: Option<String>,
+}
+
+/// What a load keeps of each record. Every record is read and checked in full either way, so
+/// which records load, which are rejected and why does not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every column, and `_rest` for every row: whole records can be rebuilt.
+    Whole,
+    /// Only the columns of the fields in the bit set (the others are null), and `_rest` only for
+    /// rows where one of those fields is held there ([`super::schema::RAW_FIELDS`]): enough to
+    /// evaluate a pattern over those fields, at a fraction of the time and memory.
+    Columns(u32),
 }
 
 /// Why a record was not loaded.
@@ -191,9 +205,9 @@ fn may_hold_any(text: &str, node: &Node) -> bool {
 /// A record is an object with an `eventTime` (or, from Logstash-style exports, `@timestamp`).
 /// Common wrappers are unwrapped: EventBridge's `{"detail-type": ..., "detail": {record}}`,
 /// Splunk HEC's `{"event": {record}}` and exports' `{"record": {record}}`.
-pub fn parse_record(raw: &str) -> Result<Row<'_>, Reject> {
+pub fn parse_record(raw: &str, keep: Keep) -> Result<Row<'_>, Reject> {
     match Entries::parse(raw) {
-        Some(entries) => parse_entries(entries),
+        Some(entries) => parse_entries(entries, keep),
         None => {
             let raw_value: Option<&RawValue> = serde_json::from_str(raw).ok();
             Err(Reject::NotAnObject(
@@ -204,22 +218,23 @@ pub fn parse_record(raw: &str) -> Result<Row<'_>, Reject> {
 }
 
 /// Parses a record slot as [`super::shape::read_records`] hands it over.
-pub fn parse_item(item: super::shape::Item<'_>) -> Result<Row<'_>, Reject> {
+/// A [`super::shape::Item::Row`] was read by the fast path with the load's own [`Keep`].
+pub fn parse_item(item: super::shape::Item<'_>, keep: Keep) -> Result<Row<'_>, Reject> {
     match item {
-        super::shape::Item::Text(t) => parse_record(t),
-        super::shape::Item::Entries(e) => parse_entries(e),
+        super::shape::Item::Text(t) => parse_record(t, keep),
+        super::shape::Item::Entries(e) => parse_entries(e, keep),
         super::shape::Item::Row(row) => Ok(row),
     }
 }
 
 /// [`parse_record`] for a record whose top level is already split into entries.
-pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
+pub fn parse_entries(entries: Entries<'_>, keep: Keep) -> Result<Row<'_>, Reject> {
     // Logstash-style exports move eventTime into `@timestamp`; the column takes it from there
     // and flags eventTime as raw, so filters still see that the record has no eventTime key.
     let mut time_from_timestamp = false;
     if !entries.has("eventTime") {
         if let Some(inner) = wrapped_record(&entries) {
-            return parse_record(inner.get());
+            return parse_record(inner.get(), keep);
         }
         let cloudtrail_like = entries.has("eventName") || entries.has("eventSource");
         if !(cloudtrail_like && entries.has("@timestamp")) {
@@ -242,7 +257,7 @@ pub fn parse_entries(entries: Entries<'_>) -> Result<Row<'_>, Reject> {
         .iter()
         .map(|(k, v)| (k.as_ref(), v.get(), top_node(k)))
         .collect();
-    build_row(&found, &pairs, time_from_timestamp)
+    build_row(&found, &pairs, time_from_timestamp, keep)
 }
 
 /// A record's top-level entry: decoded key, raw value text, and the key's node in the field
@@ -281,6 +296,7 @@ pub(crate) fn build_row<'a>(
     found: &Found<'a>,
     entries: &[TopEntry],
     time_from_timestamp: bool,
+    keep: Keep,
 ) -> Result<Row<'a>, Reject> {
     let (plain, compact) = (found.plain, found.compact);
     let mut values: [Value; N_FIELDS] = std::array::from_fn(|_| Value::Absent);
@@ -321,6 +337,20 @@ pub(crate) fn build_row<'a>(
             moved |= bit;
         }
         values[i] = value;
+    }
+    if let Keep::Columns(kept) = keep {
+        for (i, v) in values.iter_mut().enumerate() {
+            if kept & (1 << FIELDS[i].bit) == 0 {
+                *v = Value::Absent;
+            }
+        }
+        if raw_fields & kept == 0 {
+            return Ok(Row {
+                values,
+                raw_fields,
+                rest: None,
+            });
+        }
     }
 
     let mut rest = String::with_capacity(
@@ -375,7 +405,7 @@ pub(crate) fn build_row<'a>(
     Ok(Row {
         values,
         raw_fields,
-        rest,
+        rest: Some(rest),
     })
 }
 
@@ -621,6 +651,7 @@ pub(crate) fn scan_record<'a>(
     text: &'a str,
     depth: usize,
     entries: &mut Vec<TopEntry<'a>>,
+    keep: Keep,
 ) -> scan::Result<Option<Row<'a>>> {
     entries.clear();
     s.spaced = false;
@@ -655,7 +686,7 @@ pub(crate) fn scan_record<'a>(
         return Ok(None);
     }
     found.compact = !s.spaced;
-    Ok(build_row(&found, entries, false).ok())
+    Ok(build_row(&found, entries, false, keep).ok())
 }
 
 /// An object key without escapes, and the colon after it.
@@ -795,6 +826,10 @@ mod tests {
     use super::*;
     use crate::events::schema::field;
 
+    fn parse_record(raw: &str) -> Result<Row<'_>, Reject> {
+        super::parse_record(raw, Keep::Whole)
+    }
+
     fn value<'r>(row: &'r Row, name: &str) -> &'r Value<'r> {
         &row.values[field(name).unwrap().bit as usize]
     }
@@ -819,7 +854,7 @@ mod tests {
         );
         assert_eq!(value(&row, "errorCode"), &Value::Absent);
         assert_eq!(row.raw_fields, 0);
-        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        let rest: serde_json::Value = serde_json::from_str(row.rest.as_deref().unwrap()).unwrap();
         assert!(rest.get("eventName").is_none(), "moved to a column");
         assert!(rest.get("eventTime").is_none());
         assert_eq!(rest["requestParameters"]["bucketName"], "b");
@@ -871,7 +906,7 @@ mod tests {
     fn pruning_and_reinsertion_round_trip() {
         let raw = r#"{"eventTime":"2024-01-01T00:00:00Z","userIdentity":{"type":"AssumedRole","principalId":"P:s","arn":"arn:x","accountId":"1","accessKeyId":"ASIA","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:r","userName":"r"},"attributes":{"creationDate":"2024","mfaAuthenticated":"false"}},"x":{"type":"kept"}},"additionalEventData":{"MFAUsed":"No","other":1},"responseElements":{"ConsoleLogin":"Success"}}"#;
         let row = parse_record(raw).unwrap();
-        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        let rest: serde_json::Value = serde_json::from_str(row.rest.as_deref().unwrap()).unwrap();
         assert_eq!(
             rest["userIdentity"],
             serde_json::json!({"sessionContext": {"sessionIssuer": {"type": "Role", "userName": "r"}, "attributes": {"creationDate": "2024"}}, "x": {"type": "kept"}})
@@ -886,7 +921,7 @@ mod tests {
             })
             .collect();
         let back: serde_json::Value =
-            serde_json::from_str(&insert_nested(&row.rest, &fields)).unwrap();
+            serde_json::from_str(&insert_nested(row.rest.as_deref().unwrap(), &fields)).unwrap();
         let mut original: serde_json::Value = serde_json::from_str(raw).unwrap();
         original.as_object_mut().unwrap().remove("eventTime");
         assert_eq!(back, original);
@@ -908,7 +943,7 @@ mod tests {
         }
         assert_eq!(value(&row, "errorCode"), &Value::Absent);
         assert_eq!(value(&row, "eventTime"), &Value::Time(1_722_424_200_500));
-        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        let rest: serde_json::Value = serde_json::from_str(row.rest.as_deref().unwrap()).unwrap();
         assert_eq!(rest["errorCode"], serde_json::Value::Null);
         assert_eq!(rest["readOnly"], "true");
         assert_eq!(rest["eventName"], 5);
@@ -970,7 +1005,7 @@ mod tests {
             row.raw_fields & 1 != 0,
             "eventTime is not in the record itself"
         );
-        let rest: serde_json::Value = serde_json::from_str(&row.rest).unwrap();
+        let rest: serde_json::Value = serde_json::from_str(row.rest.as_deref().unwrap()).unwrap();
         assert!(rest.get("eventTime").is_none());
         assert_eq!(rest["@timestamp"], "2020-09-14T00:44:23.000Z");
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::json::{collect_entries, offset_of, scalar, CowStr, Entries, Scalar};
-use super::record::{self, Reject, Row};
+use super::record::{self, Keep, Reject, Row};
 use super::scan::Scanner;
 use super::source::FileError;
 
@@ -236,12 +236,15 @@ impl<'de> Deserialize<'de> for Top<'de> {
 /// The whole file is validated before the first record reaches `sink`, except in NDJSON, where
 /// a bad line is one rejected record and the other lines still load. So a file either fails with
 /// nothing loaded, or every record slot in it reaches `sink` exactly once.
-pub fn read_records(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
+///
+/// `keep` is for records the fast path reads straight into rows ([`Item::Row`]); records handed
+/// over as text or entries are parsed by the caller ([`record::parse_item`]) with the same.
+pub fn read_records(text: &str, keep: Keep, sink: &mut Sink) -> Result<Content, FileError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(FileError::Empty);
     }
-    if let Some(content) = read_cloudtrail_log_fast(text, sink) {
+    if let Some(content) = read_cloudtrail_log_fast(text, keep, sink) {
         return Ok(content);
     }
     read_records_serde(text, sink)
@@ -294,7 +297,7 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
 /// (see [`super::scan`]). `None`, before anything reached `sink`, for any other shape and for
 /// anything the pass leaves to `serde_json` (invalid JSON included), which then reads the file
 /// as if the fast path did not exist.
-fn read_cloudtrail_log_fast(text: &str, sink: &mut Sink) -> Option<Content> {
+fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<Content> {
     #[allow(clippy::large_enum_variant)]
     enum Slot<'a> {
         Row(Row<'a>),
@@ -322,7 +325,7 @@ fn read_cloudtrail_log_fast(text: &str, sink: &mut Sink) -> Option<Content> {
             }
             let start = s.pos;
             slots.push(
-                match record::scan_record(&mut s, text, 2, &mut entries).ok()? {
+                match record::scan_record(&mut s, text, 2, &mut entries, keep).ok()? {
                     Some(row) => Slot::Row(row),
                     None => Slot::Text(&text[start..s.pos]),
                 },
@@ -642,11 +645,11 @@ mod tests {
 
     fn collect(text: &str) -> Collected {
         let mut out = Vec::new();
-        let r = read_records(text, &mut |p, item| {
+        let r = read_records(text, Keep::Whole, &mut |p, item| {
             let text = item.map(|i| match i {
                 Item::Text(t) => t.to_string(),
                 Item::Entries(e) => entries_text(&e),
-                Item::Row(r) => r.rest,
+                Item::Row(r) => r.rest.unwrap_or_default(),
             });
             out.push((p, text))
         });

@@ -173,18 +173,23 @@ impl Fingerprint {
 /// bytes, whatever the name says). The fingerprint exists whenever the file could be read.
 pub fn read_input(path: &Path) -> (Option<Fingerprint>, Result<Vec<u8>, FileError>) {
     let mut scratch = Vec::new();
-    let (fingerprint, content) = read_input_with(path, &mut scratch);
+    let (fingerprint, content) = read_input_with(path, &mut scratch, true);
     (fingerprint, content.map(Cow::into_owned))
 }
 
 /// [`read_input`], decompressing into `scratch` when the file is gzip: a caller reading many
-/// files reuses one buffer instead of a fresh allocation (and fresh pages) per file.
+/// files reuses one buffer instead of a fresh allocation (and fresh pages) per file. Without
+/// `fingerprint`, no fingerprint is computed.
 pub fn read_input_with<'s>(
     path: &Path,
     scratch: &'s mut Vec<u8>,
+    fingerprint: bool,
 ) -> (Option<Fingerprint>, Result<Cow<'s, [u8]>, FileError>) {
     match fs::read(path) {
-        Ok(bytes) => (Some(Fingerprint::of(&bytes)), decode(path, bytes, scratch)),
+        Ok(bytes) => (
+            fingerprint.then(|| Fingerprint::of(&bytes)),
+            decode(path, bytes, scratch),
+        ),
         Err(e) => (None, Err(FileError::Io(e.to_string()))),
     }
 }

@@ -114,28 +114,70 @@ fn column_field(selector: &Selector) -> Option<&'static SchemaField> {
     schema::field_for_path(&selector.keys()?)
 }
 
-fn visit_cond(c: &Condition, info: FrameInfo) -> PExpr {
-    if let Some(f) = column_field(&c.selector) {
-        let by_column = visit_column(f, &c.test);
-        let bit = 1u32 << f.bit;
-        return if info.raw_fields & bit != 0 {
-            when(raw_bit(bit))
-                .then(rest_udf(Arc::new(c.clone()), Some(bit)))
-                .otherwise(by_column)
-        } else {
-            by_column
-        };
+/// What a condition's selector reads in the frame.
+enum Reads {
+    /// A field a column holds.
+    Column(&'static SchemaField),
+    /// A path below a top-level field a column holds.
+    BelowColumn(&'static SchemaField),
+    /// Whole records: a `*` over an object that holds column fields.
+    Records,
+    /// `_rest`, for every row.
+    Rest,
+}
+
+fn reads(selector: &Selector) -> Reads {
+    if let Some(f) = column_field(selector) {
+        return Reads::Column(f);
     }
     // `$.*` ranges over the top-level fields, `$.userIdentity.*` over userIdentity's: some of
     // them live in columns, so whole records are rebuilt.
-    if wildcard_over_columns(&c.selector) {
-        return full_record_udf(Arc::new(Pattern::Json(ast::Expr::Cond(c.clone()))));
+    if wildcard_over_columns(selector) {
+        return Reads::Records;
     }
-    match c.selector.steps.first() {
-        // Below a top-level column: a string or boolean has no children, unless the row keeps
-        // the field in `_rest`.
-        Some(Step::Key(k)) if top_level_field(k).is_some() => {
-            let f = top_level_field(k).expect("checked");
+    match selector.steps.first() {
+        Some(Step::Key(k)) => top_level_field(k).map_or(Reads::Rest, Reads::BelowColumn),
+        _ => Reads::Rest,
+    }
+}
+
+/// The fields whose columns are enough to evaluate `pattern`, given `_rest` for the rows that
+/// hold one of them there (what [`crate::events::Keep::Columns`] loads); `None` when the pattern
+/// needs every row's `_rest` (paths that are not columns, `$.*`, terms).
+pub fn columns_needed(pattern: &Pattern) -> Option<u32> {
+    fn visit(e: &ast::Expr) -> Option<u32> {
+        match e {
+            ast::Expr::And(items) | ast::Expr::Or(items) => {
+                items.iter().try_fold(0, |acc, i| Some(acc | visit(i)?))
+            }
+            ast::Expr::Cond(c) => match reads(&c.selector) {
+                Reads::Column(f) | Reads::BelowColumn(f) => Some(1 << f.bit),
+                Reads::Records | Reads::Rest => None,
+            },
+        }
+    }
+    match pattern {
+        Pattern::All => Some(0),
+        Pattern::Json(e) => visit(e),
+        Pattern::Terms(_) => None,
+    }
+}
+
+fn visit_cond(c: &Condition, info: FrameInfo) -> PExpr {
+    match reads(&c.selector) {
+        Reads::Column(f) => {
+            let by_column = visit_column(f, &c.test);
+            let bit = 1u32 << f.bit;
+            if info.raw_fields & bit != 0 {
+                when(raw_bit(bit))
+                    .then(rest_udf(Arc::new(c.clone()), Some(bit)))
+                    .otherwise(by_column)
+            } else {
+                by_column
+            }
+        }
+        // A string or boolean has no children, unless the row keeps the field in `_rest`.
+        Reads::BelowColumn(f) => {
             let bit = 1u32 << f.bit;
             let absent = lit(test_node(&c.test, None));
             if info.raw_fields & bit != 0 {
@@ -146,7 +188,8 @@ fn visit_cond(c: &Condition, info: FrameInfo) -> PExpr {
                 absent
             }
         }
-        _ => rest_udf(Arc::new(c.clone()), None),
+        Reads::Records => full_record_udf(Arc::new(Pattern::Json(ast::Expr::Cond(c.clone())))),
+        Reads::Rest => rest_udf(Arc::new(c.clone()), None),
     }
 }
 
