@@ -308,3 +308,75 @@ fn ndjson_gives_back_every_record_as_it_was() {
         assert_eq!(line, &originals[id], "record {id}");
     }
 }
+
+/// `--count` loads only the columns a column-only pattern reads: its counts, accounting and exit
+/// codes are those of a full load, including rows that hold a column's field in `_rest` (a
+/// number in `eventName`) and inputs that fail or are rejected.
+#[test]
+fn count_of_a_projected_load_is_the_count_of_a_full_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |time: &str, name: Value, extra: Value| {
+        let mut r = serde_json::json!({
+            "eventTime": time, "eventName": name, "eventSource": "iam.amazonaws.com",
+            "userIdentity": {"type": "Root", "arn": "arn:aws:iam::111122223333:root"},
+            "requestParameters": {"bucketName": "b"},
+        });
+        r.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        r
+    };
+    let records = serde_json::json!({"Records": [
+        record("2026-01-01T00:00:00Z", "PutUserPolicy".into(), serde_json::json!({})),
+        record("2026-01-02T00:00:00Z", 5.into(), serde_json::json!({})),
+        record("2026-01-02T00:00:00.000Z", "StopLogging".into(), serde_json::json!({"errorCode": null})),
+        record("2026-01-03T00:00:00Z", Value::Null, serde_json::json!({"errorCode": "AccessDenied"})),
+        serde_json::json!({"eventName": "NoTime"}),
+    ]});
+    write(
+        &dir.path().join("a.json.gz"),
+        &gzip(records.to_string().as_bytes()),
+    );
+    write(&dir.path().join("b.json.gz"), b"not gzip");
+    let dir_arg = dir.path().to_str().unwrap();
+    for pattern in [
+        r#"{ $.eventName = 5 }"#,
+        r#"{ $.eventName = * }"#,
+        r#"{ $.eventName IS NULL }"#,
+        r#"{ $.eventName NOT EXISTS || $.errorCode IS NULL }"#,
+        r#"{ $.errorCode = "AccessDenied*" && $.userIdentity.type = Root }"#,
+        r#"{ $.eventName.x NOT EXISTS && $.eventTime = "2026-01-02*" }"#,
+        r#"{ $.userIdentity.arn = "*:root" }"#,
+        r#"{ $.requestParameters.bucketName = b }"#,
+        r#"{ $.userIdentity.* = Root }"#,
+        "",
+    ] {
+        for window in [&[][..], &["--from", "2026-01-02"][..]] {
+            let mut count = vec!["query", pattern, dir_arg, "--count"];
+            count.extend(window);
+            let mut json = vec!["query", pattern, dir_arg, "--format", "json"];
+            json.extend(window);
+            let (count, json) = (trailaudit(&count), trailaudit(&json));
+            let rows: Vec<Value> = serde_json::from_str(&json.stdout).unwrap();
+            assert_eq!(
+                count.stdout,
+                format!("{}\n", rows.len()),
+                "{pattern} {window:?}"
+            );
+            assert_eq!(count.code, 2, "{pattern}: partial evidence");
+            assert_eq!(count.code, json.code);
+            assert_eq!(count.stderr, json.stderr, "{pattern}");
+            assert!(
+                count
+                    .stderr
+                    .contains("1 file(s) failed, 1 record(s) rejected"),
+                "{}",
+                count.stderr
+            );
+        }
+    }
+    let count = |p: &str| trailaudit(["query", p, dir_arg, "--count"]).stdout;
+    assert_eq!(count(r#"{ $.eventName = 5 }"#), "1\n");
+    assert_eq!(count(r#"{ $.eventName IS NULL }"#), "1\n");
+    assert_eq!(count(r#"{ $.errorCode IS NULL }"#), "1\n");
+}

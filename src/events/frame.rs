@@ -2,13 +2,15 @@
 
 use polars::prelude::*;
 
-use super::record::{Row, Value};
+use super::record::{Keep, Row, Value};
 use super::schema::{self, Kind, FIELDS};
 
 enum Col {
     Str(StringChunkedBuilder),
     Bool(BooleanChunkedBuilder),
     Time(PrimitiveChunkedBuilder<Int64Type>),
+    /// A column the load does not keep: all null.
+    Null(&'static str, Kind),
 }
 
 /// Rows per chunk: a builder is finished into a chunk of this many rows and a fresh one started,
@@ -20,22 +22,30 @@ pub const CHUNK_ROWS: usize = 1 << 16;
 pub struct FrameBuilder {
     current: Builders,
     done: Vec<DataFrame>,
+    keep: Keep,
 }
 
 impl Default for FrameBuilder {
     fn default() -> Self {
-        FrameBuilder {
-            current: Builders::with_capacity(1024),
-            done: Vec::new(),
-        }
+        FrameBuilder::new(Keep::Whole)
     }
 }
 
 impl FrameBuilder {
+    /// A builder for rows read with `keep`: columns it does not keep are all null.
+    pub fn new(keep: Keep) -> Self {
+        FrameBuilder {
+            current: Builders::with_capacity(1024, keep),
+            done: Vec::new(),
+            keep,
+        }
+    }
+
     pub fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
         self.current.push(row, file_id, record_index);
         if self.current.len >= CHUNK_ROWS {
-            let full = std::mem::replace(&mut self.current, Builders::with_capacity(1024));
+            let fresh = Builders::with_capacity(1024, self.keep);
+            let full = std::mem::replace(&mut self.current, fresh);
             self.done.push(full.finish());
         }
     }
@@ -62,6 +72,14 @@ impl FrameBuilder {
     }
 }
 
+fn dtype(kind: Kind) -> DataType {
+    match kind {
+        Kind::Str => DataType::String,
+        Kind::Bool => DataType::Boolean,
+        Kind::Time => DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)),
+    }
+}
+
 /// One chunk's column builders.
 struct Builders {
     cols: Vec<Col>,
@@ -73,12 +91,17 @@ struct Builders {
 }
 
 impl Builders {
-    fn with_capacity(cap: usize) -> Self {
+    fn with_capacity(cap: usize, keep: Keep) -> Self {
+        let kept = match keep {
+            Keep::Whole => u32::MAX,
+            Keep::Columns(fields) => fields,
+        };
         let cols = FIELDS
             .iter()
             .map(|f| {
                 let name = PlSmallStr::from_static(f.name);
                 match f.kind {
+                    _ if kept & (1 << f.bit) == 0 => Col::Null(f.name, f.kind),
                     Kind::Str => Col::Str(StringChunkedBuilder::new(name, cap)),
                     Kind::Bool => Col::Bool(BooleanChunkedBuilder::new(name, cap)),
                     Kind::Time => Col::Time(PrimitiveChunkedBuilder::new(name, cap)),
@@ -104,6 +127,7 @@ impl Builders {
                 (Col::Str(b), _) => b.append_null(),
                 (Col::Bool(b), _) => b.append_null(),
                 (Col::Time(b), _) => b.append_null(),
+                (Col::Null(..), _) => {}
             }
         }
         self.file_id.append_value(file_id);
@@ -128,6 +152,7 @@ impl Builders {
                     .finish()
                     .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
                     .into_column(),
+                Col::Null(name, kind) => Column::full_null(name.into(), self.len, &dtype(kind)),
             })
             .collect();
         columns.push(self.file_id.finish().into_column());

@@ -167,7 +167,7 @@ pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
     let parts: Vec<Part> = to_read
         .par_iter()
         .fold(
-            || (FrameBuilder::default(), Vec::new(), Vec::new()),
+            || (FrameBuilder::new(options.keep), Vec::new(), Vec::new()),
             |(mut builder, mut outcomes, mut scratch), &(id, path)| {
                 let read = read_file(path, id, options, &mut builder, &mut scratch);
                 outcomes.push((id, read));
@@ -226,7 +226,7 @@ pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
         })
         .collect();
     EventFrame {
-        df: df.unwrap_or_else(|| FrameBuilder::default().finish()),
+        df: df.unwrap_or_else(|| FrameBuilder::new(options.keep).finish()),
         files,
     }
 }

@@ -315,7 +315,8 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
     }
     s.expect(b':').ok()?;
     s.expect(b'[').ok()?;
-    let mut slots = Vec::new();
+    // Records are rarely under 512 bytes: the rows are rarely moved to grow the buffer.
+    let mut slots = Vec::with_capacity(text.len() / 512 + 1);
     let mut entries = Vec::with_capacity(32);
     if !s.eat(b']') {
         loop {
