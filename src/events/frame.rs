@@ -25,12 +25,6 @@ pub struct FrameBuilder {
     keep: Keep,
 }
 
-impl Default for FrameBuilder {
-    fn default() -> Self {
-        FrameBuilder::new(Keep::Whole)
-    }
-}
-
 impl FrameBuilder {
     /// A builder for rows read with `keep`: columns it does not keep are all null.
     pub fn new(keep: Keep) -> Self {
@@ -92,10 +86,7 @@ struct Builders {
 
 impl Builders {
     fn with_capacity(cap: usize, keep: Keep) -> Self {
-        let kept = match keep {
-            Keep::Whole => u32::MAX,
-            Keep::Columns(fields) => fields,
-        };
+        let kept = keep.columns();
         let cols = FIELDS
             .iter()
             .map(|f| {

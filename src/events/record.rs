@@ -49,6 +49,16 @@ pub enum Keep {
     Columns(u32),
 }
 
+impl Keep {
+    /// The bit set of the fields whose columns are filled.
+    pub fn columns(self) -> u32 {
+        match self {
+            Keep::Whole => u32::MAX,
+            Keep::Columns(fields) => fields,
+        }
+    }
+}
+
 /// Why a record was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Reject {
