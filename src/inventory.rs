@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::events::record::format_event_time;
-use crate::events::{schema, EventFrame, Format, Outcome, RejectedRecord};
+use crate::events::{schema, EventFrame, Format, InputFile, Outcome, RejectedRecord, Source};
 
 /// Account or region of a record that neither the record nor its S3 key names.
 pub const UNKNOWN: &str = "unknown";
@@ -72,13 +72,72 @@ pub struct Gap {
 }
 
 impl Inventory {
+    /// The inventory of a whole frame.
     pub fn of(frame: &EventFrame) -> PolarsResult<Inventory> {
+        let mut tally = Tally::default();
+        tally.add(&frame.df, &frame.sources())?;
+        Ok(tally.finish(&frame.files))
+    }
+}
+
+/// Counts per account, region and UTC day, and the first and last event, accumulated over
+/// chunks of event history: what an inventory, the report's scope and its activity charts
+/// need. Its size follows the distinct (account, region, day) triples, not the records.
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: std::collections::HashMap<(String, String, i32), u64>,
+    events: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Tally {
+    pub fn add(&mut self, df: &DataFrame, sources: &[Source]) -> PolarsResult<()> {
+        // One pass over four columns; the keys have few distinct values, so this needs next to
+        // no memory (a polars group_by on the string keys doubled the peak).
+        let accounts = df.column("recipientAccountId")?.str()?;
+        let regions = df.column("awsRegion")?.str()?;
+        let file_ids = df.column(schema::FILE_ID)?.u32()?;
+        let times = df.column("eventTime")?.datetime()?.physical();
+        let mut counts: std::collections::HashMap<(&str, &str, i32), u64> =
+            std::collections::HashMap::new();
+        self.events += df.height() as u64;
+        for (((account, region), file), time) in accounts
+            .iter()
+            .zip(regions.iter())
+            .zip(file_ids.iter())
+            .zip(times.iter())
+        {
+            let Some(ms) = time else { continue };
+            let key = file.and_then(|id| sources.get(id as usize)).map(|f| &f.key);
+            let account = account
+                .or_else(|| key.and_then(|k| k.account.as_deref()))
+                .unwrap_or(UNKNOWN);
+            let region = region
+                .or_else(|| key.and_then(|k| k.region.as_deref()))
+                .unwrap_or(UNKNOWN);
+            let day = ms.div_euclid(86_400_000) as i32;
+            *counts.entry((account, region, day)).or_default() += 1;
+            self.first = Some(self.first.map_or(ms, |f| f.min(ms)));
+            self.last = Some(self.last.map_or(ms, |l| l.max(ms)));
+        }
+        for ((account, region, day), n) in counts {
+            *self
+                .counts
+                .entry((account.to_string(), region.to_string(), day))
+                .or_default() += n;
+        }
+        Ok(())
+    }
+
+    /// The inventory, with the accounting of every input file.
+    pub fn finish(self, files: &[InputFile]) -> Inventory {
         let mut inv = Inventory {
-            files: frame.files.len() as u64,
+            files: files.len() as u64,
             loaded_files: 0,
             formats: BTreeMap::new(),
-            events: frame.events() as u64,
-            rejected_records: frame.rejected_records(),
+            events: self.events,
+            rejected_records: files.iter().map(|f| f.rejections.total).sum(),
             failed_files: Vec::new(),
             skipped_files: Vec::new(),
             rejections: Vec::new(),
@@ -89,7 +148,7 @@ impl Inventory {
             events_by_account_region_day: Vec::new(),
             gaps: Vec::new(),
         };
-        for f in &frame.files {
+        for f in files {
             match &f.outcome {
                 Outcome::Loaded { format, .. } => {
                     inv.loaded_files += 1;
@@ -112,58 +171,18 @@ impl Inventory {
                 });
             }
         }
-        inv.count_days(frame)?;
-        Ok(inv)
-    }
-
-    fn count_days(&mut self, frame: &EventFrame) -> PolarsResult<()> {
-        // One pass over four columns; the keys have few distinct values, so this needs next to
-        // no memory (a polars group_by on the string keys doubled the peak).
-        let df = &frame.df;
-        let accounts = df.column("recipientAccountId")?.str()?;
-        let regions = df.column("awsRegion")?.str()?;
-        let file_ids = df.column(schema::FILE_ID)?.u32()?;
-        let times = df.column("eventTime")?.datetime()?.physical();
-        let mut by_day: BTreeMap<(String, String, i32), u64> = BTreeMap::new();
-        let mut counts: std::collections::HashMap<(&str, &str, i32), u64> =
-            std::collections::HashMap::new();
-        let (mut first, mut last) = (i64::MAX, i64::MIN);
-        for (((account, region), file), time) in accounts
-            .iter()
-            .zip(regions.iter())
-            .zip(file_ids.iter())
-            .zip(times.iter())
-        {
-            let Some(ms) = time else { continue };
-            let key = file
-                .and_then(|id| frame.files.get(id as usize))
-                .map(|f| &f.key);
-            let account = account
-                .or_else(|| key.and_then(|k| k.account.as_deref()))
-                .unwrap_or(UNKNOWN);
-            let region = region
-                .or_else(|| key.and_then(|k| k.region.as_deref()))
-                .unwrap_or(UNKNOWN);
-            let day = ms.div_euclid(86_400_000) as i32;
-            *counts.entry((account, region, day)).or_default() += 1;
-            first = first.min(ms);
-            last = last.max(ms);
+        if let (Some(first), Some(last)) = (self.first, self.last) {
+            inv.first_event = Some(format_event_time(first));
+            inv.last_event = Some(format_event_time(last));
         }
-        for ((account, region, day), n) in counts {
-            by_day.insert((account.to_string(), region.to_string(), day), n);
-        }
-        if first <= last {
-            self.first_event = Some(format_event_time(first));
-            self.last_event = Some(format_event_time(last));
-        }
-
+        let by_day: BTreeMap<(String, String, i32), u64> = self.counts.into_iter().collect();
         let mut accounts = BTreeSet::new();
         let mut regions = BTreeSet::new();
         let mut days_of: BTreeMap<(String, String), Vec<i32>> = BTreeMap::new();
         for ((account, region, day), n) in by_day {
             accounts.insert(account.clone());
             regions.insert(region.clone());
-            self.events_by_account_region_day.push(DayCount {
+            inv.events_by_account_region_day.push(DayCount {
                 account: account.clone(),
                 region: region.clone(),
                 date: day_string(day),
@@ -175,7 +194,7 @@ impl Inventory {
             // `days` is sorted: it comes from a BTreeMap keyed by (account, region, day).
             for pair in days.windows(2) {
                 for missing in pair[0] + 1..pair[1] {
-                    self.gaps.push(Gap {
+                    inv.gaps.push(Gap {
                         account: account.clone(),
                         region: region.clone(),
                         date: day_string(missing),
@@ -183,9 +202,9 @@ impl Inventory {
                 }
             }
         }
-        self.accounts = accounts.into_iter().collect();
-        self.regions = regions.into_iter().collect();
-        Ok(())
+        inv.accounts = accounts.into_iter().collect();
+        inv.regions = regions.into_iter().collect();
+        inv
     }
 }
 

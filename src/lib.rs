@@ -3,13 +3,17 @@
 //! The pipeline flows one way: inputs -> evidence ([`events::EventFrame`]) -> policies ->
 //! findings -> report model -> renderers. Each stage is one module.
 
+pub mod audit;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod events;
+pub mod exit;
 pub mod filter;
+pub mod finding;
 pub mod integrity;
 pub mod inventory;
+pub mod judge;
 pub mod policy;
 pub mod report;
 pub mod synth;

@@ -6,13 +6,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 
 use super::{check_paths_exist, emit, safe, InputArgs, Status, TimeWindow};
-use crate::config;
-use crate::events;
-use crate::inventory::Inventory;
-use crate::policy::check::{self, Outcome, Status as PolicyStatus};
-use crate::policy::{Kind, Policy, PolicySet, Severity, FRAMEWORKS};
+use crate::audit;
+use crate::finding::Status as PolicyStatus;
+use crate::judge;
+use crate::policy::{PolicySet, Severity, FRAMEWORKS};
 use crate::report::render::Format;
-use crate::report::{self, Evidence, Report, Scope};
+use crate::report::{self, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,6 +46,14 @@ pub struct Args {
     /// A previous JSON report: only findings not in it fail the run.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Evidence events kept in full per finding: the first N and the last N (every event is
+    /// still counted).
+    #[arg(long, value_name = "N", default_value_t = crate::finding::DEFAULT_EVIDENCE)]
+    evidence_per_finding: usize,
+    /// Records per chunk of event history: memory holds a few chunks at a time, whatever the
+    /// size of the history.
+    #[arg(long, value_name = "ROWS", default_value_t = crate::events::DEFAULT_CHUNK_ROWS, hide = true)]
+    chunk_rows: usize,
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
@@ -71,6 +78,23 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// Usage errors in the output arguments, found before any input is read: several formats
+    /// without `-o DIR`, an output that cannot be written.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match (self.format.as_slice(), &self.output) {
+            ([_, _, ..], None) => bail!("several formats need -o DIR"),
+            ([_, _, ..], Some(dir)) => std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display())),
+            (_, Some(file)) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .map(drop)
+                .with_context(|| format!("cannot write {}", file.display())),
+            _ => Ok(()),
+        }
+    }
+
     pub fn write(&self, report: &Report) -> anyhow::Result<()> {
         write_formats(
             report,
@@ -100,12 +124,14 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
             );
         }
     }
+    args.out.check()?;
+    let window = args.window.bounds()?;
     let set = PolicySet::load(&args.policies, args.only_policies)?;
-    let waivers = report::waiver::load(&args.waivers, &set, chrono::Utc::now().date_naive())?;
+    let waivers = judge::waiver::load(&args.waivers, &set, chrono::Utc::now().date_naive())?;
     let baseline = args
         .baseline
         .as_deref()
-        .map(report::waiver::Baseline::load)
+        .map(judge::waiver::Baseline::load)
         .transpose()?;
     let (mut logs, mut configs) = (args.logs.clone(), args.config.clone());
     if logs.is_empty() && configs.is_empty() {
@@ -124,147 +150,43 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     }
     check_paths_exist(&logs)?;
     check_paths_exist(&configs)?;
-    let bounds = args.window.bounds()?;
 
-    let frame = (!logs.is_empty()).then(|| events::load(&logs));
-    let cfg = (!configs.is_empty()).then(|| config::load(&configs));
-    let posture = cfg.as_ref().map(|c| c.posture());
-
-    let selected: Vec<&Policy> = set
-        .policies
-        .iter()
-        .filter(|p| {
-            args.framework
-                .as_ref()
-                .is_none_or(|f| p.frameworks.contains_key(f))
-        })
-        .collect();
-
-    let mut results: Vec<(&Policy, Outcome)> = Vec::with_capacity(selected.len());
-    let event_policies: Vec<&Policy> = selected
-        .iter()
-        .copied()
-        .filter(|p| p.kind == Kind::Event)
-        .collect();
-    let mut event_outcomes = match &frame {
-        Some(frame) => check::evaluate_events(&event_policies, frame, bounds.to_expr())
-            .context("evaluating event policies")?
-            .into_iter(),
-        None => Vec::new().into_iter(),
-    };
-    let integrity = selected.iter().any(|p| p.kind == Kind::Integrity).then(|| {
-        let window = crate::integrity::Window {
-            from: bounds.from,
-            until: bounds.until,
-        };
-        crate::integrity::findings::Evidence::gather(
-            &logs,
-            &configs,
-            frame.as_ref(),
-            window,
-            bounds.to_expr(),
-        )
-    });
-    for p in &selected {
-        let outcome = match (p.kind, &frame, &posture) {
-            (Kind::Integrity, _, _) => crate::integrity::findings::evaluate(p, integrity.as_ref()),
-            (Kind::Event, Some(_), _) => event_outcomes
-                .next()
-                .unwrap_or_else(|| Outcome::not_applicable("not evaluated")),
-            (Kind::Event, None, _) => Outcome::not_applicable("no event history given (--logs)"),
-            (Kind::Config, _, Some(posture)) => check::evaluate_config(p, posture),
-            (Kind::Monitoring, _, Some(posture)) => check::evaluate_monitoring(p, &set, posture),
-            (_, _, None) => Outcome::not_applicable("no configuration evidence given (--config)"),
-        };
-        results.push((p, outcome));
-    }
-
-    let mut evidence = Evidence {
-        logs: None,
-        config: None,
-        posture: posture
-            .as_ref()
-            .map(|p| p.trails.clone())
-            .unwrap_or_default(),
-        first_event: None,
-        last_event: None,
-        accounts: posture
-            .as_ref()
-            .map(|p| p.accounts.clone())
-            .unwrap_or_default(),
-        regions: Vec::new(),
-        activity: Vec::new(),
-        command_line: std::env::args().collect(),
-    };
-    if let Some(frame) = &frame {
-        let inv = Inventory::of(frame).context("summarising the event history")?;
-        let in_scope = match bounds.to_expr() {
-            Some(w) => {
-                use polars::prelude::IntoLazy;
-                frame.df.clone().lazy().filter(w).collect()?.height() as u64
-            }
-            None => frame.events() as u64,
-        };
-        evidence.first_event = inv.first_event.clone();
-        evidence.last_event = inv.last_event.clone();
-        evidence.accounts.extend(inv.accounts.iter().cloned());
-        evidence.regions = inv.regions.clone();
-        evidence.activity = report::activity(&inv);
-        evidence.logs = Some((frame, logs.clone(), in_scope));
-    }
-    if let Some(Some(Ok(gaps))) = integrity.as_ref().map(|i| i.gaps.as_ref()) {
-        report::add_delivery_gaps(&mut evidence.activity, gaps);
-    }
-    if let Some(c) = &cfg {
-        evidence.config = Some((c, configs.clone()));
-    }
-    let scope = Scope {
-        from: bounds.from.map(crate::events::record::format_event_time),
-        to: bounds
-            .until
-            .map(|u| crate::events::record::format_event_time(u - 1)),
+    let audit = audit::run(audit::Request {
+        set: &set,
+        logs,
+        config: configs,
         framework: args.framework.clone(),
-        ..Scope::default()
-    };
-    let report = report::build(
-        &set,
-        results,
-        evidence,
-        scope,
-        report::Options {
+        window,
+        judge: judge::Options {
             fail_on: args.fail_on,
-            partial_allowed: args.input.allow_partial,
             waivers,
             baseline,
         },
-    );
-
-    args.out.write(&report)?;
-
-    let errors = report
-        .policies
-        .iter()
-        .filter(|p| p.status == PolicyStatus::Error)
-        .count();
+        allow_partial: args.input.allow_partial,
+        evidence_per_finding: args.evidence_per_finding,
+        chunk_rows: args.chunk_rows,
+        command_line: std::env::args().collect(),
+    })?;
+    let report = &audit.report;
+    args.out.write(report)?;
     if report.inputs.partial && !quiet {
+        let (failed, rejected) = report
+            .inputs
+            .logs
+            .as_ref()
+            .map_or((0, 0), |l| (l.failed_files.len(), l.rejected_records));
+        let failed = failed
+            + report
+                .inputs
+                .config
+                .as_ref()
+                .map_or(0, |c| c.failed_files.len());
         eprintln!(
-            "trailaudit: partial evidence{}: see inputs in the report",
-            if args.input.allow_partial {
-                " (allowed by --allow-partial)"
-            } else {
-                "; exit 2 (use --allow-partial to accept it)"
-            }
+            "{}: see inputs in the report",
+            crate::exit::partial_note(failed, rejected, args.input.allow_partial)
         );
     }
-    Ok(
-        if (report.inputs.partial && !args.input.allow_partial) || errors > 0 {
-            Status::Error
-        } else if report.summary.violations > 0 {
-            Status::Violations
-        } else {
-            Status::Clean
-        },
-    )
+    Ok(audit.exit)
 }
 
 /// Renders `report` in each format: to stdout, to `output` as a file (one format), or into

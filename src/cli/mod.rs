@@ -15,16 +15,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-/// Exit codes. Stable: see the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// No violation at or above `--fail-on`.
-    Clean = 0,
-    /// At least one violation at or above `--fail-on`.
-    Violations = 1,
-    /// Usage error, unreadable input, invalid policy, or partial evidence not allowed.
-    Error = 2,
-}
+use crate::events::Window;
+
+pub use crate::exit::Exit as Status;
 
 impl From<Status> for ExitCode {
     fn from(s: Status) -> ExitCode {
@@ -86,15 +79,8 @@ pub struct TimeWindow {
     pub to: Option<String>,
 }
 
-/// A time window in UTC milliseconds: `from` inclusive, `until` exclusive.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Bounds {
-    pub from: Option<i64>,
-    pub until: Option<i64>,
-}
-
 impl TimeWindow {
-    pub fn bounds(&self) -> anyhow::Result<Bounds> {
+    pub fn bounds(&self) -> anyhow::Result<Window> {
         let parse = |flag: &str, text: &str, end: bool| -> anyhow::Result<i64> {
             if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
                 let day = if end {
@@ -110,7 +96,7 @@ impl TimeWindow {
             })?;
             Ok(t.timestamp_millis() + i64::from(end))
         };
-        let b = Bounds {
+        let b = Window {
             from: self
                 .from
                 .as_deref()
@@ -128,20 +114,6 @@ impl TimeWindow {
             }
         }
         Ok(b)
-    }
-}
-
-impl Bounds {
-    /// The window as a filter on `eventTime`, if it restricts anything.
-    pub fn to_expr(&self) -> Option<polars::prelude::Expr> {
-        use polars::prelude::*;
-        let t = || col("eventTime").cast(DataType::Int64);
-        let from = self.from.map(|f| t().gt_eq(lit(f)));
-        let until = self.until.map(|u| t().lt(lit(u)));
-        match (from, until) {
-            (Some(a), Some(b)) => Some(a.and(b)),
-            (a, b) => a.or(b),
-        }
     }
 }
 

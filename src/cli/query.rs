@@ -99,7 +99,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
 /// A count needs only the columns the pattern and the window read (when the pattern can be
 /// evaluated on columns); records to show need everything. No command output shows input
 /// fingerprints, so none are computed.
-fn load_options(args: &Args, pattern: &Pattern, window: &super::Bounds) -> events::LoadOptions {
+fn load_options(args: &Args, pattern: &Pattern, window: &events::Window) -> events::LoadOptions {
     let time = schema::field("eventTime").map_or(0, |f| 1u32 << f.bit);
     let keep = match to_polars::columns_needed(pattern) {
         Some(fields) if args.count => {

@@ -23,6 +23,7 @@ pub struct FrameBuilder {
     current: Builders,
     done: Vec<DataFrame>,
     keep: Keep,
+    rows: usize,
 }
 
 impl FrameBuilder {
@@ -32,11 +33,13 @@ impl FrameBuilder {
             current: Builders::with_capacity(1024, keep),
             done: Vec::new(),
             keep,
+            rows: 0,
         }
     }
 
     pub fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
         self.current.push(row, file_id, record_index);
+        self.rows += 1;
         if self.current.len >= CHUNK_ROWS {
             let fresh = Builders::with_capacity(1024, self.keep);
             let full = std::mem::replace(&mut self.current, fresh);
@@ -45,7 +48,12 @@ impl FrameBuilder {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.current.len == 0 && self.done.is_empty()
+        self.rows == 0
+    }
+
+    /// Rows pushed.
+    pub fn len(&self) -> usize {
+        self.rows
     }
 
     /// The rows pushed, as one DataFrame of one or more chunks.

@@ -93,6 +93,59 @@ pub struct InputFile {
     pub fingerprint: Option<source::Fingerprint>,
 }
 
+/// What became of every input file of a load, and how many records loaded: the accounting that
+/// every output repeats. A row's `_file_id` indexes [`Accounting::files`].
+#[derive(Debug, Clone, Default)]
+pub struct Accounting {
+    pub files: Vec<InputFile>,
+    pub events: u64,
+}
+
+impl Accounting {
+    pub fn failed(&self) -> impl Iterator<Item = (&InputFile, &FileError)> {
+        failed(&self.files)
+    }
+
+    pub fn rejected_records(&self) -> u64 {
+        rejected_records(&self.files)
+    }
+
+    /// Some input could not be fully read: a file failed or a record was rejected.
+    pub fn is_partial(&self) -> bool {
+        is_partial(&self.files)
+    }
+
+    /// The files, as a stream's consumer saw them.
+    pub fn sources(&self) -> Vec<Source> {
+        sources(&self.files)
+    }
+}
+
+fn sources(files: &[InputFile]) -> Vec<Source> {
+    files
+        .iter()
+        .map(|f| Source {
+            path: f.path.clone(),
+            key: f.key.clone(),
+        })
+        .collect()
+}
+
+fn failed(files: &[InputFile]) -> impl Iterator<Item = (&InputFile, &FileError)> {
+    files.iter().filter_map(|f| match &f.outcome {
+        Outcome::Failed { error } => Some((f, error)),
+        _ => None,
+    })
+}
+
+fn rejected_records(files: &[InputFile]) -> u64 {
+    files.iter().map(|f| f.rejections.total).sum()
+}
+
+fn is_partial(files: &[InputFile]) -> bool {
+    failed(files).next().is_some() || rejected_records(files) > 0
+}
+
 /// Every loaded record as a row of [`EventFrame::df`] (schema in [`schema`]), and every input
 /// file with what became of it. A row's `_file_id` indexes [`EventFrame::files`].
 pub struct EventFrame {
@@ -106,19 +159,50 @@ impl EventFrame {
     }
 
     pub fn failed(&self) -> impl Iterator<Item = (&InputFile, &FileError)> {
-        self.files.iter().filter_map(|f| match &f.outcome {
-            Outcome::Failed { error } => Some((f, error)),
-            _ => None,
-        })
+        failed(&self.files)
     }
 
     pub fn rejected_records(&self) -> u64 {
-        self.files.iter().map(|f| f.rejections.total).sum()
+        rejected_records(&self.files)
     }
 
     /// Some input could not be fully read: a file failed or a record was rejected.
     pub fn is_partial(&self) -> bool {
-        self.failed().next().is_some() || self.rejected_records() > 0
+        is_partial(&self.files)
+    }
+
+    /// The files of this frame, as a stream's consumer sees them.
+    pub fn sources(&self) -> Vec<Source> {
+        sources(&self.files)
+    }
+}
+
+/// A time window (`--from` / `--to`) in UTC milliseconds: `from` inclusive, `until` exclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Window {
+    pub fn contains(&self, t: i64) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
+    }
+
+    /// Whether the window restricts anything.
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.until.is_none()
+    }
+
+    /// The window as a filter on `eventTime`, if it restricts anything.
+    pub fn to_expr(&self) -> Option<Expr> {
+        let t = || col("eventTime").cast(DataType::Int64);
+        let from = self.from.map(|f| t().gt_eq(lit(f)));
+        let until = self.until.map(|u| t().lt(lit(u)));
+        match (from, until) {
+            (Some(a), Some(b)) => Some(a.and(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -140,8 +224,20 @@ impl LoadOptions {
     };
 }
 
+/// Rows per chunk a stream hands its consumer by default. Measured in BENCHMARKS.md: larger
+/// chunks are not faster, and each chunk in flight holds about 1.2 KB per row.
+pub const DEFAULT_CHUNK_ROWS: usize = 1 << 16;
+
+/// An input file as a stream's consumer knows it before it is read: `_file_id` indexes these.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    /// What the S3 key layout says about the file.
+    pub key: KeyInfo,
+}
+
 /// Reads every file under `inputs` (files and directories, recursively) in parallel, keeping
-/// everything ([`LoadOptions::WHOLE`]).
+/// everything ([`LoadOptions::WHOLE`]), into one frame.
 ///
 /// Never fails as a whole: each file's problem is recorded in its [`InputFile`] and the others
 /// still load.
@@ -152,7 +248,50 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
 /// [`load`], keeping what `options` say. Which files and records load, and the reasons for the
 /// others, are the same whatever the options.
 pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
+    let mut df: Option<DataFrame> = None;
+    let accounting = stream(inputs, options, usize::MAX, |_, part| {
+        match df.as_mut() {
+            None => df = Some(part),
+            Some(acc) => {
+                acc.vstack_mut_owned(part)
+                    .expect("same schema by construction");
+            }
+        }
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(accounting) = accounting;
+    EventFrame {
+        df: df.unwrap_or_else(|| FrameBuilder::new(options.keep).finish()),
+        files: accounting.files,
+    }
+}
+
+/// Reads every file under `inputs` in parallel and hands the loaded rows to `consume` in frames
+/// of at most `chunk_rows` rows (with the [`Source`] of each `_file_id`), on the calling thread,
+/// while the next ones load: memory holds a few chunks, whatever the size of the history. Chunks
+/// come in no particular order; a consumer must not depend on it.
+///
+/// When `consume` fails, no further file is read and its first error is returned; otherwise
+/// every file's accounting, as [`load`] gives it.
+pub fn stream<E>(
+    inputs: &[PathBuf],
+    options: LoadOptions,
+    chunk_rows: usize,
+    mut consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
+) -> Result<Accounting, E> {
     let found = source::discover(inputs);
+    let sources: Vec<Source> = found
+        .iter()
+        .map(|f| {
+            let path = match f {
+                Found::File(p) | Found::Skipped(p, _) | Found::Failed(p, _) => p.clone(),
+            };
+            Source {
+                key: KeyInfo::from_path(&path),
+                path,
+            }
+        })
+        .collect();
     let to_read: Vec<(u32, &Path)> = found
         .iter()
         .enumerate()
@@ -162,72 +301,142 @@ pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
         })
         .collect();
 
-    type Read = (Outcome, Rejections, Option<Fingerprint>);
-    type Part = (FrameBuilder, Vec<(u32, Read)>, Vec<u8>);
-    let parts: Vec<Part> = to_read
-        .par_iter()
-        .fold(
-            || (FrameBuilder::new(options.keep), Vec::new(), Vec::new()),
-            |(mut builder, mut outcomes, mut scratch), &(id, path)| {
-                let read = read_file(path, id, options, &mut builder, &mut scratch);
-                outcomes.push((id, read));
-                // One unusually large file should not pin its buffer for the rest of the load.
-                if scratch.capacity() > SCRATCH_KEEP {
-                    scratch = Vec::new();
-                }
-                (builder, outcomes, scratch)
-            },
-        )
-        .collect();
-
-    let mut df: Option<DataFrame> = None;
-    let mut read: Vec<Option<Read>> = vec![None; found.len()];
-    for (builder, outcomes, _) in parts {
-        for (id, result) in outcomes {
-            read[id as usize] = Some(result);
-        }
-        if builder.is_empty() && df.is_some() {
-            continue;
-        }
-        let part = builder.finish();
-        match df.as_mut() {
-            None => df = Some(part),
-            Some(acc) => {
-                acc.vstack_mut_owned(part)
-                    .expect("same schema by construction");
+    let chunk_rows = chunk_rows.max(1);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    // One chunk waits while the consumer works on another: loading runs ahead by one chunk.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+    let (reads, error) = std::thread::scope(|scope| {
+        let producer = scope.spawn(|| {
+            let tx = tx;
+            let stop = &stop;
+            to_read
+                .par_iter()
+                .fold(
+                    || {
+                        (
+                            Sink::new(options.keep, chunk_rows, tx.clone()),
+                            Vec::new(),
+                            Vec::new(),
+                        )
+                    },
+                    |(mut sink, mut reads, mut scratch), &(id, path)| {
+                        if !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            let read = read_file(path, id, options, &mut sink, &mut scratch);
+                            reads.push((id, read));
+                        }
+                        // One unusually large file should not pin its buffer for the rest of
+                        // the load.
+                        if scratch.capacity() > SCRATCH_KEEP {
+                            scratch = Vec::new();
+                        }
+                        (sink, reads, scratch)
+                    },
+                )
+                .map(|(sink, reads, _)| {
+                    sink.flush();
+                    reads
+                })
+                .reduce(Vec::new, |mut a, mut b| {
+                    a.append(&mut b);
+                    a
+                })
+        });
+        let mut error = None;
+        for chunk in rx {
+            if error.is_some() {
+                continue;
+            }
+            if let Err(e) = consume(&sources, chunk) {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                error = Some(e);
             }
         }
+        let reads = match producer.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (reads, error)
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+
+    let mut read: Vec<Option<Read>> = vec![None; found.len()];
+    let mut events = 0;
+    for (id, result) in reads {
+        if let Outcome::Loaded { records, .. } = &result.0 {
+            events += records;
+        }
+        read[id as usize] = Some(result);
     }
     let files = found
         .into_iter()
         .zip(read)
-        .map(|(found, read)| {
-            let (path, (outcome, rejections, fingerprint)) = match (found, read) {
-                (Found::File(p), Some(r)) => (p, r),
-                (Found::File(p), None) => {
+        .zip(sources)
+        .map(|((found, read), source)| {
+            let (outcome, rejections, fingerprint) = match (found, read) {
+                (Found::File(_), Some(r)) => r,
+                (Found::File(_), None) => {
                     let error = FileError::Io("not read (internal error)".into());
-                    (p, (Outcome::Failed { error }, Rejections::default(), None))
+                    (Outcome::Failed { error }, Rejections::default(), None)
                 }
-                (Found::Skipped(p, reason), _) => (
-                    p,
-                    (Outcome::Skipped { reason }, Rejections::default(), None),
-                ),
-                (Found::Failed(p, error), _) => {
-                    (p, (Outcome::Failed { error }, Rejections::default(), None))
+                (Found::Skipped(_, reason), _) => {
+                    (Outcome::Skipped { reason }, Rejections::default(), None)
+                }
+                (Found::Failed(_, error), _) => {
+                    (Outcome::Failed { error }, Rejections::default(), None)
                 }
             };
             InputFile {
-                key: KeyInfo::from_path(&path),
-                path,
+                key: source.key,
+                path: source.path,
                 outcome,
                 rejections,
                 fingerprint,
             }
         })
         .collect();
-    EventFrame {
-        df: df.unwrap_or_else(|| FrameBuilder::new(options.keep).finish()),
-        files,
+    Ok(Accounting { files, events })
+}
+
+/// What reading one file gave.
+type Read = (Outcome, Rejections, Option<Fingerprint>);
+
+/// A loading thread's rows: sent to the consumer each time `chunk_rows` are built.
+struct Sink {
+    builder: FrameBuilder,
+    keep: Keep,
+    chunk_rows: usize,
+    tx: std::sync::mpsc::SyncSender<DataFrame>,
+}
+
+impl Sink {
+    fn new(keep: Keep, chunk_rows: usize, tx: std::sync::mpsc::SyncSender<DataFrame>) -> Sink {
+        Sink {
+            builder: FrameBuilder::new(keep),
+            keep,
+            chunk_rows,
+            tx,
+        }
+    }
+
+    fn push(&mut self, row: &record::Row, file_id: u32, record_index: u64) {
+        self.builder.push(row, file_id, record_index);
+        if self.builder.len() >= self.chunk_rows {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let full = std::mem::replace(&mut self.builder, FrameBuilder::new(self.keep));
+        // The consumer stopped (it failed): nothing more is wanted.
+        let _ = self.tx.send(full.finish());
+    }
+
+    fn flush(mut self) {
+        if !self.builder.is_empty() {
+            self.send();
+        }
     }
 }
 
@@ -238,9 +447,9 @@ fn read_file(
     path: &Path,
     id: u32,
     options: LoadOptions,
-    builder: &mut FrameBuilder,
+    sink: &mut Sink,
     scratch: &mut Vec<u8>,
-) -> (Outcome, Rejections, Option<Fingerprint>) {
+) -> Read {
     let mut rejections = Rejections::default();
     let (fingerprint, content) = source::read_input_with(path, scratch, options.fingerprints);
     let bytes = match content {
@@ -262,7 +471,7 @@ fn read_file(
         .and_then(|i| record::parse_item(i, keep))
     {
         Ok(row) => {
-            builder.push(&row, id, pos.index);
+            sink.push(&row, id, pos.index);
             loaded += 1;
         }
         Err(reason) => rejections.add(pos, reason),

@@ -8,7 +8,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::events::record::format_event_time;
-use crate::events::{schema, EventFrame};
+use crate::events::{schema, EventFrame, Source};
 
 const HOUR: i64 = 3_600_000;
 
@@ -64,171 +64,191 @@ pub fn threshold(active: i64, span: i64) -> Option<i64> {
     Some((l.ceil() as i64).max(1))
 }
 
-fn str_col<'a>(df: &'a DataFrame, name: &str) -> PolarsResult<&'a StringChunked> {
-    df.column(name)?.str()
-}
-
 /// Delivery gaps over the rows of `frame` in `window`.
 pub fn delivery_gaps(frame: &EventFrame, window: Option<Expr>) -> PolarsResult<Gaps> {
-    let mut lf = frame.df.clone().lazy().select([
-        col("eventTime"),
-        col("recipientAccountId"),
-        col("awsRegion"),
-        col("eventSource"),
-        col("eventName"),
-        col("errorCode"),
-        col("userIdentity.arn"),
-        col("eventID"),
-        col(schema::FILE_ID),
-        col(schema::REST),
-    ]);
+    let mut lf = frame.df.clone().lazy();
     if let Some(w) = window {
         lf = lf.filter(w);
     }
-    let df = lf.collect()?;
-    let times = df.column("eventTime")?.datetime()?.physical().clone();
-    let accounts = str_col(&df, "recipientAccountId")?;
-    let regions = str_col(&df, "awsRegion")?;
-    let sources = str_col(&df, "eventSource")?;
-    let names = str_col(&df, "eventName")?;
-    let errors = str_col(&df, "errorCode")?;
-    let arns = str_col(&df, "userIdentity.arn")?;
-    let ids = str_col(&df, "eventID")?;
-    let files = df.column(schema::FILE_ID)?.u32()?;
-    let rest = str_col(&df, schema::REST)?;
+    let mut tally = GapTally::default();
+    tally.add(&lf.collect()?, &frame.sources())?;
+    Ok(tally.finish())
+}
 
-    let mut hours: BTreeMap<(String, String), BTreeSet<i64>> = BTreeMap::new();
-    // (account, trail name) -> [(time, stop?, region, arn, id, trail as the call named it)]
-    type Call = (i64, bool, String, Option<String>, Option<String>, String);
-    let mut calls: BTreeMap<(String, String), Vec<Call>> = BTreeMap::new();
-    for row in 0..df.height() {
-        let Some(t) = times.get(row) else { continue };
-        let key = files
-            .get(row)
-            .and_then(|id| frame.files.get(id as usize))
-            .map(|f| &f.key);
-        let account = accounts
-            .get(row)
-            .or_else(|| key.and_then(|k| k.account.as_deref()))
-            .unwrap_or("unknown");
-        let region = regions
-            .get(row)
-            .or_else(|| key.and_then(|k| k.region.as_deref()))
-            .unwrap_or("unknown");
-        hours
-            .entry((account.to_string(), region.to_string()))
-            .or_default()
-            .insert(t.div_euclid(HOUR));
-        let name = names.get(row);
-        let is_call = sources.get(row) == Some("cloudtrail.amazonaws.com")
-            && matches!(name, Some("StopLogging" | "StartLogging"))
-            && errors.get(row).is_none();
-        if is_call {
-            let trail = rest
-                .get(row)
-                .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
-                .and_then(|v| {
-                    v.pointer("/requestParameters/name")
-                        .and_then(|n| n.as_str())
-                        .map(str::to_string)
-                })
-                .unwrap_or_else(|| "(unnamed trail)".into());
-            // A call may name the trail or give its ARN: pair them by name.
-            let short = trail.rsplit(":trail/").next().unwrap_or(&trail).to_string();
-            calls
-                .entry((account.to_string(), short))
-                .or_default()
-                .push((
-                    t,
-                    name == Some("StopLogging"),
-                    region.to_string(),
-                    arns.get(row).map(str::to_string),
-                    ids.get(row).map(str::to_string),
-                    trail,
-                ));
+/// A StopLogging or StartLogging call: time, stop?, region, caller, event id, trail as named.
+type Call = (i64, bool, String, Option<String>, Option<String>, String);
+
+/// What delivery gaps are found from, accumulated over chunks of event history: the hours with
+/// events per account and region, and the StopLogging and StartLogging calls. Its size follows
+/// the distinct hours and those calls, not the records.
+#[derive(Debug, Default)]
+pub struct GapTally {
+    hours: BTreeMap<(String, String), BTreeSet<i64>>,
+    /// (account, trail name) -> calls.
+    calls: BTreeMap<(String, String), Vec<Call>>,
+    last_event: Option<i64>,
+}
+
+impl GapTally {
+    pub fn add(&mut self, df: &DataFrame, sources: &[Source]) -> PolarsResult<()> {
+        let str_col = |name: &str| df.column(name).and_then(|c| c.str());
+        let times = df.column("eventTime")?.datetime()?.physical().clone();
+        let accounts = str_col("recipientAccountId")?;
+        let regions = str_col("awsRegion")?;
+        let sources_col = str_col("eventSource")?;
+        let names = str_col("eventName")?;
+        let errors = str_col("errorCode")?;
+        let arns = str_col("userIdentity.arn")?;
+        let ids = str_col("eventID")?;
+        let files = df.column(schema::FILE_ID)?.u32()?;
+        let rest = str_col(schema::REST)?;
+        if let Some(max) = times.max() {
+            self.last_event = Some(self.last_event.map_or(max, |l| l.max(max)));
         }
-    }
-
-    let mut gaps = Gaps::default();
-    let last_event = times.max();
-    for ((account, _), mut list) in calls {
-        list.sort_by_key(|c| c.0);
-        let mut stopped: Option<Call> = None;
-        for c in list {
-            match (c.1, &stopped) {
-                (true, None) => stopped = Some(c),
-                (false, Some(s)) => {
-                    gaps.logging_stopped.push(LoggingStopped {
-                        account: account.clone(),
-                        region: s.2.clone(),
-                        trail: s.5.clone(),
-                        stopped: format_event_time(s.0),
-                        started: Some(format_event_time(c.0)),
-                        minutes: (c.0 - s.0) / 60_000,
-                        stopped_by: s.3.clone(),
-                        event_id: s.4.clone(),
-                    });
-                    stopped = None;
+        for row in 0..df.height() {
+            let Some(t) = times.get(row) else { continue };
+            let key = files
+                .get(row)
+                .and_then(|id| sources.get(id as usize))
+                .map(|f| &f.key);
+            let account = accounts
+                .get(row)
+                .or_else(|| key.and_then(|k| k.account.as_deref()))
+                .unwrap_or("unknown");
+            let region = regions
+                .get(row)
+                .or_else(|| key.and_then(|k| k.region.as_deref()))
+                .unwrap_or("unknown");
+            let hour = t.div_euclid(HOUR);
+            match self
+                .hours
+                .get_mut(&(account.to_string(), region.to_string()))
+            {
+                Some(set) => {
+                    set.insert(hour);
                 }
-                _ => {}
+                None => {
+                    self.hours.insert(
+                        (account.to_string(), region.to_string()),
+                        BTreeSet::from([hour]),
+                    );
+                }
+            }
+            let name = names.get(row);
+            let is_call = sources_col.get(row) == Some("cloudtrail.amazonaws.com")
+                && matches!(name, Some("StopLogging" | "StartLogging"))
+                && errors.get(row).is_none();
+            if is_call {
+                let trail = rest
+                    .get(row)
+                    .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+                    .and_then(|v| {
+                        v.pointer("/requestParameters/name")
+                            .and_then(|n| n.as_str())
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| "(unnamed trail)".into());
+                // A call may name the trail or give its ARN: pair them by name.
+                let short = trail.rsplit(":trail/").next().unwrap_or(&trail).to_string();
+                self.calls
+                    .entry((account.to_string(), short))
+                    .or_default()
+                    .push((
+                        t,
+                        name == Some("StopLogging"),
+                        region.to_string(),
+                        arns.get(row).map(str::to_string),
+                        ids.get(row).map(str::to_string),
+                        trail,
+                    ));
             }
         }
-        if let Some(s) = stopped {
-            gaps.logging_stopped.push(LoggingStopped {
-                account: account.clone(),
-                region: s.2.clone(),
-                trail: s.5.clone(),
-                stopped: format_event_time(s.0),
-                started: None,
-                minutes: (last_event.unwrap_or(s.0) - s.0) / 60_000,
-                stopped_by: s.3,
-                event_id: s.4,
-            });
-        }
+        Ok(())
     }
 
-    for ((account, region), set) in hours {
-        let (Some(&first), Some(&last)) = (set.first(), set.last()) else {
-            continue;
-        };
-        let span = last - first + 1;
-        let Some(min) = threshold(set.len() as i64, span) else {
-            continue;
-        };
-        let stops: Vec<(i64, i64)> = gaps
-            .logging_stopped
-            .iter()
-            .filter(|s| s.account == account)
-            .filter_map(|s| {
-                let from = crate::events::record::parse_event_time(&s.stopped)?.0;
-                let to = s
-                    .started
-                    .as_deref()
-                    .and_then(crate::events::record::parse_event_time)
-                    .map_or(i64::MAX, |t| t.0);
-                Some((from.div_euclid(HOUR), to.div_euclid(HOUR)))
-            })
-            .collect();
-        let v: Vec<i64> = set.into_iter().collect();
-        for pair in v.windows(2) {
-            let (a, b) = (pair[0] + 1, pair[1] - 1);
-            let n = b - a + 1;
-            // Silence that a StopLogging explains is reported as that, once.
-            let explained = stops.iter().any(|&(s, e)| s <= a && b <= e);
-            if n >= min && !explained {
-                gaps.silent_hours.push(SilentHours {
+    pub fn finish(self) -> Gaps {
+        let mut gaps = Gaps::default();
+        let last_event = self.last_event;
+        for ((account, _), mut list) in self.calls {
+            // Chunks come in any order: calls are ordered by time, then by event id.
+            list.sort_by(|a, b| (a.0, &a.4).cmp(&(b.0, &b.4)));
+            let mut stopped: Option<Call> = None;
+            for c in list {
+                match (c.1, &stopped) {
+                    (true, None) => stopped = Some(c),
+                    (false, Some(s)) => {
+                        gaps.logging_stopped.push(LoggingStopped {
+                            account: account.clone(),
+                            region: s.2.clone(),
+                            trail: s.5.clone(),
+                            stopped: format_event_time(s.0),
+                            started: Some(format_event_time(c.0)),
+                            minutes: (c.0 - s.0) / 60_000,
+                            stopped_by: s.3.clone(),
+                            event_id: s.4.clone(),
+                        });
+                        stopped = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = stopped {
+                gaps.logging_stopped.push(LoggingStopped {
                     account: account.clone(),
-                    region: region.clone(),
-                    from: format_event_time(a * HOUR),
-                    to: format_event_time((b + 1) * HOUR),
-                    hours: n,
-                    active_share: (v.len() as f64 / span as f64 * 1000.0).round() / 1000.0,
-                    threshold_hours: min,
+                    region: s.2.clone(),
+                    trail: s.5.clone(),
+                    stopped: format_event_time(s.0),
+                    started: None,
+                    minutes: (last_event.unwrap_or(s.0) - s.0) / 60_000,
+                    stopped_by: s.3,
+                    event_id: s.4,
                 });
             }
         }
+
+        for ((account, region), set) in self.hours {
+            let (Some(&first), Some(&last)) = (set.first(), set.last()) else {
+                continue;
+            };
+            let span = last - first + 1;
+            let Some(min) = threshold(set.len() as i64, span) else {
+                continue;
+            };
+            let stops: Vec<(i64, i64)> = gaps
+                .logging_stopped
+                .iter()
+                .filter(|s| s.account == account)
+                .filter_map(|s| {
+                    let from = crate::events::record::parse_event_time(&s.stopped)?.0;
+                    let to = s
+                        .started
+                        .as_deref()
+                        .and_then(crate::events::record::parse_event_time)
+                        .map_or(i64::MAX, |t| t.0);
+                    Some((from.div_euclid(HOUR), to.div_euclid(HOUR)))
+                })
+                .collect();
+            let v: Vec<i64> = set.into_iter().collect();
+            for pair in v.windows(2) {
+                let (a, b) = (pair[0] + 1, pair[1] - 1);
+                let n = b - a + 1;
+                // Silence that a StopLogging explains is reported as that, once.
+                let explained = stops.iter().any(|&(s, e)| s <= a && b <= e);
+                if n >= min && !explained {
+                    gaps.silent_hours.push(SilentHours {
+                        account: account.clone(),
+                        region: region.clone(),
+                        from: format_event_time(a * HOUR),
+                        to: format_event_time((b + 1) * HOUR),
+                        hours: n,
+                        active_share: (v.len() as f64 / span as f64 * 1000.0).round() / 1000.0,
+                        threshold_hours: min,
+                    });
+                }
+            }
+        }
+        gaps
     }
-    Ok(gaps)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 
 pub mod chain;
 pub mod digest;
-pub mod findings;
 pub mod gaps;
 pub mod names;
 
@@ -18,6 +17,7 @@ use serde::Serialize;
 
 use crate::events::record::format_event_time;
 use crate::events::source::{discover, Found};
+pub use crate::events::Window;
 use digest::{Digest, PublicKey, ReadError};
 use names::{file_name, DigestName, LogName};
 
@@ -188,19 +188,6 @@ impl KeyRing {
             }
         }
         ring
-    }
-}
-
-/// `--from` / `--to` as UTC milliseconds, `from` inclusive, `until` exclusive.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Window {
-    pub from: Option<i64>,
-    pub until: Option<i64>,
-}
-
-impl Window {
-    fn contains(&self, t: i64) -> bool {
-        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
     }
 }
 

@@ -3,6 +3,8 @@
 //! once, as cargo-deny does.
 
 pub mod check;
+pub mod event;
+pub mod integrity;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

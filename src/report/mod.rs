@@ -7,15 +7,14 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::{posture::TrailPosture, CollectionGap, ConfigEvidence};
-use crate::events::{EventFrame, Outcome as FileOutcome};
-use crate::policy::check::{FilterVerdict, Finding, Outcome, Status};
-use crate::policy::{self, Kind, Policy, PolicySet, Severity};
+use crate::events::{Accounting, Outcome as FileOutcome};
+use crate::finding::{FilterVerdict, Finding, Status};
+use crate::judge::waiver::Waiver;
+use crate::judge::{BaselineSummary, Judgement};
+use crate::policy::{self, Kind, PolicySet, Severity};
 
 pub mod catalog;
 pub mod render;
-pub mod waiver;
-
-use waiver::{Baseline, Waiver, WaiverStatus};
 
 /// Version of the report's JSON schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -328,18 +327,6 @@ pub enum ControlStatus {
     Manual,
 }
 
-/// With `--baseline`: how this run's findings compare with the baseline report's.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
-pub struct BaselineSummary {
-    pub path: String,
-    /// Findings not in the baseline: only these fail the run.
-    pub new: u64,
-    /// Findings the baseline has too.
-    pub unchanged: u64,
-    /// Baseline findings this run no longer has.
-    pub absent: u64,
-}
-
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub by_status: StatusCounts,
@@ -356,18 +343,18 @@ pub struct Summary {
     pub baseline: Option<BaselineSummary>,
 }
 
-/// How the report judges what the policies found.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub fail_on: Severity,
-    pub partial_allowed: bool,
-    pub waivers: Vec<Waiver>,
-    pub baseline: Option<Baseline>,
+/// Event history as the report states it.
+pub struct LogEvidence<'a> {
+    pub accounting: &'a Accounting,
+    /// The paths given.
+    pub paths: Vec<PathBuf>,
+    /// Records in the requested window.
+    pub in_scope: u64,
 }
 
-/// Everything the report is built from.
+/// Everything the report is built from besides the judged outcomes.
 pub struct Evidence<'a> {
-    pub logs: Option<(&'a EventFrame, Vec<PathBuf>, u64)>,
+    pub logs: Option<LogEvidence<'a>>,
     pub config: Option<(&'a ConfigEvidence, Vec<PathBuf>)>,
     pub posture: Vec<TrailPosture>,
     pub first_event: Option<String>,
@@ -376,36 +363,32 @@ pub struct Evidence<'a> {
     pub regions: Vec<String>,
     pub activity: Vec<Activity>,
     pub command_line: Vec<String>,
+    /// `--allow-partial` was given.
+    pub partial_allowed: bool,
 }
 
 pub fn build(
     set: &PolicySet,
-    results: Vec<(&Policy, Outcome)>,
+    judgement: Judgement,
     evidence: Evidence,
     mut scope: Scope,
-    options: Options,
 ) -> Report {
-    let Options {
-        fail_on,
-        partial_allowed,
-        mut waivers,
-        baseline,
-    } = options;
     let mut inputs = Inputs {
-        partial_allowed,
+        partial_allowed: evidence.partial_allowed,
         ..Inputs::default()
     };
     let mut accounts: Vec<String> = Vec::new();
-    if let Some((frame, paths, in_scope)) = &evidence.logs {
+    if let Some(logs) = &evidence.logs {
+        let acc = logs.accounting;
         let mut li = LogInputs {
-            paths: paths.clone(),
-            files: frame.files.len() as u64,
-            events: frame.events() as u64,
-            events_in_scope: *in_scope,
-            rejected_records: frame.rejected_records(),
+            paths: logs.paths.clone(),
+            files: acc.files.len() as u64,
+            events: acc.events,
+            events_in_scope: logs.in_scope,
+            rejected_records: acc.rejected_records(),
             ..LogInputs::default()
         };
-        for f in &frame.files {
+        for f in &acc.files {
             match &f.outcome {
                 FileOutcome::Loaded { .. } => li.loaded_files += 1,
                 FileOutcome::Skipped { reason } => li.skipped_files.push(PathError {
@@ -418,7 +401,7 @@ pub fn build(
                 }),
             }
         }
-        inputs.partial |= frame.is_partial();
+        inputs.partial |= acc.is_partial();
         inputs.logs = Some(li);
     }
     if let Some((cfg, paths)) = &evidence.config {
@@ -442,60 +425,18 @@ pub fn build(
     for t in &evidence.posture {
         accounts.push(t.account.clone());
     }
-    let mut policies = Vec::with_capacity(results.len());
     let mut summary = Summary {
-        fail_on,
+        fail_on: judgement.fail_on,
+        waived_findings: judgement.waived_findings,
+        baseline: judgement.baseline,
         ..Summary::default()
     };
-    let mut baseline_summary = baseline.as_ref().map(|b| BaselineSummary {
-        path: b.path.clone(),
-        ..BaselineSummary::default()
-    });
-    let mut seen_keys = std::collections::BTreeSet::new();
-    for (p, mut o) in results {
-        let mut counts_against = o.status == Status::Fail && o.findings.is_empty();
-        for f in &mut o.findings {
-            if !f.account.is_empty() && f.account != "unknown" {
+    let mut policies = Vec::with_capacity(judgement.policies.len());
+    for j in judgement.policies {
+        let (p, o) = (j.policy, j.outcome);
+        for f in &o.findings {
+            if !f.account.is_empty() && f.account != crate::inventory::UNKNOWN {
                 accounts.push(f.account.clone());
-            }
-            if o.status != Status::Fail {
-                continue;
-            }
-            for w in waivers.iter_mut() {
-                if !w.covers(&p.id, f) {
-                    continue;
-                }
-                w.findings += 1;
-                if w.in_force() && f.waived_by.is_none() {
-                    w.status = WaiverStatus::Active;
-                    f.waived_by = Some(w.id.clone());
-                }
-            }
-            if f.waived_by.is_some() {
-                summary.waived_findings += 1;
-                continue;
-            }
-            let key = waiver::finding_key(&p.id, f);
-            match (&baseline, &mut baseline_summary) {
-                (Some(b), Some(bs)) => {
-                    let known = b.keys.contains(&key);
-                    f.baseline = Some(if known { "unchanged" } else { "new" }.into());
-                    if known {
-                        bs.unchanged += 1;
-                    } else {
-                        bs.new += 1;
-                        counts_against = true;
-                    }
-                }
-                _ => counts_against = true,
-            }
-            seen_keys.insert(key);
-        }
-        if o.status == Status::Fail && !o.findings.is_empty() {
-            // Waived findings do not count: a policy all of whose findings are waived is
-            // `waived`, not `fail`.
-            if o.findings.iter().all(|f| f.waived_by.is_some()) {
-                o.status = Status::Waived;
             }
         }
         summary.by_status.add(o.status);
@@ -504,15 +445,14 @@ pub fn build(
             .entry(p.severity.to_string())
             .or_default()
             .add(o.status);
-        let violation = o.status == Status::Fail && p.severity >= fail_on && counts_against;
-        summary.violations += u64::from(violation);
+        summary.violations += u64::from(j.violation);
         policies.push(PolicyResult {
             id: p.id.clone(),
             title: p.title.clone(),
             severity: p.severity,
             kind: p.kind,
             status: o.status,
-            violation,
+            violation: j.violation,
             reason: o.reason,
             frameworks: p.frameworks.clone(),
             matched_events: o.matched_events,
@@ -523,24 +463,6 @@ pub fn build(
             remediation: p.remediation.clone(),
         });
     }
-    if let (Some(b), Some(bs)) = (&baseline, &mut baseline_summary) {
-        // Findings of the baseline this run no longer has (waived ones are still present).
-        let waived: std::collections::BTreeSet<String> = policies
-            .iter()
-            .flat_map(|p| {
-                p.findings
-                    .iter()
-                    .filter(|f| f.waived_by.is_some())
-                    .map(|f| waiver::finding_key(&p.id, f))
-            })
-            .collect();
-        bs.absent = b
-            .keys
-            .iter()
-            .filter(|k| !seen_keys.contains(*k) && !waived.contains(*k))
-            .count() as u64;
-    }
-    summary.baseline = baseline_summary;
     for key in policy::FRAMEWORKS {
         let mapped_ids = policy::controls(set, key);
         // Catalogued controls in the standard's order, then any other the policies map.
@@ -598,8 +520,8 @@ pub fn build(
     scope.first_event = evidence.first_event;
     scope.last_event = evidence.last_event;
     let mut inputs_manifest = Vec::new();
-    if let Some((frame, _, _)) = &evidence.logs {
-        for f in &frame.files {
+    if let Some(logs) = &evidence.logs {
+        for f in &logs.accounting.files {
             inputs_manifest.push(ManifestInput {
                 kind: "event-history".into(),
                 path: f.path.clone(),
@@ -647,7 +569,7 @@ pub fn build(
         posture: evidence.posture,
         policies,
         summary,
-        waivers,
+        waivers: judgement.waivers,
         activity: evidence.activity,
     }
 }

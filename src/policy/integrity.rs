@@ -1,39 +1,18 @@
-//! Integrity results as policy outcomes, for `audit`: digest-chain problems and delivery gaps
-//! become findings of the `integrity` policies.
+//! Integrity policies: digest-chain problems and delivery gaps (found by [`crate::integrity`])
+//! become findings.
 
-use std::path::PathBuf;
-
-use super::gaps::{delivery_gaps, Gaps};
-use super::{verify, Code, KeyRing, Level, Verification, Window};
-use crate::events::EventFrame;
-use crate::policy::check::{Finding, Outcome, Status};
-use crate::policy::{Check, IntegrityCheck, Policy};
+use super::{Check, IntegrityCheck, Policy};
+use crate::finding::{Finding, Outcome, Status};
+use crate::integrity::gaps::Gaps;
+use crate::integrity::{Code, Level, Verification};
 
 /// What the integrity policies judge, gathered once per audit.
 #[derive(Debug, Default)]
 pub struct Evidence {
-    /// The digest check over the event-history paths; `None` without `--logs`.
+    /// The digest check over the event-history paths; `None` without event history.
     pub verification: Option<Verification>,
+    /// Delivery gaps in the event history; `None` without event history.
     pub gaps: Option<Result<Gaps, String>>,
-}
-
-impl Evidence {
-    /// Verifies the digests under `logs` (public keys from `public-keys.json` files under
-    /// `configs`) and finds delivery gaps in `frame`.
-    pub fn gather(
-        logs: &[PathBuf],
-        configs: &[PathBuf],
-        frame: Option<&EventFrame>,
-        window: Window,
-        window_expr: Option<polars::prelude::Expr>,
-    ) -> Evidence {
-        let verification = (!logs.is_empty()).then(|| {
-            let keys = KeyRing::load(configs);
-            verify(logs, &keys, window)
-        });
-        let gaps = frame.map(|f| delivery_gaps(f, window_expr).map_err(|e| e.to_string()));
-        Evidence { verification, gaps }
-    }
 }
 
 fn outcome(findings: Vec<Finding>, warnings: Vec<String>) -> Outcome {

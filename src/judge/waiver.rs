@@ -30,7 +30,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::filter::ast::Glob;
-use crate::policy::check::Finding;
+use crate::finding::Finding;
 use crate::policy::PolicySet;
 
 /// A waiver as the report shows it.

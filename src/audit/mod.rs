@@ -1,0 +1,209 @@
+//! The audit pipeline: evidence in, a judged report out.
+//!
+//! ```text
+//! config files --------------------------------> Posture --> config, monitoring policies --.
+//! event history --stream of chunks--+--> event policies (matches, bounded evidence) -------+--> judge --> report
+//!                                   +--> inventory tally (counts per account/region/day)    |
+//!                                   '--> delivery-gap tally (active hours, StopLogging) ---'
+//! ```
+//!
+//! Event history is never held whole: each chunk is evaluated by every event policy and
+//! summarised, then dropped, so memory follows what the report keeps, not the records.
+
+use std::path::PathBuf;
+
+use polars::prelude::*;
+
+use crate::config;
+use crate::events::{self, LoadOptions, Window};
+use crate::exit::Exit;
+use crate::finding::Outcome;
+use crate::integrity::{self, gaps::GapTally, KeyRing};
+use crate::inventory::{Inventory, Tally};
+use crate::judge::{self, Judgement};
+use crate::policy::event::EventPolicies;
+use crate::policy::{self, check, Kind, Policy, PolicySet};
+use crate::report::{self, Evidence, LogEvidence, Report, Scope};
+
+/// What to audit, and how.
+pub struct Request<'a> {
+    pub set: &'a PolicySet,
+    /// Event history: files and directories.
+    pub logs: Vec<PathBuf>,
+    /// Configuration evidence: files and directories.
+    pub config: Vec<PathBuf>,
+    /// Only the policies mapped to this framework.
+    pub framework: Option<String>,
+    /// Only the events in this window.
+    pub window: Window,
+    pub judge: judge::Options,
+    /// Partial evidence (a failed file, a rejected record) does not make the run an error.
+    pub allow_partial: bool,
+    /// Evidence events kept in full at each end of a finding.
+    pub evidence_per_finding: usize,
+    /// Rows per chunk of event history.
+    pub chunk_rows: usize,
+    /// As given, for the manifest.
+    pub command_line: Vec<String>,
+}
+
+/// A finished audit: the report and the exit status it calls for.
+pub struct Audit {
+    pub report: Report,
+    pub exit: Exit,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("evaluating the event history: {0}")]
+    Events(#[from] PolarsError),
+}
+
+/// What the event history gave, summarised while it streamed.
+struct History {
+    accounting: events::Accounting,
+    inventory: Inventory,
+    in_scope: u64,
+    outcomes: Vec<Outcome>,
+    gaps: Option<integrity::gaps::Gaps>,
+}
+
+/// Streams the event history once through every consumer.
+fn read_history(
+    req: &Request,
+    event_policies: Vec<&Policy>,
+    want_gaps: bool,
+) -> Result<History, AuditError> {
+    let mut policies = EventPolicies::new(event_policies, req.evidence_per_finding);
+    let mut tally = Tally::default();
+    let mut gaps = want_gaps.then(GapTally::default);
+    let mut in_scope = 0u64;
+    let window = req.window.to_expr();
+    let accounting = events::stream(
+        &req.logs,
+        LoadOptions::WHOLE,
+        req.chunk_rows,
+        |sources, chunk| -> Result<(), AuditError> {
+            tally.add(&chunk, sources)?;
+            let scoped = match &window {
+                Some(w) => chunk.lazy().filter(w.clone()).collect()?,
+                None => chunk,
+            };
+            in_scope += scoped.height() as u64;
+            policies.add(&scoped, sources)?;
+            if let Some(g) = gaps.as_mut() {
+                g.add(&scoped, sources)?;
+            }
+            Ok(())
+        },
+    )?;
+    let sources = accounting.sources();
+    Ok(History {
+        outcomes: policies.finish(&sources)?,
+        inventory: tally.finish(&accounting.files),
+        gaps: gaps.map(GapTally::finish),
+        accounting,
+        in_scope,
+    })
+}
+
+pub fn run(req: Request) -> Result<Audit, AuditError> {
+    let set = req.set;
+    let selected: Vec<&Policy> = set
+        .policies
+        .iter()
+        .filter(|p| {
+            req.framework
+                .as_ref()
+                .is_none_or(|f| p.frameworks.contains_key(f))
+        })
+        .collect();
+    let of_kind = |k: Kind| selected.iter().copied().filter(move |p| p.kind == k);
+
+    let cfg = (!req.config.is_empty()).then(|| config::load(&req.config));
+    let posture = cfg.as_ref().map(|c| c.posture());
+    let integrity_selected = of_kind(Kind::Integrity).next().is_some();
+    let history = if req.logs.is_empty() {
+        None
+    } else {
+        Some(read_history(
+            &req,
+            of_kind(Kind::Event).collect(),
+            integrity_selected,
+        )?)
+    };
+    let integrity = integrity_selected.then(|| policy::integrity::Evidence {
+        verification: (!req.logs.is_empty())
+            .then(|| integrity::verify(&req.logs, &KeyRing::load(&req.config), req.window)),
+        gaps: history.as_ref().and_then(|h| h.gaps.clone()).map(Ok),
+    });
+
+    let mut event_outcomes = history
+        .as_ref()
+        .map(|h| h.outcomes.clone())
+        .unwrap_or_default()
+        .into_iter();
+    let mut results: Vec<(&Policy, Outcome)> = Vec::with_capacity(selected.len());
+    for p in &selected {
+        let outcome = match (p.kind, &history, &posture) {
+            (Kind::Integrity, _, _) => policy::integrity::evaluate(p, integrity.as_ref()),
+            (Kind::Event, Some(_), _) => event_outcomes
+                .next()
+                .unwrap_or_else(|| Outcome::not_applicable("not evaluated")),
+            (Kind::Event, None, _) => Outcome::not_applicable("no event history given (--logs)"),
+            (Kind::Config, _, Some(posture)) => check::evaluate_config(p, posture),
+            (Kind::Monitoring, _, Some(posture)) => check::evaluate_monitoring(p, set, posture),
+            (_, _, None) => Outcome::not_applicable("no configuration evidence given (--config)"),
+        };
+        results.push((p, outcome));
+    }
+    let judgement: Judgement = judge::judge(results, req.judge);
+    let (errors, violations) = (judgement.errors(), judgement.violations());
+
+    let mut evidence = Evidence {
+        logs: None,
+        config: cfg.as_ref().map(|c| (c, req.config.clone())),
+        posture: posture
+            .as_ref()
+            .map(|p| p.trails.clone())
+            .unwrap_or_default(),
+        first_event: None,
+        last_event: None,
+        accounts: posture
+            .as_ref()
+            .map(|p| p.accounts.clone())
+            .unwrap_or_default(),
+        regions: Vec::new(),
+        activity: Vec::new(),
+        command_line: req.command_line.clone(),
+        partial_allowed: req.allow_partial,
+    };
+    if let Some(h) = &history {
+        let inv = &h.inventory;
+        evidence.first_event = inv.first_event.clone();
+        evidence.last_event = inv.last_event.clone();
+        evidence.accounts.extend(inv.accounts.iter().cloned());
+        evidence.regions = inv.regions.clone();
+        evidence.activity = report::activity(inv);
+        if let Some(gaps) = &h.gaps {
+            report::add_delivery_gaps(&mut evidence.activity, gaps);
+        }
+        evidence.logs = Some(LogEvidence {
+            accounting: &h.accounting,
+            paths: req.logs.clone(),
+            in_scope: h.in_scope,
+        });
+    }
+    let scope = Scope {
+        from: req.window.from.map(events::record::format_event_time),
+        to: req
+            .window
+            .until
+            .map(|u| events::record::format_event_time(u - 1)),
+        framework: req.framework.clone(),
+        ..Scope::default()
+    };
+    let report = report::build(set, judgement, evidence, scope);
+    let exit = Exit::decide(report.inputs.partial, req.allow_partial, errors, violations);
+    Ok(Audit { report, exit })
+}
