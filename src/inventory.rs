@@ -13,6 +13,9 @@ use crate::events::{schema, EventFrame, Format, InputFile, Outcome, RejectedReco
 /// Account or region of a record that neither the record nor its S3 key names.
 pub const UNKNOWN: &str = "unknown";
 
+/// The fields an inventory counts by.
+const COUNTED: [&str; 3] = ["recipientAccountId", "awsRegion", "eventTime"];
+
 /// The stable JSON of `trailaudit inventory --format json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
@@ -69,6 +72,21 @@ pub struct Gap {
     pub account: String,
     pub region: String,
     pub date: String,
+}
+
+/// The inventory of the event history under `paths`, read as a stream of chunks of
+/// `chunk_rows` rows, and whether the evidence is partial.
+pub fn of_paths(paths: &[PathBuf], chunk_rows: usize) -> PolarsResult<(Inventory, bool)> {
+    let mut tally = Tally::default();
+    // An inventory shows no record text and no fingerprints: only the columns it counts by.
+    let options = crate::events::LoadOptions {
+        keep: crate::events::Keep::fields(&COUNTED),
+        fingerprints: false,
+    };
+    let accounting = crate::events::stream(paths, options, chunk_rows, |sources, chunk| {
+        tally.add(&chunk, sources)
+    })?;
+    Ok((tally.finish(&accounting.files), accounting.is_partial()))
 }
 
 impl Inventory {

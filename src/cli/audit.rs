@@ -50,10 +50,7 @@ pub struct Args {
     /// still counted).
     #[arg(long, value_name = "N", default_value_t = crate::finding::DEFAULT_EVIDENCE)]
     evidence_per_finding: usize,
-    /// Records per chunk of event history: memory holds a few chunks at a time, whatever the
-    /// size of the history.
-    #[arg(long, value_name = "ROWS", default_value_t = crate::events::DEFAULT_CHUNK_ROWS, hide = true)]
-    chunk_rows: usize,
+
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
@@ -164,7 +161,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         },
         allow_partial: args.input.allow_partial,
         evidence_per_finding: args.evidence_per_finding,
-        chunk_rows: args.chunk_rows,
+        chunk_rows: args.input.chunk_rows,
         command_line: std::env::args().collect(),
     })?;
     let report = &audit.report;

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{check_paths_exist, emit, InputArgs, Status};
-use crate::events;
 use crate::inventory::Inventory;
 
 #[derive(Debug, clap::Args)]
@@ -32,31 +31,24 @@ enum Format {
 
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     check_paths_exist(&args.paths)?;
-    let frame = events::load(&args.paths);
-    let inv = Inventory::of(&frame).context("summarising the event history")?;
+    let (inv, partial) = crate::inventory::of_paths(&args.paths, args.input.chunk_rows)
+        .context("summarising the event history")?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&inv)? + "\n",
         Format::Text => render_text(&inv),
     };
     emit(args.output.as_deref(), &text)?;
-    let partial = frame.is_partial();
     if partial && !quiet {
         eprintln!(
-            "trailaudit: partial evidence: {} file(s) failed, {} record(s) rejected{}",
-            inv.failed_files.len(),
-            inv.rejected_records,
-            if args.input.allow_partial {
-                " (allowed by --allow-partial)"
-            } else {
-                ""
-            }
+            "{}",
+            crate::exit::partial_note(
+                inv.failed_files.len(),
+                inv.rejected_records,
+                args.input.allow_partial
+            )
         );
     }
-    Ok(if partial && !args.input.allow_partial {
-        Status::Error
-    } else {
-        Status::Clean
-    })
+    Ok(Status::decide(partial, args.input.allow_partial, 0, 0))
 }
 
 fn render_text(inv: &Inventory) -> String {

@@ -65,6 +65,10 @@ pub struct InputArgs {
     /// of 2. Every failure is still listed.
     #[arg(long)]
     pub allow_partial: bool,
+    /// Records per chunk of event history: memory holds a few chunks at a time, whatever the
+    /// size of the history.
+    #[arg(long, value_name = "ROWS", default_value_t = crate::events::DEFAULT_CHUNK_ROWS, hide = true)]
+    pub chunk_rows: usize,
 }
 
 /// `--from` / `--to`, shared by every subcommand that reads event history.

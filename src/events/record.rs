@@ -50,6 +50,17 @@ pub enum Keep {
 }
 
 impl Keep {
+    /// Only the columns of these fields (names of [`super::schema::FIELDS`]; others are
+    /// ignored).
+    pub fn fields(names: &[&str]) -> Keep {
+        Keep::Columns(
+            names
+                .iter()
+                .filter_map(|n| super::schema::field(n))
+                .fold(0, |bits, f| bits | 1 << f.bit),
+        )
+    }
+
     /// The bit set of the fields whose columns are filled.
     pub fn columns(self) -> u32 {
         match self {
