@@ -15,5 +15,6 @@ pub mod integrity;
 pub mod inventory;
 pub mod judge;
 pub mod policy;
+pub mod query;
 pub mod report;
 pub mod synth;

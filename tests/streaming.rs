@@ -150,3 +150,102 @@ fn a_generated_corpus_audits_the_same_in_small_chunks() {
         "generated corpus, window",
     );
 }
+
+fn query(args: &[&str], chunk_rows: &str) -> String {
+    let mut all = vec!["query", "--chunk-rows", chunk_rows, "--allow-partial"];
+    all.extend_from_slice(args);
+    let run = trailaudit(&all);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
+}
+
+#[test]
+fn query_keeps_only_matches_and_gives_the_same_in_any_chunking() {
+    let corpora = fixtures();
+    let path = corpora.to_str().unwrap();
+    let pattern = r#"{ $.eventSource = "ec2.amazonaws.com" || $.errorCode = "*" }"#;
+    for format in ["table", "json", "ndjson", "csv"] {
+        let whole = query(&[pattern, path, "--format", format], WHOLE);
+        assert_eq!(
+            whole,
+            query(&[pattern, path, "--format", format], "7"),
+            "{format}"
+        );
+    }
+    let limited = query(&[pattern, path, "--format", "ndjson", "--limit", "5"], "3");
+    let all = query(&[pattern, path, "--format", "ndjson"], WHOLE);
+    let first: Vec<&str> = all.lines().take(5).collect();
+    assert_eq!(limited.lines().collect::<Vec<_>>(), first);
+    assert_eq!(
+        query(&[pattern, path, "--count"], "5").trim(),
+        all.lines().count().to_string()
+    );
+}
+
+#[test]
+fn input_order_streams_every_match_in_file_then_record_order() {
+    let corpora = fixtures();
+    let path = corpora.to_str().unwrap();
+    let pattern = r#"{ $.eventName = * }"#;
+    let fields = ["--fields", "_file,_record_index,eventID"];
+    let sorted = query(
+        &[pattern, path, "--format", "ndjson", fields[0], fields[1]],
+        WHOLE,
+    );
+    let streamed = query(
+        &[
+            pattern,
+            path,
+            "--format",
+            "ndjson",
+            "--input-order",
+            fields[0],
+            fields[1],
+        ],
+        "3",
+    );
+    let rows = |text: &str| -> Vec<(String, u64, Value)> {
+        text.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (
+                    v["_file"].as_str().unwrap().to_string(),
+                    v["_record_index"].as_u64().unwrap(),
+                    v["eventID"].clone(),
+                )
+            })
+            .collect()
+    };
+    let (mut by_time, by_input) = (rows(&sorted), rows(&streamed));
+    assert!(by_input.len() > 300, "{}", by_input.len());
+    // Input order: files as listed (sorted paths), records in file order.
+    let mut expected = by_input.clone();
+    expected.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(by_input, expected, "not in input order");
+    by_time.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(by_time, by_input, "not the same matches");
+
+    let csv = query(&[pattern, path, "--format", "csv", "--input-order"], "3");
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("eventTime,")).count(),
+        1
+    );
+    assert_eq!(csv.lines().count(), by_input.len() + 1);
+    let none = query(
+        &[
+            r#"{ $.eventName = "NoSuchCall" }"#,
+            path,
+            "--format",
+            "csv",
+            "--input-order",
+        ],
+        "3",
+    );
+    assert_eq!(none.lines().count(), 1, "the header alone: {none}");
+    let usage = trailaudit(["query", pattern, path, "--input-order"]);
+    assert_eq!(
+        usage.code, 2,
+        "table output cannot stream: {}",
+        usage.stderr
+    );
+}

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{check_paths_exist, emit, InputArgs, Status, TimeWindow};
 use crate::events::{self, schema};
 use crate::filter::{to_polars, Pattern};
+use crate::query::Query;
 
 const DEFAULT_FIELDS: &str =
     "eventTime,recipientAccountId,awsRegion,eventSource,eventName,userIdentity.arn,sourceIPAddress,errorCode";
@@ -34,6 +35,11 @@ pub struct Args {
     /// Show at most N records (earliest first).
     #[arg(long)]
     limit: Option<usize>,
+    /// Write matches as they are read, in input order (files in path order, records in file
+    /// order) instead of earliest first: memory stays constant whatever the number of matches.
+    /// ndjson and csv only.
+    #[arg(long)]
+    input_order: bool,
     #[command(flatten)]
     window: TimeWindow,
     /// Write to this file instead of stdout.
@@ -54,46 +60,102 @@ enum Format {
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     let pattern = Pattern::parse(&args.pattern)
         .map_err(|e| anyhow::anyhow!("invalid filter pattern: {e}"))?;
+    if args.input_order && !matches!(args.format, Format::Ndjson | Format::Csv) {
+        bail!("--input-order writes ndjson or csv (give --format ndjson or --format csv)");
+    }
+    if args.input_order && args.limit.is_some() {
+        bail!("--input-order writes every match; --limit picks the earliest: give one of them");
+    }
     check_paths_exist(&args.paths)?;
     let window = args.window.bounds()?;
-    let frame = events::load_with(&args.paths, load_options(args, &pattern, &window));
-
-    let info = to_polars::FrameInfo::of(&frame.df)?;
-    let mut selection = to_polars::to_expr(&pattern, info);
-    if let Some(w) = window.to_expr() {
-        selection = w.and(selection);
-    }
-    let matched = frame.df.clone().lazy().filter(selection).collect();
-    let matched = anyhow::Context::context(matched, "evaluating the pattern")?;
-
-    let text = if args.count {
-        format!("{}\n", matched.height())
-    } else {
-        let mut rows = matched.sort(
-            ["eventTime", schema::FILE_ID, schema::RECORD_INDEX],
-            SortMultipleOptions::default(),
-        )?;
-        if let Some(n) = args.limit {
-            rows = rows.head(Some(n));
-        }
-        render(args, &frame, &rows)?
+    let query = Query {
+        pattern: &pattern,
+        window,
+        paths: &args.paths,
+        options: load_options(args, &pattern, &window),
+        chunk_rows: args.input.chunk_rows,
     };
-    emit(args.output.as_deref(), &text)?;
+    let accounting = if args.count {
+        let (n, accounting) = anyhow::Context::context(query.count(), "evaluating the pattern")?;
+        emit(args.output.as_deref(), &format!("{n}\n"))?;
+        accounting
+    } else if args.input_order {
+        let mut out = Output::open(args.output.as_deref())?;
+        let mut first = true;
+        let accounting = query.in_input_order(|sources, rows| -> anyhow::Result<()> {
+            let text = render(args, sources, &rows, first)?;
+            first = false;
+            out.write(&text)
+        })?;
+        if first && args.format == Format::Csv {
+            // No match: the header alone.
+            out.write(&csv_header(&fields(args)?))?;
+        }
+        out.finish()?;
+        accounting
+    } else {
+        let (rows, accounting) =
+            anyhow::Context::context(query.earliest(args.limit), "evaluating the pattern")?;
+        let text = render(args, &accounting.sources(), &rows, true)?;
+        emit(args.output.as_deref(), &text)?;
+        accounting
+    };
 
-    let partial = frame.is_partial();
+    let partial = accounting.is_partial();
     if partial && !quiet {
-        let failed = frame.failed().count();
         eprintln!(
-            "trailaudit: partial evidence: {failed} file(s) failed, {} record(s) rejected; `trailaudit inventory` lists them{}",
-            frame.rejected_records(),
-            if args.input.allow_partial { " (allowed by --allow-partial)" } else { "" }
+            "{}; `trailaudit inventory` lists them",
+            crate::exit::partial_note(
+                accounting.failed().count(),
+                accounting.rejected_records(),
+                args.input.allow_partial
+            )
         );
     }
-    Ok(if partial && !args.input.allow_partial {
-        Status::Error
-    } else {
-        Status::Clean
-    })
+    Ok(Status::decide(partial, args.input.allow_partial, 0, 0))
+}
+
+/// Where `--input-order` writes, a piece at a time. A closed pipe (`| head`) ends the output
+/// quietly; the input is still read to the end, so its accounting is complete.
+struct Output {
+    writer: Box<dyn std::io::Write>,
+    closed: bool,
+}
+
+impl Output {
+    fn open(path: Option<&std::path::Path>) -> anyhow::Result<Output> {
+        let writer: Box<dyn std::io::Write> = match path {
+            Some(p) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(p)
+                    .with_context(|| format!("cannot write {}", p.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        };
+        Ok(Output {
+            writer,
+            closed: false,
+        })
+    }
+
+    fn write(&mut self, text: &str) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.writer.write_all(text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r.context("cannot write the output"),
+        }
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        match self.writer.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.context("cannot write the output"),
+        }
+    }
 }
 
 /// A count needs only the columns the pattern and the window read (when the pattern can be
@@ -114,7 +176,13 @@ fn load_options(args: &Args, pattern: &Pattern, window: &events::Window) -> even
     }
 }
 
-fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::Result<String> {
+/// The records of `rows` in the output format; `header` for the first piece of a CSV.
+fn render(
+    args: &Args,
+    sources: &[events::Source],
+    rows: &DataFrame,
+    header: bool,
+) -> anyhow::Result<String> {
     let texts = to_polars::records_json(rows)?;
     let whole_records =
         args.fields.is_empty() && matches!(args.format, Format::Json | Format::Ndjson);
@@ -134,7 +202,7 @@ fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::
         match name {
             "_file" => files
                 .get(i)
-                .and_then(|id| frame.files.get(id as usize))
+                .and_then(|id| sources.get(id as usize))
                 .map(|f| Value::String(f.path.display().to_string()))
                 .unwrap_or(Value::Null),
             _ => indexes.get(i).map(Value::from).unwrap_or(Value::Null),
@@ -154,17 +222,7 @@ fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::
         v.clone()
     };
 
-    let fields: Vec<String> = if args.fields.is_empty() {
-        DEFAULT_FIELDS.split(',').map(str::to_string).collect()
-    } else {
-        args.fields
-            .iter()
-            .map(|f| f.trim().trim_start_matches("$.").to_string())
-            .collect()
-    };
-    if fields.iter().any(String::is_empty) {
-        bail!("--fields has an empty name");
-    }
+    let fields = fields(args)?;
     let selected = |i: usize| -> Value {
         Value::Object(
             fields
@@ -201,14 +259,9 @@ fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::
             out = serde_json::to_string_pretty(&all)? + "\n";
         }
         Format::Csv => {
-            out.push_str(
-                &fields
-                    .iter()
-                    .map(|f| csv_cell(f))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            out.push('\n');
+            if header {
+                out.push_str(&csv_header(&fields));
+            }
             for i in 0..records.len() {
                 let cells: Vec<String> = fields
                     .iter()
@@ -262,6 +315,32 @@ fn render(args: &Args, frame: &events::EventFrame, rows: &DataFrame) -> anyhow::
         }
     }
     Ok(out)
+}
+
+/// The record paths to show.
+fn fields(args: &Args) -> anyhow::Result<Vec<String>> {
+    let fields: Vec<String> = if args.fields.is_empty() {
+        DEFAULT_FIELDS.split(',').map(str::to_string).collect()
+    } else {
+        args.fields
+            .iter()
+            .map(|f| f.trim().trim_start_matches("$.").to_string())
+            .collect()
+    };
+    if fields.iter().any(String::is_empty) {
+        bail!("--fields has an empty name");
+    }
+    Ok(fields)
+}
+
+fn csv_header(fields: &[String]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_cell(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
 }
 
 /// A JSON value as display text: strings bare, null empty, anything else as JSON.

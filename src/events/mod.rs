@@ -266,14 +266,34 @@ pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
     }
 }
 
+/// In which order a stream hands its chunks over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// As they are built: fastest. A consumer must not depend on the order.
+    Any,
+    /// Input order: files in the order [`load`] lists them, records in file order. A few files
+    /// are read in parallel at a time, so memory holds those files' rows at most.
+    Input,
+}
+
 /// Reads every file under `inputs` in parallel and hands the loaded rows to `consume` in frames
 /// of at most `chunk_rows` rows (with the [`Source`] of each `_file_id`), on the calling thread,
-/// while the next ones load: memory holds a few chunks, whatever the size of the history. Chunks
-/// come in no particular order; a consumer must not depend on it.
+/// while the next ones load: memory holds a few chunks, whatever the size of the history.
 ///
 /// When `consume` fails, no further file is read and its first error is returned; otherwise
 /// every file's accounting, as [`load`] gives it.
 pub fn stream<E>(
+    inputs: &[PathBuf],
+    options: LoadOptions,
+    chunk_rows: usize,
+    consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
+) -> Result<Accounting, E> {
+    stream_in(Order::Any, inputs, options, chunk_rows, consume)
+}
+
+/// [`stream`], with the chunks in the given order.
+pub fn stream_in<E>(
+    order: Order,
     inputs: &[PathBuf],
     options: LoadOptions,
     chunk_rows: usize,
@@ -306,40 +326,9 @@ pub fn stream<E>(
     // One chunk waits while the consumer works on another: loading runs ahead by one chunk.
     let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
     let (reads, error) = std::thread::scope(|scope| {
-        let producer = scope.spawn(|| {
-            let tx = tx;
-            let stop = &stop;
-            to_read
-                .par_iter()
-                .fold(
-                    || {
-                        (
-                            Sink::new(options.keep, chunk_rows, tx.clone()),
-                            Vec::new(),
-                            Vec::new(),
-                        )
-                    },
-                    |(mut sink, mut reads, mut scratch), &(id, path)| {
-                        if !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            let read = read_file(path, id, options, &mut sink, &mut scratch);
-                            reads.push((id, read));
-                        }
-                        // One unusually large file should not pin its buffer for the rest of
-                        // the load.
-                        if scratch.capacity() > SCRATCH_KEEP {
-                            scratch = Vec::new();
-                        }
-                        (sink, reads, scratch)
-                    },
-                )
-                .map(|(sink, reads, _)| {
-                    sink.flush();
-                    reads
-                })
-                .reduce(Vec::new, |mut a, mut b| {
-                    a.append(&mut b);
-                    a
-                })
+        let producer = scope.spawn(|| match order {
+            Order::Any => read_any_order(&to_read, options, chunk_rows, &stop, tx),
+            Order::Input => read_in_order(&to_read, options, chunk_rows, &stop, tx),
         });
         let mut error = None;
         for chunk in rx {
@@ -402,41 +391,132 @@ pub fn stream<E>(
 /// What reading one file gave.
 type Read = (Outcome, Rejections, Option<Fingerprint>);
 
-/// A loading thread's rows: sent to the consumer each time `chunk_rows` are built.
+/// Every file in parallel, each loading thread sending its rows as they fill a chunk.
+fn read_any_order(
+    to_read: &[(u32, &Path)],
+    options: LoadOptions,
+    chunk_rows: usize,
+    stop: &std::sync::atomic::AtomicBool,
+    tx: std::sync::mpsc::SyncSender<DataFrame>,
+) -> Vec<(u32, Read)> {
+    to_read
+        .par_iter()
+        .fold(
+            || {
+                (
+                    Sink::new(options.keep, chunk_rows, Some(tx.clone())),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            },
+            |(mut sink, mut reads, mut scratch), &(id, path)| {
+                if !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    reads.push((id, read_file(path, id, options, &mut sink, &mut scratch)));
+                }
+                // One unusually large file should not pin its buffer for the rest of the load.
+                if scratch.capacity() > SCRATCH_KEEP {
+                    scratch = Vec::new();
+                }
+                (sink, reads, scratch)
+            },
+        )
+        .map(|(sink, reads, _)| {
+            sink.flush();
+            reads
+        })
+        .reduce(Vec::new, |mut a, mut b| {
+            a.append(&mut b);
+            a
+        })
+}
+
+/// A few files at a time in parallel, their chunks sent in input order.
+fn read_in_order(
+    to_read: &[(u32, &Path)],
+    options: LoadOptions,
+    chunk_rows: usize,
+    stop: &std::sync::atomic::AtomicBool,
+    tx: std::sync::mpsc::SyncSender<DataFrame>,
+) -> Vec<(u32, Read)> {
+    let mut reads = Vec::with_capacity(to_read.len());
+    for batch in to_read.chunks(rayon::current_num_threads().max(1)) {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let done: Vec<(u32, Read, Vec<DataFrame>)> = batch
+            .par_iter()
+            .map_init(Vec::new, |scratch, &(id, path)| {
+                let mut sink = Sink::new(options.keep, chunk_rows, None);
+                let read = read_file(path, id, options, &mut sink, scratch);
+                if scratch.capacity() > SCRATCH_KEEP {
+                    *scratch = Vec::new();
+                }
+                (id, read, sink.into_frames())
+            })
+            .collect();
+        for (id, read, frames) in done {
+            for frame in frames {
+                // The consumer stopped (it failed): nothing more is wanted.
+                let _ = tx.send(frame);
+            }
+            reads.push((id, read));
+        }
+    }
+    reads
+}
+
+/// A loading thread's rows, cut into chunks of `chunk_rows`: each sent to the consumer when
+/// full, or kept to be sent in order.
 struct Sink {
     builder: FrameBuilder,
     keep: Keep,
     chunk_rows: usize,
-    tx: std::sync::mpsc::SyncSender<DataFrame>,
+    tx: Option<std::sync::mpsc::SyncSender<DataFrame>>,
+    kept: Vec<DataFrame>,
 }
 
 impl Sink {
-    fn new(keep: Keep, chunk_rows: usize, tx: std::sync::mpsc::SyncSender<DataFrame>) -> Sink {
+    fn new(
+        keep: Keep,
+        chunk_rows: usize,
+        tx: Option<std::sync::mpsc::SyncSender<DataFrame>>,
+    ) -> Sink {
         Sink {
             builder: FrameBuilder::new(keep),
             keep,
             chunk_rows,
             tx,
+            kept: Vec::new(),
         }
     }
 
     fn push(&mut self, row: &record::Row, file_id: u32, record_index: u64) {
         self.builder.push(row, file_id, record_index);
         if self.builder.len() >= self.chunk_rows {
-            self.send();
+            self.cut();
         }
     }
 
-    fn send(&mut self) {
-        let full = std::mem::replace(&mut self.builder, FrameBuilder::new(self.keep));
-        // The consumer stopped (it failed): nothing more is wanted.
-        let _ = self.tx.send(full.finish());
+    fn cut(&mut self) {
+        let full = std::mem::replace(&mut self.builder, FrameBuilder::new(self.keep)).finish();
+        match &self.tx {
+            // The consumer stopped (it failed): nothing more is wanted.
+            Some(tx) => drop(tx.send(full)),
+            None => self.kept.push(full),
+        }
     }
 
     fn flush(mut self) {
         if !self.builder.is_empty() {
-            self.send();
+            self.cut();
         }
+    }
+
+    fn into_frames(mut self) -> Vec<DataFrame> {
+        if !self.builder.is_empty() {
+            self.cut();
+        }
+        self.kept
     }
 }
 
