@@ -79,10 +79,7 @@ pub struct Gap {
 pub fn of_paths(paths: &[PathBuf], chunk_rows: usize) -> PolarsResult<(Inventory, bool)> {
     let mut tally = Tally::default();
     // An inventory shows no record text and no fingerprints: only the columns it counts by.
-    let options = crate::events::LoadOptions {
-        keep: crate::events::Keep::fields(&COUNTED),
-        fingerprints: false,
-    };
+    let options = crate::events::LoadOptions::keeping(crate::events::Keep::fields(&COUNTED));
     let accounting = crate::events::stream(paths, options, chunk_rows, |sources, chunk| {
         tally.add(&chunk, sources)
     })?;

@@ -14,7 +14,7 @@ pub struct Query<'a> {
     pub window: Window,
     pub paths: &'a [PathBuf],
     /// What the load keeps of each record.
-    pub options: LoadOptions,
+    pub options: LoadOptions<'a>,
     pub chunk_rows: usize,
 }
 

@@ -223,7 +223,7 @@ proptest! {
             // What `query --count` does: load only the columns the pattern reads (from
             // CloudTrail's own file shape, the loader's fast path), then evaluate.
             let Some(fields) = to_polars::columns_needed(&p) else { continue };
-            let options = events::LoadOptions { keep: events::Keep::Columns(fields), fingerprints: false };
+            let options = events::LoadOptions::keeping(events::Keep::Columns(fields));
             let projected = events::load_with(std::slice::from_ref(&log), options);
             prop_assert_eq!(projected.events(), records.len());
             let index = projected.df.column(schema::RECORD_INDEX).unwrap().u32().unwrap().clone();

@@ -249,3 +249,48 @@ fn input_order_streams_every_match_in_file_then_record_order() {
         usage.stderr
     );
 }
+
+/// Inside `audit`, the log files digests list are hashed by the loader as it reads them, not
+/// read and decompressed a second time: the hashes must be the ones `verify` computes itself.
+#[test]
+fn the_loader_hashes_log_files_as_verify_does() {
+    use std::collections::{HashMap, HashSet};
+    use trailaudit::events::{self, LoadOptions};
+    use trailaudit::integrity::{self, KeyRing};
+
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digest-test-vectors");
+    let inputs = vec![vectors.join("s3")];
+    let keys = KeyRing::load(&[vectors.clone()]);
+    let plan = integrity::Plan::new(&inputs, &keys, Default::default());
+    let wanted: HashSet<PathBuf> = plan.wanted().map(Path::to_path_buf).collect();
+    assert!(!wanted.is_empty());
+    let options = LoadOptions {
+        content_hashes: Some(&wanted),
+        ..LoadOptions::WHOLE
+    };
+    let frame = events::load_with(&inputs, options);
+    let mut known = HashMap::new();
+    for f in &frame.files {
+        match &f.content {
+            Some(c) => {
+                assert!(
+                    wanted.contains(&f.path),
+                    "{} was not asked for",
+                    f.path.display()
+                );
+                let (sha, bytes) = integrity::digest::sha256_content(&f.path).unwrap();
+                assert_eq!((c.sha256.as_str(), c.bytes), (sha.as_str(), bytes));
+                known.insert(f.path.clone(), (sha, bytes));
+            }
+            None => assert!(!wanted.contains(&f.path), "{} not hashed", f.path.display()),
+        }
+    }
+    assert_eq!(known.len(), wanted.len());
+    let with_loader = plan.finish(&known);
+    let alone = integrity::verify(&inputs, &keys, Default::default());
+    assert_eq!(with_loader, alone);
+    assert!(
+        alone.trails.iter().any(|t| t.log_files.valid > 0),
+        "{alone:#?}"
+    );
+}

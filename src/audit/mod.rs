@@ -10,7 +10,8 @@
 //! Event history is never held whole: each chunk is evaluated by every event policy and
 //! summarised, then dropped, so memory follows what the report keeps, not the records.
 
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
@@ -73,15 +74,20 @@ fn read_history(
     req: &Request,
     event_policies: Vec<&Policy>,
     want_gaps: bool,
+    content_hashes: &HashSet<PathBuf>,
 ) -> Result<History, AuditError> {
     let mut policies = EventPolicies::new(event_policies, req.evidence_per_finding);
     let mut tally = Tally::default();
     let mut gaps = want_gaps.then(GapTally::default);
     let mut in_scope = 0u64;
     let window = req.window.to_expr();
+    let options = LoadOptions {
+        content_hashes: Some(content_hashes),
+        ..LoadOptions::WHOLE
+    };
     let accounting = events::stream(
         &req.logs,
-        LoadOptions::WHOLE,
+        options,
         req.chunk_rows,
         |sources, chunk| -> Result<(), AuditError> {
             tally.add(&chunk, sources)?;
@@ -123,6 +129,14 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
     let cfg = (!req.config.is_empty()).then(|| config::load(&req.config));
     let posture = cfg.as_ref().map(|c| c.posture());
     let integrity_selected = of_kind(Kind::Integrity).next().is_some();
+    // The digests are read first, so the loader hashes the log files they list as it reads them.
+    let plan = (integrity_selected && !req.logs.is_empty())
+        .then(|| integrity::Plan::new(&req.logs, &KeyRing::load(&req.config), req.window));
+    let wanted: HashSet<PathBuf> = plan
+        .iter()
+        .flat_map(|p| p.wanted())
+        .map(Path::to_path_buf)
+        .collect();
     let history = if req.logs.is_empty() {
         None
     } else {
@@ -130,12 +144,22 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
             &req,
             of_kind(Kind::Event).collect(),
             integrity_selected,
+            &wanted,
         )?)
     };
-    let integrity = integrity_selected.then(|| policy::integrity::Evidence {
-        verification: (!req.logs.is_empty())
-            .then(|| integrity::verify(&req.logs, &KeyRing::load(&req.config), req.window)),
-        gaps: history.as_ref().and_then(|h| h.gaps.clone()).map(Ok),
+    let integrity = integrity_selected.then(|| {
+        let hashed: HashMap<PathBuf, (String, u64)> = history
+            .iter()
+            .flat_map(|h| &h.accounting.files)
+            .filter_map(|f| {
+                let c = f.content.as_ref()?;
+                Some((f.path.clone(), (c.sha256.clone(), c.bytes)))
+            })
+            .collect();
+        policy::integrity::Evidence {
+            verification: plan.map(|p| p.finish(&hashed)),
+            gaps: history.as_ref().and_then(|h| h.gaps.clone()).map(Ok),
+        }
     });
 
     let mut event_outcomes = history

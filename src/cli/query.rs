@@ -161,7 +161,11 @@ impl Output {
 /// A count needs only the columns the pattern and the window read (when the pattern can be
 /// evaluated on columns); records to show need everything. No command output shows input
 /// fingerprints, so none are computed.
-fn load_options(args: &Args, pattern: &Pattern, window: &events::Window) -> events::LoadOptions {
+fn load_options(
+    args: &Args,
+    pattern: &Pattern,
+    window: &events::Window,
+) -> events::LoadOptions<'static> {
     let time = schema::field("eventTime").map_or(0, |f| 1u32 << f.bit);
     let keep = match to_polars::columns_needed(pattern) {
         Some(fields) if args.count => {
@@ -170,10 +174,7 @@ fn load_options(args: &Args, pattern: &Pattern, window: &events::Window) -> even
         }
         _ => events::Keep::Whole,
     };
-    events::LoadOptions {
-        keep,
-        fingerprints: false,
-    }
+    events::LoadOptions::keeping(keep)
 }
 
 /// The records of `rows` in the output format; `header` for the first piece of a CSV.

@@ -91,6 +91,10 @@ pub struct InputFile {
     pub rejections: Rejections,
     /// Size and SHA-256 as stored, when the file could be read (and the load asked for it).
     pub fingerprint: Option<source::Fingerprint>,
+    /// Size and SHA-256 of the uncompressed content, when the load asked for it
+    /// ([`LoadOptions::content_hashes`]) and the file could be decompressed.
+    #[serde(skip)]
+    pub content: Option<source::Fingerprint>,
 }
 
 /// What became of every input file of a load, and how many records loaded: the accounting that
@@ -208,20 +212,33 @@ impl Window {
 
 /// What a load keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoadOptions {
+pub struct LoadOptions<'a> {
     /// Of each record.
     pub keep: Keep,
     /// Each input file's size and SHA-256 as stored ([`InputFile::fingerprint`]), for the
     /// evidence manifest.
     pub fingerprints: bool,
+    /// Files whose uncompressed content is hashed too ([`InputFile::content`]): the log files
+    /// that digests list, checked without reading them a second time.
+    pub content_hashes: Option<&'a std::collections::HashSet<PathBuf>>,
 }
 
-impl LoadOptions {
+impl LoadOptions<'static> {
     /// Everything: whole records and fingerprints.
-    pub const WHOLE: LoadOptions = LoadOptions {
+    pub const WHOLE: LoadOptions<'static> = LoadOptions {
         keep: Keep::Whole,
         fingerprints: true,
+        content_hashes: None,
     };
+
+    /// `keep` of each record, and nothing else.
+    pub fn keeping(keep: Keep) -> LoadOptions<'static> {
+        LoadOptions {
+            keep,
+            fingerprints: false,
+            content_hashes: None,
+        }
+    }
 }
 
 /// Rows per chunk a stream hands its consumer by default. Measured in BENCHMARKS.md: larger
@@ -353,7 +370,7 @@ pub fn stream_in<E>(
     let mut read: Vec<Option<Read>> = vec![None; found.len()];
     let mut events = 0;
     for (id, result) in reads {
-        if let Outcome::Loaded { records, .. } = &result.0 {
+        if let Outcome::Loaded { records, .. } = &result.outcome {
             events += records;
         }
         read[id as usize] = Some(result);
@@ -363,25 +380,21 @@ pub fn stream_in<E>(
         .zip(read)
         .zip(sources)
         .map(|((found, read), source)| {
-            let (outcome, rejections, fingerprint) = match (found, read) {
+            let read = match (found, read) {
                 (Found::File(_), Some(r)) => r,
                 (Found::File(_), None) => {
-                    let error = FileError::Io("not read (internal error)".into());
-                    (Outcome::Failed { error }, Rejections::default(), None)
+                    Read::failed(FileError::Io("not read (internal error)".into()))
                 }
-                (Found::Skipped(_, reason), _) => {
-                    (Outcome::Skipped { reason }, Rejections::default(), None)
-                }
-                (Found::Failed(_, error), _) => {
-                    (Outcome::Failed { error }, Rejections::default(), None)
-                }
+                (Found::Skipped(_, reason), _) => Read::new(Outcome::Skipped { reason }),
+                (Found::Failed(_, error), _) => Read::failed(error),
             };
             InputFile {
                 key: source.key,
                 path: source.path,
-                outcome,
-                rejections,
-                fingerprint,
+                outcome: read.outcome,
+                rejections: read.rejections,
+                fingerprint: read.fingerprint,
+                content: read.content,
             }
         })
         .collect();
@@ -389,7 +402,28 @@ pub fn stream_in<E>(
 }
 
 /// What reading one file gave.
-type Read = (Outcome, Rejections, Option<Fingerprint>);
+#[derive(Debug, Clone)]
+struct Read {
+    outcome: Outcome,
+    rejections: Rejections,
+    fingerprint: Option<Fingerprint>,
+    content: Option<Fingerprint>,
+}
+
+impl Read {
+    fn new(outcome: Outcome) -> Read {
+        Read {
+            outcome,
+            rejections: Rejections::default(),
+            fingerprint: None,
+            content: None,
+        }
+    }
+
+    fn failed(error: FileError) -> Read {
+        Read::new(Outcome::Failed { error })
+    }
+}
 
 /// Every file in parallel, each loading thread sending its rows as they fill a chunk.
 fn read_any_order(
@@ -530,21 +564,32 @@ fn read_file(
     sink: &mut Sink,
     scratch: &mut Vec<u8>,
 ) -> Read {
-    let mut rejections = Rejections::default();
     let (fingerprint, content) = source::read_input_with(path, scratch, options.fingerprints);
+    let mut read = Read {
+        fingerprint,
+        ..Read::failed(FileError::Empty)
+    };
     let bytes = match content {
         Ok(b) => b,
-        Err(error) => return (Outcome::Failed { error }, rejections, fingerprint),
+        Err(error) => {
+            read.outcome = Outcome::Failed { error };
+            return read;
+        }
     };
+    if options.content_hashes.is_some_and(|set| set.contains(path)) {
+        read.content = Some(Fingerprint::of(&bytes));
+    }
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
             let error = FileError::NotUtf8 {
                 offset: e.valid_up_to(),
             };
-            return (Outcome::Failed { error }, rejections, fingerprint);
+            read.outcome = Outcome::Failed { error };
+            return read;
         }
     };
+    let rejections = &mut read.rejections;
     let mut loaded = 0u64;
     let keep = options.keep;
     let content = shape::read_records(text, keep, &mut |pos, item| match item
@@ -556,7 +601,7 @@ fn read_file(
         }
         Err(reason) => rejections.add(pos, reason),
     });
-    let outcome = match content {
+    read.outcome = match content {
         Ok(Content::Events(format)) => Outcome::Loaded {
             format,
             records: loaded,
@@ -564,5 +609,5 @@ fn read_file(
         Ok(Content::Skip(reason)) => Outcome::Skipped { reason },
         Err(error) => Outcome::Failed { error },
     };
-    (outcome, rejections, fingerprint)
+    read
 }

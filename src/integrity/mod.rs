@@ -212,331 +212,405 @@ type GroupKey = (String, String, String, String, Option<String>);
 
 /// Checks every digest and log file under `inputs`.
 pub fn verify(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Verification {
-    let mut v = Verification {
-        paths: inputs.to_vec(),
-        from: window.from.map(format_event_time),
-        to: window.until.map(|u| format_event_time(u - 1)),
-        signatures_checked: !keys.keys.is_empty(),
-        public_keys: keys.keys.len() as u64,
-        ..Verification::default()
-    };
-    let mut problems: Vec<Problem> = Vec::new();
-    let unreadable = |path: &Path, detail: String| Problem {
-        level: Level::Unreadable,
-        code: Code::Unreadable,
-        reason: "unreadable".into(),
-        file: path.display().to_string(),
-        detail,
-        account: String::new(),
-        region: String::new(),
-        trail: String::new(),
-        unverified_log_files: Vec::new(),
-    };
-    for e in &keys.errors {
-        problems.push(unreadable(&e.path, e.kind.to_string()));
-    }
+    Plan::new(inputs, keys, window).finish(&HashMap::new())
+}
 
-    // Sort the inputs by role.
-    let mut digest_paths: Vec<(PathBuf, String, DigestName)> = Vec::new();
-    let mut metadata: HashMap<PathBuf, PathBuf> = HashMap::new();
-    let mut logs: Vec<LogFile> = Vec::new();
-    let mut seen_digests: HashMap<String, PathBuf> = HashMap::new();
-    for found in discover(inputs) {
-        v.files.examined += 1;
-        let path = match found {
-            Found::File(p) => p,
-            Found::Skipped(path, reason) => {
-                v.skipped.push(Skipped { path, reason });
-                continue;
-            }
-            Found::Failed(p, e) => {
-                v.files.unreadable += 1;
-                problems.push(unreadable(&p, e.to_string()));
-                continue;
-            }
+/// SHA-256 and size of a log file's uncompressed content, or why it could not be read.
+pub type ContentHash = Result<(String, u64), ReadError>;
+
+/// A verification with the digests read and their chains walked, waiting for the hashes of the
+/// log files they list: a caller that reads those files anyway (the audit's loader) hashes their
+/// content then, instead of reading and decompressing them a second time.
+pub struct Plan {
+    window: Window,
+    v: Verification,
+    problems: Vec<Problem>,
+    files: Vec<DigestFile>,
+    logs: Vec<LogFile>,
+    trails: Vec<TrailSummary>,
+    spans: Vec<(usize, chain::MissingSpan)>,
+    group_of_digest: HashMap<usize, usize>,
+    /// Indexes in `logs` of the log files the digests in scope list.
+    wanted: Vec<usize>,
+}
+
+impl Plan {
+    /// Reads the digests under `inputs` and walks their chains.
+    pub fn new(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Plan {
+        let mut v = Verification {
+            paths: inputs.to_vec(),
+            from: window.from.map(format_event_time),
+            to: window.until.map(|u| format_event_time(u - 1)),
+            signatures_checked: !keys.keys.is_empty(),
+            public_keys: keys.keys.len() as u64,
+            ..Verification::default()
         };
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        if let Some(digest) = name.strip_suffix(".metadata.json") {
-            v.files.signature_files += 1;
-            metadata.insert(path.with_file_name(digest), path);
-        } else if let Some(d) = DigestName::parse(&name) {
-            if let Some(first) = seen_digests.get(&name) {
-                v.skipped.push(Skipped {
-                    reason: format!(
-                        "a second copy of {}: only the first is checked",
-                        first.display()
-                    ),
+        let mut problems: Vec<Problem> = Vec::new();
+        let unreadable = |path: &Path, detail: String| Problem {
+            level: Level::Unreadable,
+            code: Code::Unreadable,
+            reason: "unreadable".into(),
+            file: path.display().to_string(),
+            detail,
+            account: String::new(),
+            region: String::new(),
+            trail: String::new(),
+            unverified_log_files: Vec::new(),
+        };
+        for e in &keys.errors {
+            problems.push(unreadable(&e.path, e.kind.to_string()));
+        }
+
+        // Sort the inputs by role.
+        let mut digest_paths: Vec<(PathBuf, String, DigestName)> = Vec::new();
+        let mut metadata: HashMap<PathBuf, PathBuf> = HashMap::new();
+        let mut logs: Vec<LogFile> = Vec::new();
+        let mut seen_digests: HashMap<String, PathBuf> = HashMap::new();
+        for found in discover(inputs) {
+            v.files.examined += 1;
+            let path = match found {
+                Found::File(p) => p,
+                Found::Skipped(path, reason) => {
+                    v.skipped.push(Skipped { path, reason });
+                    continue;
+                }
+                Found::Failed(p, e) => {
+                    v.files.unreadable += 1;
+                    problems.push(unreadable(&p, e.to_string()));
+                    continue;
+                }
+            };
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if let Some(digest) = name.strip_suffix(".metadata.json") {
+                v.files.signature_files += 1;
+                metadata.insert(path.with_file_name(digest), path);
+            } else if let Some(d) = DigestName::parse(&name) {
+                if let Some(first) = seen_digests.get(&name) {
+                    v.skipped.push(Skipped {
+                        reason: format!(
+                            "a second copy of {}: only the first is checked",
+                            first.display()
+                        ),
+                        path,
+                    });
+                    continue;
+                }
+                v.files.digest_files += 1;
+                seen_digests.insert(name.clone(), path.clone());
+                digest_paths.push((path, name, d));
+            } else if let Some(l) = LogName::parse(&name) {
+                v.files.log_files += 1;
+                logs.push(LogFile {
                     path,
+                    file_name: name,
+                    name: l,
+                });
+            } else {
+                v.skipped.push(Skipped {
+                    path,
+                    reason: "not a CloudTrail log, digest or signature file (by its name)".into(),
+                });
+            }
+        }
+
+        v.files.skipped = v.skipped.len() as u64;
+
+        // Digests: read in parallel, with their saved signatures.
+        let mut files: Vec<DigestFile> = digest_paths
+            .into_par_iter()
+            .map(|(path, file_name, name)| DigestFile {
+                body: Digest::read(&path),
+                path,
+                file_name,
+                name,
+                signature: None,
+            })
+            .collect();
+        for f in &mut files {
+            if let Some(m) = metadata.remove(&f.path) {
+                f.signature = Some(digest::read_signature(&m));
+            }
+        }
+        for (_, m) in metadata {
+            v.skipped.push(Skipped {
+                path: m,
+                reason: "signature metadata of a digest file that is not among the inputs".into(),
+            });
+        }
+        let all_digests: HashSet<String> = files.iter().map(|f| f.file_name.clone()).collect();
+        // The CLI also takes the hour after --to: its digest lists files delivered up to --to.
+        let digest_window = Window {
+            from: window.from,
+            until: window.until.map(|u| u + 3_600_000),
+        };
+        let mut groups: BTreeMap<GroupKey, Vec<usize>> = BTreeMap::new();
+        for (i, f) in files.iter().enumerate() {
+            if !digest_window.contains(f.name.end) {
+                v.files.out_of_window += 1;
+                v.skipped.push(Skipped {
+                    path: f.path.clone(),
+                    reason: "digest outside --from/--to".into(),
                 });
                 continue;
             }
-            v.files.digest_files += 1;
-            seen_digests.insert(name.clone(), path.clone());
-            digest_paths.push((path, name, d));
-        } else if let Some(l) = LogName::parse(&name) {
-            v.files.log_files += 1;
-            logs.push(LogFile {
-                path,
-                file_name: name,
-                name: l,
+            let org = names::path_suffix(&f.path).and_then(|s| names::organization(&s));
+            let n = &f.name;
+            groups
+                .entry((
+                    n.account.clone(),
+                    n.region.clone(),
+                    n.trail.clone(),
+                    n.home_region.clone(),
+                    org,
+                ))
+                .or_default()
+                .push(i);
+        }
+
+        // Chains, one per trail and region.
+        let cx = chain::Context {
+            all_digests: &all_digests,
+            keys: &keys.keys,
+        };
+        let mut trails: Vec<TrailSummary> = Vec::new();
+        let mut spans: Vec<(usize, chain::MissingSpan)> = Vec::new();
+        let mut group_of_digest: HashMap<usize, usize> = HashMap::new();
+        for ((account, region, trail, home_region, organization), members) in &groups {
+            let walk = chain::walk(&files, members, &cx);
+            let t = trails.len();
+            for &m in members {
+                group_of_digest.insert(m, t);
+            }
+            let offset = problems.len();
+            spans.extend(walk.missing.into_iter().map(|mut s| {
+                s.problem += offset;
+                (t, s)
+            }));
+            problems.extend(walk.problems);
+            let bodies = members.iter().filter_map(|&m| files[m].body.as_ref().ok());
+            let (first, last) = bodies.fold((None::<i64>, None::<i64>), |(a, b), d| {
+                (
+                    Some(a.map_or(d.start, |a| a.min(d.start))),
+                    Some(b.map_or(d.end, |b| b.max(d.end))),
+                )
             });
-        } else {
-            v.skipped.push(Skipped {
-                path,
-                reason: "not a CloudTrail log, digest or signature file (by its name)".into(),
+            trails.push(TrailSummary {
+                account: account.clone(),
+                region: region.clone(),
+                trail: trail.clone(),
+                home_region: home_region.clone(),
+                organization: organization.clone(),
+                first: first.map(format_event_time),
+                last: last.map(format_event_time),
+                digests: walk.digests,
+                signatures: walk.signatures,
+                chain_restarts: walk.chain_restarts,
+                ..TrailSummary::default()
             });
         }
-    }
 
-    v.files.skipped = v.skipped.len() as u64;
-
-    // Digests: read in parallel, with their saved signatures.
-    let mut files: Vec<DigestFile> = digest_paths
-        .into_par_iter()
-        .map(|(path, file_name, name)| DigestFile {
-            body: Digest::read(&path),
-            path,
-            file_name,
-            name,
-            signature: None,
-        })
-        .collect();
-    for f in &mut files {
-        if let Some(m) = metadata.remove(&f.path) {
-            f.signature = Some(digest::read_signature(&m));
+        // Log files listed in digests in scope: hash each once, in parallel, streaming.
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, l) in logs.iter().enumerate() {
+            by_name.entry(l.file_name.as_str()).or_default().push(i);
         }
-    }
-    for (_, m) in metadata {
-        v.skipped.push(Skipped {
-            path: m,
-            reason: "signature metadata of a digest file that is not among the inputs".into(),
-        });
-    }
-    let all_digests: HashSet<String> = files.iter().map(|f| f.file_name.clone()).collect();
-    // The CLI also takes the hour after --to: its digest lists files delivered up to --to.
-    let digest_window = Window {
-        from: window.from,
-        until: window.until.map(|u| u + 3_600_000),
-    };
-    let mut groups: BTreeMap<GroupKey, Vec<usize>> = BTreeMap::new();
-    for (i, f) in files.iter().enumerate() {
-        if !digest_window.contains(f.name.end) {
-            v.files.out_of_window += 1;
-            v.skipped.push(Skipped {
-                path: f.path.clone(),
-                reason: "digest outside --from/--to".into(),
-            });
-            continue;
-        }
-        let org = names::path_suffix(&f.path).and_then(|s| names::organization(&s));
-        let n = &f.name;
-        groups
-            .entry((
-                n.account.clone(),
-                n.region.clone(),
-                n.trail.clone(),
-                n.home_region.clone(),
-                org,
-            ))
-            .or_default()
-            .push(i);
-    }
-
-    // Chains, one per trail and region.
-    let cx = chain::Context {
-        all_digests: &all_digests,
-        keys: &keys.keys,
-    };
-    let mut trails: Vec<TrailSummary> = Vec::new();
-    let mut spans: Vec<(usize, chain::MissingSpan)> = Vec::new();
-    let mut group_of_digest: HashMap<usize, usize> = HashMap::new();
-    for ((account, region, trail, home_region, organization), members) in &groups {
-        let walk = chain::walk(&files, members, &cx);
-        let t = trails.len();
-        for &m in members {
-            group_of_digest.insert(m, t);
-        }
-        let offset = problems.len();
-        spans.extend(walk.missing.into_iter().map(|mut s| {
-            s.problem += offset;
-            (t, s)
-        }));
-        problems.extend(walk.problems);
-        let bodies = members.iter().filter_map(|&m| files[m].body.as_ref().ok());
-        let (first, last) = bodies.fold((None::<i64>, None::<i64>), |(a, b), d| {
-            (
-                Some(a.map_or(d.start, |a| a.min(d.start))),
-                Some(b.map_or(d.end, |b| b.max(d.end))),
-            )
-        });
-        trails.push(TrailSummary {
-            account: account.clone(),
-            region: region.clone(),
-            trail: trail.clone(),
-            home_region: home_region.clone(),
-            organization: organization.clone(),
-            first: first.map(format_event_time),
-            last: last.map(format_event_time),
-            digests: walk.digests,
-            signatures: walk.signatures,
-            chain_restarts: walk.chain_restarts,
-            ..TrailSummary::default()
-        });
-    }
-
-    // Log files listed in digests in scope: hash each once, in parallel, streaming.
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, l) in logs.iter().enumerate() {
-        by_name.entry(l.file_name.as_str()).or_default().push(i);
-    }
-    let mut listed: HashSet<&str> = HashSet::new();
-    for f in &files {
-        if let Ok(d) = &f.body {
-            listed.extend(d.log_files.iter().map(|e| file_name(&e.object)));
-        }
-    }
-    let mut wanted: Vec<usize> = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        if let (Ok(d), true) = (&f.body, group_of_digest.contains_key(&i)) {
-            for e in &d.log_files {
-                wanted.extend(by_name.get(file_name(&e.object)).into_iter().flatten());
+        let mut listed: HashSet<&str> = HashSet::new();
+        for f in &files {
+            if let Ok(d) = &f.body {
+                listed.extend(d.log_files.iter().map(|e| file_name(&e.object)));
             }
         }
+        let mut wanted: Vec<usize> = Vec::new();
+        for (i, f) in files.iter().enumerate() {
+            if let (Ok(d), true) = (&f.body, group_of_digest.contains_key(&i)) {
+                for e in &d.log_files {
+                    wanted.extend(by_name.get(file_name(&e.object)).into_iter().flatten());
+                }
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        Plan {
+            window,
+            v,
+            problems,
+            files,
+            logs,
+            trails,
+            spans,
+            group_of_digest,
+            wanted,
+        }
     }
-    wanted.sort_unstable();
-    wanted.dedup();
-    let hashes: HashMap<usize, Result<(String, u64), ReadError>> = wanted
-        .into_par_iter()
-        .map(|i| (i, digest::sha256_content(&logs[i].path)))
-        .collect();
 
-    let mut order: Vec<usize> = group_of_digest.keys().copied().collect();
-    order.sort_unstable();
-    for i in order {
-        let (f, t) = (&files[i], group_of_digest[&i]);
-        let Ok(d) = &f.body else { continue };
-        let counts = &mut trails[t].log_files;
-        for e in &d.log_files {
-            let problem = |level, code, reason: &str, file: String, detail: String| Problem {
-                level,
-                code,
-                reason: reason.into(),
-                file,
-                detail,
-                account: f.name.account.clone(),
-                region: f.name.region.clone(),
-                trail: f.name.trail.clone(),
-                unverified_log_files: Vec::new(),
-            };
-            let copies = by_name.get(file_name(&e.object));
-            let Some(copies) = copies else {
-                counts.missing += 1;
-                problems.push(problem(
-                    Level::Failure,
-                    Code::Missing,
-                    "missing",
-                    format!("s3://{}/{}", e.bucket, e.object),
-                    format!("listed in {} but not among the inputs", f.file_name),
-                ));
-                continue;
-            };
-            for &c in copies {
-                let path = logs[c].path.display().to_string();
-                match &hashes[&c] {
-                    Ok((h, _)) if *h == e.hash => counts.valid += 1,
-                    Ok((h, _)) => {
-                        counts.invalid += 1;
-                        problems.push(problem(
-                            Level::Failure,
-                            Code::Modified,
-                            "modified",
-                            path,
-                            format!(
-                                "SHA-256 of the uncompressed content is {h}; {} lists {}",
-                                f.file_name, e.hash
-                            ),
-                        ));
-                    }
-                    Err(err) => {
-                        counts.unreadable += 1;
-                        problems.push(problem(
-                            Level::Unreadable,
-                            Code::Unreadable,
-                            "unreadable",
-                            path,
-                            err.kind.to_string(),
-                        ));
+    /// The log files whose content hashes [`Plan::finish`] needs.
+    pub fn wanted(&self) -> impl Iterator<Item = &Path> {
+        self.wanted.iter().map(|&i| self.logs[i].path.as_path())
+    }
+
+    /// The verification, with the content hashes in `known` (by path) and those it lacks
+    /// computed here.
+    pub fn finish(self, known: &HashMap<PathBuf, (String, u64)>) -> Verification {
+        let Plan {
+            window,
+            mut v,
+            mut problems,
+            files,
+            logs,
+            mut trails,
+            spans,
+            group_of_digest,
+            wanted,
+        } = self;
+        let hashes: HashMap<usize, ContentHash> = wanted
+            .into_par_iter()
+            .map(|i| {
+                let path = &logs[i].path;
+                let hash = match known.get(path) {
+                    Some(h) => Ok(h.clone()),
+                    None => digest::sha256_content(path),
+                };
+                (i, hash)
+            })
+            .collect();
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, l) in logs.iter().enumerate() {
+            by_name.entry(l.file_name.as_str()).or_default().push(i);
+        }
+        let mut listed: HashSet<&str> = HashSet::new();
+        for f in &files {
+            if let Ok(d) = &f.body {
+                listed.extend(d.log_files.iter().map(|e| file_name(&e.object)));
+            }
+        }
+
+        let mut order: Vec<usize> = group_of_digest.keys().copied().collect();
+        order.sort_unstable();
+        for i in order {
+            let (f, t) = (&files[i], group_of_digest[&i]);
+            let Ok(d) = &f.body else { continue };
+            let counts = &mut trails[t].log_files;
+            for e in &d.log_files {
+                let problem = |level, code, reason: &str, file: String, detail: String| Problem {
+                    level,
+                    code,
+                    reason: reason.into(),
+                    file,
+                    detail,
+                    account: f.name.account.clone(),
+                    region: f.name.region.clone(),
+                    trail: f.name.trail.clone(),
+                    unverified_log_files: Vec::new(),
+                };
+                let copies = by_name.get(file_name(&e.object));
+                let Some(copies) = copies else {
+                    counts.missing += 1;
+                    problems.push(problem(
+                        Level::Failure,
+                        Code::Missing,
+                        "missing",
+                        format!("s3://{}/{}", e.bucket, e.object),
+                        format!("listed in {} but not among the inputs", f.file_name),
+                    ));
+                    continue;
+                };
+                for &c in copies {
+                    let path = logs[c].path.display().to_string();
+                    match &hashes[&c] {
+                        Ok((h, _)) if *h == e.hash => counts.valid += 1,
+                        Ok((h, _)) => {
+                            counts.invalid += 1;
+                            problems.push(problem(
+                                Level::Failure,
+                                Code::Modified,
+                                "modified",
+                                path,
+                                format!(
+                                    "SHA-256 of the uncompressed content is {h}; {} lists {}",
+                                    f.file_name, e.hash
+                                ),
+                            ));
+                        }
+                        Err(err) => {
+                            counts.unreadable += 1;
+                            problems.push(problem(
+                                Level::Unreadable,
+                                Code::Unreadable,
+                                "unreadable",
+                                path,
+                                err.kind.to_string(),
+                            ));
+                        }
                     }
                 }
             }
         }
-    }
 
-    // Log files no digest lists.
-    // Per bucket copy (the directory above AWSLogs/), account and region: another trail's
-    // bucket given alongside, without validation, is not judged by this trail's digests.
-    let mut coverage: HashMap<(PathBuf, &str, &str), (i64, i64)> = HashMap::new();
-    for &i in group_of_digest.keys() {
-        if let Ok(d) = &files[i].body {
-            let c = coverage
-                .entry((
-                    names::bucket_root(&files[i].path),
-                    &files[i].name.account,
-                    &files[i].name.region,
-                ))
-                .or_insert((d.start, d.end));
-            c.0 = c.0.min(d.start);
-            c.1 = c.1.max(d.end);
-        }
-    }
-    for l in &logs {
-        if listed.contains(l.file_name.as_str()) {
-            continue;
-        }
-        if !window.contains(l.name.time) {
-            v.files.out_of_window += 1;
-            v.skipped.push(Skipped {
-                path: l.path.clone(),
-                reason: "log file outside --from/--to (by the time in its name)".into(),
-            });
-            continue;
-        }
-        let (account, region) = (l.name.account.as_str(), l.name.region.as_str());
-        let same_place = |t: &TrailSummary| t.account == account && t.region == region;
-        let span = spans.iter().find(|(t, s)| {
-            same_place(&trails[*t]) && l.name.time >= s.from - 300_000 && l.name.time <= s.to
-        });
-        if let Some((t, s)) = span {
-            trails[*t].log_files_unverified += 1;
-            problems[s.problem]
-                .unverified_log_files
-                .push(l.path.display().to_string());
-            continue;
-        }
-        let t = match trails
-            .iter()
-            .position(|t| same_place(t) && !t.trail.is_empty())
-            .or_else(|| trails.iter().position(same_place))
-        {
-            Some(t) => t,
-            None => {
-                trails.push(TrailSummary {
-                    account: account.into(),
-                    region: region.into(),
-                    ..TrailSummary::default()
-                });
-                trails.len() - 1
+        // Log files no digest lists.
+        // Per bucket copy (the directory above AWSLogs/), account and region: another trail's
+        // bucket given alongside, without validation, is not judged by this trail's digests.
+        let mut coverage: HashMap<(PathBuf, &str, &str), (i64, i64)> = HashMap::new();
+        for &i in group_of_digest.keys() {
+            if let Ok(d) = &files[i].body {
+                let c = coverage
+                    .entry((
+                        names::bucket_root(&files[i].path),
+                        &files[i].name.account,
+                        &files[i].name.region,
+                    ))
+                    .or_insert((d.start, d.end));
+                c.0 = c.0.min(d.start);
+                c.1 = c.1.max(d.end);
             }
-        };
-        let place = (names::bucket_root(&l.path), account, region);
-        let covered = coverage
-            .get(&place)
-            .is_some_and(|&(a, b)| l.name.time >= a && l.name.time < b);
-        let mut p = Problem {
+        }
+        for l in &logs {
+            if listed.contains(l.file_name.as_str()) {
+                continue;
+            }
+            if !window.contains(l.name.time) {
+                v.files.out_of_window += 1;
+                v.skipped.push(Skipped {
+                    path: l.path.clone(),
+                    reason: "log file outside --from/--to (by the time in its name)".into(),
+                });
+                continue;
+            }
+            let (account, region) = (l.name.account.as_str(), l.name.region.as_str());
+            let same_place = |t: &TrailSummary| t.account == account && t.region == region;
+            let span = spans.iter().find(|(t, s)| {
+                same_place(&trails[*t]) && l.name.time >= s.from - 300_000 && l.name.time <= s.to
+            });
+            if let Some((t, s)) = span {
+                trails[*t].log_files_unverified += 1;
+                problems[s.problem]
+                    .unverified_log_files
+                    .push(l.path.display().to_string());
+                continue;
+            }
+            let t = match trails
+                .iter()
+                .position(|t| same_place(t) && !t.trail.is_empty())
+                .or_else(|| trails.iter().position(same_place))
+            {
+                Some(t) => t,
+                None => {
+                    trails.push(TrailSummary {
+                        account: account.into(),
+                        region: region.into(),
+                        ..TrailSummary::default()
+                    });
+                    trails.len() - 1
+                }
+            };
+            let place = (names::bucket_root(&l.path), account, region);
+            let covered = coverage
+                .get(&place)
+                .is_some_and(|&(a, b)| l.name.time >= a && l.name.time < b);
+            let mut p = Problem {
             level: Level::Failure,
             code: Code::NotInAnyDigest,
             reason: "not in any digest".into(),
@@ -549,14 +623,14 @@ pub fn verify(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Verificatio
             trail: String::new(),
             unverified_log_files: Vec::new(),
         };
-        if covered {
-            trails[t].log_files_not_in_any_digest += 1;
-        } else {
-            trails[t].log_files_unverified += 1;
-            p.level = Level::Note;
-            p.code = Code::NotCovered;
-            p.reason = "not covered by any digest".into();
-            p.detail = match coverage.get(&place) {
+            if covered {
+                trails[t].log_files_not_in_any_digest += 1;
+            } else {
+                trails[t].log_files_unverified += 1;
+                p.level = Level::Note;
+                p.code = Code::NotCovered;
+                p.reason = "not covered by any digest".into();
+                p.detail = match coverage.get(&place) {
                 Some(&(a, b)) => format!(
                     "delivered outside the period the digests cover ({} .. {}); nothing can verify it",
                     format_event_time(a),
@@ -564,20 +638,21 @@ pub fn verify(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Verificatio
                 ),
                 None => "no digest for its account and region among the inputs; nothing can verify it".into(),
             };
+            }
+            problems.push(p);
         }
-        problems.push(p);
-    }
 
-    problems.sort_by(|a, b| (a.level, &a.file).cmp(&(b.level, &b.file)));
-    v.failures = problems
-        .iter()
-        .filter(|p| p.level == Level::Failure)
-        .count() as u64;
-    v.unreadable = problems
-        .iter()
-        .filter(|p| p.level == Level::Unreadable)
-        .count() as u64;
-    v.problems = problems;
-    v.trails = trails;
-    v
+        problems.sort_by(|a, b| (a.level, &a.file).cmp(&(b.level, &b.file)));
+        v.failures = problems
+            .iter()
+            .filter(|p| p.level == Level::Failure)
+            .count() as u64;
+        v.unreadable = problems
+            .iter()
+            .filter(|p| p.level == Level::Unreadable)
+            .count() as u64;
+        v.problems = problems;
+        v.trails = trails;
+        v
+    }
 }

@@ -396,10 +396,7 @@ fn read_window_evidence(findings: &mut [Pending], sources: &[Source]) -> PolarsR
         let Some(source) = sources.get(file as usize) else {
             continue;
         };
-        let options = LoadOptions {
-            keep: crate::events::Keep::Whole,
-            fingerprints: false,
-        };
+        let options = LoadOptions::keeping(crate::events::Keep::Whole);
         let frame = crate::events::load_with(std::slice::from_ref(&source.path), options);
         let mask: BooleanChunked = frame
             .df
