@@ -76,10 +76,17 @@ pub struct Gap {
 
 /// The inventory of the event history under `paths`, read as a stream of chunks of
 /// `chunk_rows` rows, and whether the evidence is partial.
-pub fn of_paths(paths: &[PathBuf], chunk_rows: usize) -> PolarsResult<(Inventory, bool)> {
+pub fn of_paths(
+    paths: &[PathBuf],
+    chunk_rows: usize,
+    progress: Option<&dyn crate::events::Progress>,
+) -> PolarsResult<(Inventory, bool)> {
     let mut tally = Tally::default();
     // An inventory shows no record text and no fingerprints: only the columns it counts by.
-    let options = crate::events::LoadOptions::keeping(crate::events::Keep::fields(&COUNTED));
+    let options = crate::events::LoadOptions {
+        progress,
+        ..crate::events::LoadOptions::keeping(crate::events::Keep::fields(&COUNTED))
+    };
     let accounting = crate::events::stream(paths, options, chunk_rows, |sources, chunk| {
         tally.add(&chunk, sources)
     })?;

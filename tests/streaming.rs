@@ -260,7 +260,7 @@ fn the_loader_hashes_log_files_as_verify_does() {
 
     let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digest-test-vectors");
     let inputs = vec![vectors.join("s3")];
-    let keys = KeyRing::load(&[vectors.clone()]);
+    let keys = KeyRing::load(std::slice::from_ref(&vectors));
     let plan = integrity::Plan::new(&inputs, &keys, Default::default());
     let wanted: HashSet<PathBuf> = plan.wanted().map(Path::to_path_buf).collect();
     assert!(!wanted.is_empty());
@@ -286,7 +286,7 @@ fn the_loader_hashes_log_files_as_verify_does() {
         }
     }
     assert_eq!(known.len(), wanted.len());
-    let with_loader = plan.finish(&known);
+    let with_loader = plan.finish(&known, None);
     let alone = integrity::verify(&inputs, &keys, Default::default());
     assert_eq!(with_loader, alone);
     assert!(

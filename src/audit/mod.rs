@@ -46,6 +46,8 @@ pub struct Request<'a> {
     pub chunk_rows: usize,
     /// As given, for the manifest.
     pub command_line: Vec<String>,
+    /// Told of each file of event history read.
+    pub progress: Option<&'a dyn events::Progress>,
 }
 
 /// A finished audit: the report and the exit status it calls for.
@@ -83,6 +85,7 @@ fn read_history(
     let window = req.window.to_expr();
     let options = LoadOptions {
         content_hashes: Some(content_hashes),
+        progress: req.progress,
         ..LoadOptions::WHOLE
     };
     let accounting = events::stream(
@@ -157,7 +160,7 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
             })
             .collect();
         policy::integrity::Evidence {
-            verification: plan.map(|p| p.finish(&hashed)),
+            verification: plan.map(|p| p.finish(&hashed, None)),
             gaps: history.as_ref().and_then(|h| h.gaps.clone()).map(Ok),
         }
     });

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+use super::progress::Bar;
 use super::{check_paths_exist, emit, safe, InputArgs, Status, TimeWindow};
 use crate::audit;
 use crate::finding::Status as PolicyStatus;
@@ -148,6 +149,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     check_paths_exist(&logs)?;
     check_paths_exist(&configs)?;
 
+    let bar = Bar::for_terminal(quiet, "auditing");
     let audit = audit::run(audit::Request {
         set: &set,
         logs,
@@ -163,7 +165,9 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         evidence_per_finding: args.evidence_per_finding,
         chunk_rows: args.input.chunk_rows,
         command_line: std::env::args().collect(),
+        progress: Bar::progress(&bar),
     })?;
+    drop(bar);
     let report = &audit.report;
     args.out.write(report)?;
     if report.inputs.partial && !quiet {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use super::progress::Bar;
 use super::{check_paths_exist, emit, InputArgs, Status};
 use crate::inventory::Inventory;
 
@@ -31,8 +32,11 @@ enum Format {
 
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     check_paths_exist(&args.paths)?;
-    let (inv, partial) = crate::inventory::of_paths(&args.paths, args.input.chunk_rows)
-        .context("summarising the event history")?;
+    let bar = Bar::for_terminal(quiet, "reading");
+    let (inv, partial) =
+        crate::inventory::of_paths(&args.paths, args.input.chunk_rows, Bar::progress(&bar))
+            .context("summarising the event history")?;
+    drop(bar);
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&inv)? + "\n",
         Format::Text => render_text(&inv),

@@ -4,6 +4,7 @@ mod audit;
 mod collect;
 mod inventory;
 mod policy;
+mod progress;
 mod query;
 mod report;
 mod verify;

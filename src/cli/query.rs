@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use polars::prelude::*;
 use serde_json::Value;
 
+use super::progress::Bar;
 use super::{check_paths_exist, emit, InputArgs, Status, TimeWindow};
 use crate::events::{self, schema};
 use crate::filter::{to_polars, Pattern};
@@ -68,11 +69,15 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     }
     check_paths_exist(&args.paths)?;
     let window = args.window.bounds()?;
+    let bar = Bar::for_terminal(quiet, "reading");
     let query = Query {
         pattern: &pattern,
         window,
         paths: &args.paths,
-        options: load_options(args, &pattern, &window),
+        options: events::LoadOptions {
+            progress: Bar::progress(&bar),
+            ..load_options(args, &pattern, &window)
+        },
         chunk_rows: args.input.chunk_rows,
     };
     let accounting = if args.count {
@@ -96,6 +101,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     } else {
         let (rows, accounting) =
             anyhow::Context::context(query.earliest(args.limit), "evaluating the pattern")?;
+        drop(bar);
         let text = render(args, &accounting.sources(), &rows, true)?;
         emit(args.output.as_deref(), &text)?;
         accounting

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use super::progress::Bar;
 use super::{check_paths_exist, emit, safe, Status, TimeWindow};
 use crate::integrity::{self, KeyRing, Level, Verification, Window};
 
@@ -43,7 +44,9 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         from: bounds.from,
         until: bounds.until,
     };
-    let v = integrity::verify(&args.paths, &keys, window);
+    let bar = Bar::for_terminal(quiet, "hashing log files");
+    let v = integrity::verify_with(&args.paths, &keys, window, Bar::progress(&bar));
+    drop(bar);
     if !v.has_digests() {
         anyhow::bail!(
             "no CloudTrail digest files under {}: nothing to verify (digests are written under \

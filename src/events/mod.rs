@@ -210,8 +210,16 @@ impl Window {
     }
 }
 
+/// Told how reading goes, from the loading threads: for a progress bar.
+pub trait Progress: Sync {
+    /// Before reading: how many files there are to read and their size as stored.
+    fn start(&self, _files: u64, _bytes: u64) {}
+    /// One file read: its size as stored and the records loaded from it.
+    fn file_done(&self, _bytes: u64, _records: u64) {}
+}
+
 /// What a load keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct LoadOptions<'a> {
     /// Of each record.
     pub keep: Keep,
@@ -221,6 +229,8 @@ pub struct LoadOptions<'a> {
     /// Files whose uncompressed content is hashed too ([`InputFile::content`]): the log files
     /// that digests list, checked without reading them a second time.
     pub content_hashes: Option<&'a std::collections::HashSet<PathBuf>>,
+    /// Told of each file read.
+    pub progress: Option<&'a dyn Progress>,
 }
 
 impl LoadOptions<'static> {
@@ -229,6 +239,7 @@ impl LoadOptions<'static> {
         keep: Keep::Whole,
         fingerprints: true,
         content_hashes: None,
+        progress: None,
     };
 
     /// `keep` of each record, and nothing else.
@@ -237,6 +248,7 @@ impl LoadOptions<'static> {
             keep,
             fingerprints: false,
             content_hashes: None,
+            progress: None,
         }
     }
 }
@@ -337,6 +349,14 @@ pub fn stream_in<E>(
             _ => None,
         })
         .collect();
+    if let Some(p) = options.progress {
+        let bytes = to_read
+            .iter()
+            .filter_map(|(_, path)| std::fs::metadata(path).ok())
+            .map(|m| m.len())
+            .sum();
+        p.start(to_read.len() as u64, bytes);
+    }
 
     let chunk_rows = chunk_rows.max(1);
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -423,6 +443,19 @@ impl Read {
     fn failed(error: FileError) -> Read {
         Read::new(Outcome::Failed { error })
     }
+
+    fn report(&self, progress: Option<&dyn Progress>, path: &Path) {
+        let Some(p) = progress else { return };
+        let bytes = match &self.fingerprint {
+            Some(f) => f.bytes,
+            None => std::fs::metadata(path).map_or(0, |m| m.len()),
+        };
+        let records = match &self.outcome {
+            Outcome::Loaded { records, .. } => *records,
+            _ => 0,
+        };
+        p.file_done(bytes, records);
+    }
 }
 
 /// Every file in parallel, each loading thread sending its rows as they fill a chunk.
@@ -445,7 +478,9 @@ fn read_any_order(
             },
             |(mut sink, mut reads, mut scratch), &(id, path)| {
                 if !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    reads.push((id, read_file(path, id, options, &mut sink, &mut scratch)));
+                    let read = read_file(path, id, options, &mut sink, &mut scratch);
+                    read.report(options.progress, path);
+                    reads.push((id, read));
                 }
                 // One unusually large file should not pin its buffer for the rest of the load.
                 if scratch.capacity() > SCRATCH_KEEP {
@@ -482,6 +517,7 @@ fn read_in_order(
             .map_init(Vec::new, |scratch, &(id, path)| {
                 let mut sink = Sink::new(options.keep, chunk_rows, None);
                 let read = read_file(path, id, options, &mut sink, scratch);
+                read.report(options.progress, path);
                 if scratch.capacity() > SCRATCH_KEEP {
                     *scratch = Vec::new();
                 }

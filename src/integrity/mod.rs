@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::events::record::format_event_time;
 use crate::events::source::{discover, Found};
-pub use crate::events::Window;
+pub use crate::events::{Progress, Window};
 use digest::{Digest, PublicKey, ReadError};
 use names::{file_name, DigestName, LogName};
 
@@ -212,7 +212,17 @@ type GroupKey = (String, String, String, String, Option<String>);
 
 /// Checks every digest and log file under `inputs`.
 pub fn verify(inputs: &[PathBuf], keys: &KeyRing, window: Window) -> Verification {
-    Plan::new(inputs, keys, window).finish(&HashMap::new())
+    verify_with(inputs, keys, window, None)
+}
+
+/// [`verify`], telling `progress` of each log file hashed.
+pub fn verify_with(
+    inputs: &[PathBuf],
+    keys: &KeyRing,
+    window: Window,
+    progress: Option<&dyn Progress>,
+) -> Verification {
+    Plan::new(inputs, keys, window).finish(&HashMap::new(), progress)
 }
 
 /// SHA-256 and size of a log file's uncompressed content, or why it could not be read.
@@ -454,7 +464,11 @@ impl Plan {
 
     /// The verification, with the content hashes in `known` (by path) and those it lacks
     /// computed here.
-    pub fn finish(self, known: &HashMap<PathBuf, (String, u64)>) -> Verification {
+    pub fn finish(
+        self,
+        known: &HashMap<PathBuf, (String, u64)>,
+        progress: Option<&dyn Progress>,
+    ) -> Verification {
         let Plan {
             window,
             mut v,
@@ -466,13 +480,26 @@ impl Plan {
             group_of_digest,
             wanted,
         } = self;
+        let size = |i: &usize| std::fs::metadata(&logs[*i].path).map_or(0, |m| m.len());
+        if let Some(p) = progress {
+            let to_hash = wanted
+                .iter()
+                .filter(|&&i| !known.contains_key(&logs[i].path));
+            p.start(to_hash.clone().count() as u64, to_hash.map(size).sum());
+        }
         let hashes: HashMap<usize, ContentHash> = wanted
             .into_par_iter()
             .map(|i| {
                 let path = &logs[i].path;
                 let hash = match known.get(path) {
                     Some(h) => Ok(h.clone()),
-                    None => digest::sha256_content(path),
+                    None => {
+                        let hash = digest::sha256_content(path);
+                        if let Some(p) = progress {
+                            p.file_done(size(&i), 0);
+                        }
+                        hash
+                    }
                 };
                 (i, hash)
             })
