@@ -1,14 +1,12 @@
 //! `trailaudit audit`: the policy set over trail configuration and event history.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
 use super::progress::Bar;
-use super::{check_paths_exist, emit, safe, InputArgs, Status, TimeWindow};
+use super::{check_paths_exist, emit, InputArgs, Status, TimeWindow};
 use crate::audit;
-use crate::finding::Status as PolicyStatus;
 use crate::judge;
 use crate::policy::{PolicySet, Severity, FRAMEWORKS};
 use crate::report::render::Format;
@@ -198,131 +196,19 @@ pub(crate) fn write_formats(
     output: Option<&Path>,
     templates: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let model = serde_json::to_value(report)?;
-    let render = |f: Format| -> anyhow::Result<String> {
-        Ok(match f {
-            Format::Json => serde_json::to_string_pretty(&model)? + "\n",
-            Format::Text => render_text(report),
-            Format::Md => report::render::markdown(&model, templates)?,
-            Format::Sarif => serde_json::to_string_pretty(&report::render::sarif(&model))? + "\n",
-            Format::Junit => report::render::junit(&model),
-            Format::Html => report::render::html(&model, templates)?,
-        })
-    };
     match (formats, output) {
-        ([one], out) => emit(out, &render(*one)?),
+        ([one], out) => emit(out, &report::render::render(*one, report, templates)?),
         (many, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             for f in many {
-                emit(Some(&dir.join(f.file_name())), &render(*f)?)?;
+                emit(
+                    Some(&dir.join(f.file_name())),
+                    &report::render::render(*f, report, templates)?,
+                )?;
             }
             Ok(())
         }
         (_, None) => bail!("several formats need -o DIR"),
     }
-}
-
-pub(crate) fn render_text(r: &Report) -> String {
-    let mut s = String::new();
-    let c = &r.summary.by_status;
-    let _ = writeln!(
-        s,
-        "{} policies: {} fail, {} pass, {} not applicable{}  (violations at or above {}: {})",
-        r.policies.len(),
-        c.fail,
-        c.pass,
-        c.not_applicable,
-        if c.error > 0 {
-            format!(", {} error", c.error)
-        } else {
-            String::new()
-        },
-        r.summary.fail_on,
-        r.summary.violations
-    );
-    if let Some(l) = &r.inputs.logs {
-        let _ = writeln!(
-            s,
-            "Events:  {} in scope of {} loaded from {} files ({} failed, {} records rejected); {} .. {}",
-            l.events_in_scope,
-            l.events,
-            l.files,
-            l.failed_files.len(),
-            l.rejected_records,
-            r.scope.first_event.as_deref().unwrap_or("-"),
-            r.scope.last_event.as_deref().unwrap_or("-")
-        );
-    }
-    if let Some(cfg) = &r.inputs.config {
-        let _ = writeln!(
-            s,
-            "Config:  {} files ({} failed, {} collection gaps), {} trails",
-            cfg.files,
-            cfg.failed_files.len(),
-            cfg.collection_gaps.len(),
-            r.posture.len()
-        );
-    }
-    let _ = writeln!(
-        s,
-        "Accounts: {}",
-        if r.scope.accounts.is_empty() {
-            "none".into()
-        } else {
-            r.scope.accounts.join(", ")
-        }
-    );
-    let mut rows: Vec<&report::PolicyResult> = r.policies.iter().collect();
-    rows.sort_by_key(|p| (p.status, std::cmp::Reverse(p.severity), p.id.clone()));
-    let _ = writeln!(s);
-    for p in rows {
-        let status = match p.status {
-            PolicyStatus::Pass => "pass",
-            PolicyStatus::Fail => "FAIL",
-            PolicyStatus::Error => "ERROR",
-            PolicyStatus::NotApplicable => "n/a",
-            PolicyStatus::Waived => "waivd",
-        };
-        let detail = match p.status {
-            PolicyStatus::Fail | PolicyStatus::Waived => {
-                let waived = p.findings.iter().filter(|f| f.waived_by.is_some()).count();
-                if waived > 0 {
-                    format!("{} finding(s), {waived} waived", p.findings.len())
-                } else {
-                    format!("{} finding(s)", p.findings.len())
-                }
-            }
-            PolicyStatus::NotApplicable | PolicyStatus::Error => {
-                p.reason.clone().unwrap_or_default()
-            }
-            PolicyStatus::Pass => p.matched_events.map(|_| String::new()).unwrap_or_default(),
-        };
-        let _ = writeln!(
-            s,
-            "{status:<5} {:<8} {:<10} {}  {detail}",
-            p.severity.to_string(),
-            p.id,
-            p.title
-        );
-        if p.status == PolicyStatus::Fail {
-            for f in p.findings.iter().take(3) {
-                let _ = writeln!(
-                    s,
-                    "        - {} {} {}: {}",
-                    f.account,
-                    f.region,
-                    safe(&f.resource),
-                    safe(&f.message)
-                );
-            }
-            if p.findings.len() > 3 {
-                let _ = writeln!(s, "        - ... {} more", p.findings.len() - 3);
-            }
-        }
-        for w in &p.warnings {
-            let _ = writeln!(s, "        ! {}", safe(w));
-        }
-    }
-    s
 }

@@ -184,16 +184,4 @@ pub(crate) fn check_paths_exist(paths: &[PathBuf]) -> anyhow::Result<()> {
     }
 }
 
-/// Evidence text is attacker-controlled: no control character reaches the terminal (each is
-/// shown escaped, such as `\u{1b}`).
-pub(crate) fn safe(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
+pub(crate) use crate::report::render::terminal_escape as safe;

@@ -1,11 +1,16 @@
-//! Renderers of the report model. Each takes the model as JSON (what `--format json` writes),
-//! so a saved report renders exactly like a fresh one, and no renderer sees more than the JSON
-//! tells.
+//! Renderers of the typed report model. The JSON report is that model serialised and a saved
+//! one reads back into it, so a saved report renders exactly like a fresh one, and no renderer
+//! sees more than the JSON tells.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use handlebars::Handlebars;
 use serde_json::{json, Value};
+
+use super::Report;
+use crate::finding::Status;
+use crate::policy::Severity;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -201,7 +206,7 @@ fn registry(
     Ok(hb)
 }
 
-fn render_with(hb: &Handlebars, name: &str, report: &Value) -> Result<String, RenderError> {
+fn render_with(hb: &Handlebars, name: &str, report: &Report) -> Result<String, RenderError> {
     hb.render(name, report).map_err(|e| RenderError::Template {
         name: format!("{name}.hbs"),
         message: e.to_string(),
@@ -209,13 +214,13 @@ fn render_with(hb: &Handlebars, name: &str, report: &Value) -> Result<String, Re
 }
 
 /// Markdown from `report.md.hbs` (built in, or from `templates`).
-pub fn markdown(report: &Value, templates: Option<&Path>) -> Result<String, RenderError> {
+pub fn markdown(report: &Report, templates: Option<&Path>) -> Result<String, RenderError> {
     let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
     render_with(&hb, "report.md", report)
 }
 
 /// One self-contained HTML page from `report.html.hbs` (built in, or from `templates`).
-pub fn html(report: &Value, templates: Option<&Path>) -> Result<String, RenderError> {
+pub fn html(report: &Report, templates: Option<&Path>) -> Result<String, RenderError> {
     let hb = registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
     render_with(&hb, "report.html", report)
 }
@@ -381,6 +386,11 @@ pub fn activity_svg(series: &Value) -> String {
     svg
 }
 
+/// A string member of a template value (helpers receive the model as JSON).
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
 fn register_helpers(hb: &mut Handlebars) {
     hb.register_helper("count", Box::new(count_helper));
     hb.register_helper("yn", Box::new(yn_helper));
@@ -388,100 +398,85 @@ fn register_helpers(hb: &mut Handlebars) {
     hb.register_helper("activity_chart", Box::new(activity_chart_helper));
 }
 
-fn level(severity: &str) -> &'static str {
+fn level(severity: Severity) -> &'static str {
     match severity {
-        "critical" | "high" => "error",
-        "medium" => "warning",
-        _ => "note",
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
     }
 }
 
 /// GitHub code scanning's 0-10 scale.
-fn security_severity(severity: &str) -> &'static str {
+fn security_severity(severity: Severity) -> &'static str {
     match severity {
-        "critical" => "9.5",
-        "high" => "8.0",
-        "medium" => "5.5",
-        "low" => "3.0",
-        _ => "1.0",
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
     }
 }
 
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or_default()
-}
-
 /// SARIF 2.1.0: one rule per policy (with its help), one result per finding of a failing policy.
-pub fn sarif(report: &Value) -> Value {
-    let policies = report["policies"].as_array().cloned().unwrap_or_default();
-    let rules: Vec<Value> = policies
+pub fn sarif(report: &Report) -> Value {
+    let rules: Vec<Value> = report
+        .policies
         .iter()
         .map(|p| {
-            let tags: Vec<String> = p["frameworks"]
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .flat_map(|(k, ids)| {
-                            ids.as_array()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(Value::as_str)
-                                .map(move |id| format!("{k}:{id}"))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let tags: Vec<String> = p
+                .frameworks
+                .iter()
+                .flat_map(|(k, ids)| ids.iter().map(move |id| format!("{k}:{id}")))
+                .collect();
             json!({
-                "id": s(p, "id"),
-                "name": s(p, "title"),
-                "shortDescription": {"text": s(p, "title")},
-                "fullDescription": {"text": s(p, "description")},
-                "help": {"text": s(p, "remediation")},
-                "defaultConfiguration": {"level": level(s(p, "severity"))},
-                "properties": {"tags": tags, "security-severity": security_severity(s(p, "severity")), "kind": s(p, "kind")}
+                "id": p.id,
+                "name": p.title,
+                "shortDescription": {"text": p.title},
+                "fullDescription": {"text": p.description},
+                "help": {"text": p.remediation},
+                "defaultConfiguration": {"level": level(p.severity)},
+                "properties": {"tags": tags, "security-severity": security_severity(p.severity), "kind": p.kind.to_string()}
             })
         })
         .collect();
     let mut results = Vec::new();
-    for (index, p) in policies.iter().enumerate() {
-        if s(p, "status") != "fail" && s(p, "status") != "waived" {
+    for (index, p) in report.policies.iter().enumerate() {
+        if !matches!(p.status, Status::Fail | Status::Waived) {
             continue;
         }
-        for f in p["findings"].as_array().into_iter().flatten() {
-            let resource = s(f, "resource");
+        for f in &p.findings {
             let mut location = json!({
-                "logicalLocations": [{"name": resource, "kind": "resource",
-                    "fullyQualifiedName": format!("{}/{}/{}", s(f, "account"), s(f, "region"), resource)}]
+                "logicalLocations": [{"name": f.resource, "kind": "resource",
+                    "fullyQualifiedName": format!("{}/{}/{}", f.account, f.region, f.resource)}]
             });
-            if let Some(file) = f["evidence"].get(0).and_then(|e| e["file"].as_str()) {
+            if let Some(file) = f.evidence.first().and_then(|e| e.file.as_deref()) {
                 location["physicalLocation"] = json!({"artifactLocation": {"uri": file}});
             }
             let mut result = json!({
-                "ruleId": s(p, "id"),
+                "ruleId": p.id,
                 "ruleIndex": index,
-                "level": level(s(p, "severity")),
-                "message": {"text": format!("{} ({} {}): {}", s(p, "title"), s(f, "account"), s(f, "region"), s(f, "message"))},
+                "level": level(p.severity),
+                "message": {"text": format!("{} ({} {}): {}", p.title, f.account, f.region, f.message)},
                 "locations": [location],
-                "partialFingerprints": {"trailaudit/v1": format!("{}|{}|{}|{}", s(p, "id"), s(f, "account"), s(f, "region"), resource)},
-                "properties": {"account": s(f, "account"), "region": s(f, "region"), "eventTotal": f["event_total"], "eventIds": f["event_ids"]}
+                "partialFingerprints": {"trailaudit/v1": format!("{}|{}|{}|{}", p.id, f.account, f.region, f.resource)},
+                "properties": {"account": f.account, "region": f.region, "eventTotal": f.event_total, "eventIds": f.event_ids}
             });
-            if let Some(id) = f["waived_by"].as_str() {
-                let w = report["waivers"]
-                    .as_array()
-                    .and_then(|ws| ws.iter().find(|w| s(w, "id") == id));
-                let why = w.map_or_else(String::new, |w| {
-                    format!(
-                        "waiver {id}: {} (owner {}, ticket {}, expires {})",
-                        s(w, "reason"),
-                        s(w, "owner"),
-                        s(w, "ticket"),
-                        s(w, "expires")
-                    )
-                });
+            if let Some(id) = &f.waived_by {
+                let why =
+                    report
+                        .waivers
+                        .iter()
+                        .find(|w| &w.id == id)
+                        .map_or_else(String::new, |w| {
+                            format!(
+                                "waiver {id}: {} (owner {}, ticket {}, expires {})",
+                                w.reason, w.owner, w.ticket, w.expires
+                            )
+                        });
                 result["suppressions"] =
                     json!([{"kind": "external", "status": "accepted", "justification": why}]);
             }
-            if let Some(state) = f["baseline"].as_str() {
+            if let Some(state) = &f.baseline {
                 result["baselineState"] = json!(state);
             }
             results.push(result);
@@ -493,7 +488,7 @@ pub fn sarif(report: &Value) -> Value {
         "runs": [{
             "tool": {"driver": {
                 "name": "trailaudit",
-                "version": report["tool"]["version"],
+                "version": report.tool.version,
                 "informationUri": "https://github.com/trailaudit/trailaudit",
                 "rules": rules
             }},
@@ -510,14 +505,11 @@ pub fn xml_escape(s: &str) -> String {
 /// JUnit XML: one test case per policy. A violation (what makes `audit` exit 1) is a failure;
 /// a failing policy that is not one (below `--fail-on`, waived, or known to the baseline) passes
 /// with its findings in `system-out`; not-applicable policies are skipped.
-pub fn junit(report: &Value) -> String {
-    let policies = report["policies"].as_array().cloned().unwrap_or_default();
-    let count = |status: &str| policies.iter().filter(|p| s(p, "status") == status).count();
-    let fail = policies
-        .iter()
-        .filter(|p| p["violation"].as_bool() == Some(true))
-        .count();
-    let (error, skipped) = (count("error"), count("not_applicable"));
+pub fn junit(report: &Report) -> String {
+    let policies = &report.policies;
+    let count = |status: Status| policies.iter().filter(|p| p.status == status).count();
+    let fail = policies.iter().filter(|p| p.violation).count();
+    let (error, skipped) = (count(Status::Error), count(Status::NotApplicable));
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str(&format!(
         "<testsuites name=\"trailaudit\" tests=\"{}\" failures=\"{fail}\" errors=\"{error}\" skipped=\"{skipped}\">\n",
@@ -527,49 +519,45 @@ pub fn junit(report: &Value) -> String {
         "  <testsuite name=\"trailaudit\" tests=\"{}\" failures=\"{fail}\" errors=\"{error}\" skipped=\"{skipped}\">\n",
         policies.len()
     ));
-    for p in &policies {
+    for p in policies {
         x.push_str(&format!(
             "    <testcase classname=\"trailaudit.{}\" name=\"{} {}\">",
-            xml_escape(s(p, "kind")),
-            xml_escape(s(p, "id")),
-            xml_escape(s(p, "title"))
+            xml_escape(&p.kind.to_string()),
+            xml_escape(&p.id),
+            xml_escape(&p.title)
         ));
-        let findings = p["findings"].as_array().cloned().unwrap_or_default();
-        let lines: Vec<String> = findings
+        let lines: Vec<String> = p
+            .findings
             .iter()
             .map(|f| {
-                let mut line = format!(
-                    "{} {} {}: {}",
-                    s(f, "account"),
-                    s(f, "region"),
-                    s(f, "resource"),
-                    s(f, "message")
-                );
-                if let Some(w) = f["waived_by"].as_str() {
+                let mut line = format!("{} {} {}: {}", f.account, f.region, f.resource, f.message);
+                if let Some(w) = &f.waived_by {
                     line.push_str(&format!(" [waived by {w}]"));
                 }
-                if let Some(b) = f["baseline"].as_str() {
+                if let Some(b) = &f.baseline {
                     line.push_str(&format!(" [{b}]"));
                 }
                 line
             })
             .collect();
-        match s(p, "status") {
-            "fail" | "waived" if p["violation"].as_bool() == Some(true) => {
+        let reason = p.reason.as_deref().unwrap_or_default();
+        match p.status {
+            Status::Fail | Status::Waived if p.violation => {
                 x.push_str(&format!(
                     "\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    ",
-                    xml_escape(s(p, "severity")),
-                    xml_escape(&format!("{} finding(s)", findings.len())),
+                    xml_escape(&p.severity.to_string()),
+                    xml_escape(&format!("{} finding(s)", p.findings.len())),
                     xml_escape(&lines.join("\n"))
                 ));
             }
-            "fail" | "waived" => {
+            Status::Fail | Status::Waived => {
+                let waived = p.status == Status::Waived;
                 x.push_str(&format!(
                     "\n      <system-out>{}</system-out>\n    ",
                     xml_escape(&format!(
                         "{} (not a violation: {})\n{}",
-                        s(p, "status"),
-                        if s(p, "status") == "waived" {
+                        if waived { "waived" } else { "fail" },
+                        if waived {
                             "every finding is waived"
                         } else {
                             "below --fail-on, waived or in the baseline"
@@ -578,20 +566,164 @@ pub fn junit(report: &Value) -> String {
                     ))
                 ));
             }
-            "error" => x.push_str(&format!(
+            Status::Error => x.push_str(&format!(
                 "\n      <error message=\"{}\"/>\n    ",
-                xml_escape(s(p, "reason"))
+                xml_escape(reason)
             )),
-            "not_applicable" => x.push_str(&format!(
+            Status::NotApplicable => x.push_str(&format!(
                 "\n      <skipped message=\"{}\"/>\n    ",
-                xml_escape(s(p, "reason"))
+                xml_escape(reason)
             )),
-            _ => {}
+            Status::Pass => {}
         }
         x.push_str("</testcase>\n");
     }
     x.push_str("  </testsuite>\n</testsuites>\n");
     x
+}
+
+/// The text summary: counts, inputs, then every policy, failures first.
+pub fn text(r: &Report) -> String {
+    let mut s = String::new();
+    let c = &r.summary.by_status;
+    let _ = writeln!(
+        s,
+        "{} policies: {} fail, {} pass, {} not applicable{}  (violations at or above {}: {})",
+        r.policies.len(),
+        c.fail,
+        c.pass,
+        c.not_applicable,
+        if c.error > 0 {
+            format!(", {} error", c.error)
+        } else {
+            String::new()
+        },
+        r.summary.fail_on,
+        r.summary.violations
+    );
+    if let Some(l) = &r.inputs.logs {
+        let _ = writeln!(
+            s,
+            "Events:  {} in scope of {} loaded from {} files ({} failed, {} records rejected); {} .. {}",
+            l.events_in_scope,
+            l.events,
+            l.files,
+            l.failed_files.len(),
+            l.rejected_records,
+            r.scope.first_event.as_deref().unwrap_or("-"),
+            r.scope.last_event.as_deref().unwrap_or("-")
+        );
+    }
+    if let Some(cfg) = &r.inputs.config {
+        let _ = writeln!(
+            s,
+            "Config:  {} files ({} failed, {} collection gaps), {} trails",
+            cfg.files,
+            cfg.failed_files.len(),
+            cfg.collection_gaps.len(),
+            r.posture.len()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "Accounts: {}",
+        if r.scope.accounts.is_empty() {
+            "none".into()
+        } else {
+            r.scope.accounts.join(", ")
+        }
+    );
+    let mut rows: Vec<&super::PolicyResult> = r.policies.iter().collect();
+    rows.sort_by_key(|p| (p.status, std::cmp::Reverse(p.severity), p.id.clone()));
+    let _ = writeln!(s);
+    for p in rows {
+        let status = match p.status {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::Error => "ERROR",
+            Status::NotApplicable => "n/a",
+            Status::Waived => "waivd",
+        };
+        let detail = match p.status {
+            Status::Fail | Status::Waived => {
+                let waived = p.findings.iter().filter(|f| f.waived_by.is_some()).count();
+                if waived > 0 {
+                    format!("{} finding(s), {waived} waived", p.findings.len())
+                } else {
+                    format!("{} finding(s)", p.findings.len())
+                }
+            }
+            Status::NotApplicable | Status::Error => p.reason.clone().unwrap_or_default(),
+            Status::Pass => p.matched_events.map(|_| String::new()).unwrap_or_default(),
+        };
+        let _ = writeln!(
+            s,
+            "{status:<5} {:<8} {:<10} {}  {detail}",
+            p.severity.to_string(),
+            p.id,
+            p.title
+        );
+        if p.status == Status::Fail {
+            for f in p.findings.iter().take(3) {
+                let _ = writeln!(
+                    s,
+                    "        - {} {} {}: {}",
+                    f.account,
+                    f.region,
+                    terminal_escape(&f.resource),
+                    terminal_escape(&f.message)
+                );
+            }
+            if p.findings.len() > 3 {
+                let _ = writeln!(s, "        - ... {} more", p.findings.len() - 3);
+            }
+        }
+        for w in &p.warnings {
+            let _ = writeln!(s, "        ! {}", terminal_escape(w));
+        }
+    }
+    s
+}
+
+/// Evidence text is attacker-controlled: no control character reaches the terminal (each is
+/// shown escaped, such as `\u{1b}`).
+pub fn terminal_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// `report` in `format`.
+pub fn render(
+    format: Format,
+    report: &Report,
+    templates: Option<&Path>,
+) -> Result<String, RenderError> {
+    Ok(match format {
+        Format::Json => to_json(report),
+        Format::Text => text(report),
+        Format::Md => markdown(report, templates)?,
+        Format::Sarif => pretty(&sarif(report)),
+        Format::Junit => junit(report),
+        Format::Html => html(report, templates)?,
+    })
+}
+
+fn pretty(v: &Value) -> String {
+    // A Value always serialises.
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// The JSON report: the model serialised.
+pub fn to_json(report: &Report) -> String {
+    // The model is plain data (strings, numbers, maps with string keys): it always serialises.
+    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
 }
 
 #[cfg(test)]
