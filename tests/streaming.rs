@@ -294,3 +294,51 @@ fn the_loader_hashes_log_files_as_verify_does() {
         "{alone:#?}"
     );
 }
+
+/// Usage errors are reported before any input is read, and no progress bar is drawn on a
+/// stderr that is not a terminal.
+#[test]
+fn usage_errors_come_first_and_progress_stays_off_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = samples().join("logs");
+    let logs = logs.to_str().unwrap();
+    let unwritable = dir.path().join("no/such/dir/report.json");
+    let unwritable = unwritable.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["audit", "--logs", logs, "--format", "json,html"],
+            "several formats need -o DIR",
+        ),
+        (
+            vec![
+                "audit", "--logs", logs, "--format", "json", "-o", unwritable,
+            ],
+            "cannot write",
+        ),
+        (
+            vec!["audit", "--logs", logs, "--from", "yesterday"],
+            "--from",
+        ),
+        (vec!["inventory", logs, "-o", unwritable], "cannot write"),
+        (
+            vec!["query", "{ $.eventName = X }", logs, "-o", unwritable],
+            "cannot write",
+        ),
+        (
+            vec!["query", "{ $.eventName = X }", logs, "--to", "soon"],
+            "--to",
+        ),
+    ] {
+        let run = trailaudit(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: nothing was run");
+    }
+    let run = trailaudit(["inventory", logs]);
+    assert_eq!(run.code, 0);
+    assert!(
+        !run.stderr.contains("records") && !run.stderr.contains('\u{1b}'),
+        "no progress bar on a pipe: {:?}",
+        run.stderr
+    );
+}

@@ -81,13 +81,7 @@ impl OutputArgs {
             ([_, _, ..], None) => bail!("several formats need -o DIR"),
             ([_, _, ..], Some(dir)) => std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display())),
-            (_, Some(file)) => std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(file)
-                .map(drop)
-                .with_context(|| format!("cannot write {}", file.display())),
-            _ => Ok(()),
+            (_, file) => super::check_writable(file.as_deref()),
         }
     }
 

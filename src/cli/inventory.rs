@@ -32,6 +32,7 @@ enum Format {
 
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     check_paths_exist(&args.paths)?;
+    super::check_writable(args.output.as_deref())?;
     let bar = Bar::for_terminal(quiet, "reading");
     let (inv, partial) =
         crate::inventory::of_paths(&args.paths, args.input.chunk_rows, Bar::progress(&bar))

@@ -170,6 +170,18 @@ pub(crate) fn emit(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// An output file that cannot be written is a usage error, found before any input is read (the
+/// file is created empty if it did not exist; nothing in it is overwritten yet).
+pub(crate) fn check_writable(output: Option<&Path>) -> anyhow::Result<()> {
+    let Some(file) = output else { return Ok(()) };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .map(drop)
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
 /// Paths named on the command line that do not exist are a usage error, reported together.
 pub(crate) fn check_paths_exist(paths: &[PathBuf]) -> anyhow::Result<()> {
     let missing: Vec<String> = paths

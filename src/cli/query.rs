@@ -68,6 +68,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         bail!("--input-order writes every match; --limit picks the earliest: give one of them");
     }
     check_paths_exist(&args.paths)?;
+    super::check_writable(args.output.as_deref())?;
     let window = args.window.bounds()?;
     let bar = Bar::for_terminal(quiet, "reading");
     let query = Query {

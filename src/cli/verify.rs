@@ -34,6 +34,7 @@ enum Format {
 
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     check_paths_exist(&args.paths)?;
+    super::check_writable(args.output.as_deref())?;
     check_paths_exist(&args.public_keys)?;
     let bounds = args.window.bounds()?;
     let keys = KeyRing::load(&args.public_keys);
@@ -69,15 +70,10 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     Ok(status(&v))
 }
 
-/// 2 when some input could not be read, else 1 on any integrity failure.
+/// 2 when some input could not be read (verify has no --allow-partial), else 1 on any
+/// integrity failure.
 pub fn status(v: &Verification) -> Status {
-    if v.unreadable > 0 {
-        Status::Error
-    } else if v.failures > 0 {
-        Status::Violations
-    } else {
-        Status::Clean
-    }
+    Status::decide(v.unreadable > 0, false, 0, v.failures)
 }
 
 pub fn render_text(v: &Verification) -> String {
