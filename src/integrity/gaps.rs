@@ -105,6 +105,9 @@ impl GapTally {
         if let Some(max) = times.max() {
             self.last_event = Some(self.last_event.map_or(max, |l| l.max(max)));
         }
+        let mut chunk_hours: std::collections::HashSet<(&str, &str, i64)> =
+            std::collections::HashSet::new();
+        let mut last = None;
         for row in 0..df.height() {
             let Some(t) = times.get(row) else { continue };
             let key = files
@@ -120,19 +123,10 @@ impl GapTally {
                 .or_else(|| key.and_then(|k| k.region.as_deref()))
                 .unwrap_or("unknown");
             let hour = t.div_euclid(HOUR);
-            match self
-                .hours
-                .get_mut(&(account.to_string(), region.to_string()))
-            {
-                Some(set) => {
-                    set.insert(hour);
-                }
-                None => {
-                    self.hours.insert(
-                        (account.to_string(), region.to_string()),
-                        BTreeSet::from([hour]),
-                    );
-                }
+            // Consecutive rows are mostly of one file: one account, region and hour.
+            if last != Some((account, region, hour)) {
+                chunk_hours.insert((account, region, hour));
+                last = Some((account, region, hour));
             }
             let name = names.get(row);
             let is_call = sources_col.get(row) == Some("cloudtrail.amazonaws.com")
@@ -162,6 +156,10 @@ impl GapTally {
                         trail,
                     ));
             }
+        }
+        for (account, region, hour) in chunk_hours {
+            let key = (account.to_string(), region.to_string());
+            self.hours.entry(key).or_default().insert(hour);
         }
         Ok(())
     }
