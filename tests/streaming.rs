@@ -342,3 +342,32 @@ fn usage_errors_come_first_and_progress_stays_off_a_pipe() {
         run.stderr
     );
 }
+
+/// A consumer that works in parallel on rayon's global pool must not wait for loading threads
+/// that wait for it (they have a pool of their own).
+#[test]
+fn a_parallel_consumer_does_not_deadlock_the_loader() {
+    use rayon::prelude::*;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut rows = 0usize;
+        let accounting = trailaudit::events::stream(
+            &[fixtures()],
+            trailaudit::events::LoadOptions::WHOLE,
+            1,
+            |_, chunk| {
+                rows += (0..chunk.height() * 64)
+                    .into_par_iter()
+                    .filter(|i| i % 64 == 0)
+                    .count();
+                Ok::<(), std::convert::Infallible>(())
+            },
+        );
+        let _ = done_tx.send((rows, accounting.map(|a| a.events)));
+    });
+    // Generous: the stream takes well under a second; only a deadlock gets near this.
+    let (rows, events) = done_rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the stream deadlocked");
+    assert_eq!(Ok(rows as u64), events);
+}

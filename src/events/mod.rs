@@ -363,9 +363,22 @@ pub fn stream_in<E>(
     // One chunk waits while the consumer works on another: loading runs ahead by one chunk.
     let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
     let (reads, error) = std::thread::scope(|scope| {
-        let producer = scope.spawn(|| match order {
-            Order::Any => read_any_order(&to_read, options, chunk_rows, &stop, tx),
-            Order::Input => read_in_order(&to_read, options, chunk_rows, &stop, tx),
+        // Loading threads block while the consumer is busy: they get a pool of their own, so a
+        // consumer that works in parallel itself (rayon's global pool, polars' pool) never
+        // waits for a thread that waits for it.
+        let producer = scope.spawn(|| {
+            let read = || match order {
+                Order::Any => read_any_order(&to_read, options, chunk_rows, &stop, tx),
+                Order::Input => read_in_order(&to_read, options, chunk_rows, &stop, tx),
+            };
+            match rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("trailaudit-load-{i}"))
+                .build()
+            {
+                Ok(pool) => pool.install(read),
+                // No thread could be started: read on this one.
+                Err(_) => read(),
+            }
         });
         let mut error = None;
         for chunk in rx {
