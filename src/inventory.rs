@@ -14,7 +14,7 @@ use crate::events::{schema, EventFrame, Format, InputFile, Outcome, RejectedReco
 pub const UNKNOWN: &str = "unknown";
 
 /// The fields an inventory counts by.
-const COUNTED: [&str; 3] = ["recipientAccountId", "awsRegion", "eventTime"];
+pub const COUNTED: [&str; 3] = ["recipientAccountId", "awsRegion", "eventTime"];
 
 /// The stable JSON of `trailaudit inventory --format json`.
 #[derive(Debug, Clone, Serialize)]

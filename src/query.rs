@@ -28,6 +28,25 @@ fn matching(q: &Query, chunk: DataFrame) -> PolarsResult<DataFrame> {
     chunk.lazy().filter(selection).collect()
 }
 
+/// `df` with its strings copied out of the chunk they were filtered from: polars' string
+/// columns are views into their chunk's buffers, so a few matches would otherwise keep every
+/// chunk they came from alive.
+fn owned(df: DataFrame) -> PolarsResult<DataFrame> {
+    let height = df.height();
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| match c.dtype() {
+            DataType::String => {
+                let copied: StringChunked = c.str()?.iter().collect();
+                Ok(copied.with_name(c.name().clone()).into_column())
+            }
+            _ => Ok(c.clone()),
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(height, columns)
+}
+
 /// The order records are shown in: time, then file and record.
 const ORDER: [&str; 3] = ["eventTime", schema::FILE_ID, schema::RECORD_INDEX];
 
@@ -51,6 +70,7 @@ impl Query<'_> {
             if found.height() == 0 {
                 return Ok(());
             }
+            let found = owned(found)?;
             let mut all = match kept.take() {
                 Some(mut k) => {
                     k.vstack_mut_owned(found)?;

@@ -371,3 +371,35 @@ fn a_parallel_consumer_does_not_deadlock_the_loader() {
         .expect("the stream deadlocked");
     assert_eq!(Ok(rows as u64), events);
 }
+
+/// `audit` loads only what its policies read (whole records only where a policy may match):
+/// its report is the one a load of whole records gives.
+#[test]
+fn the_audit_of_a_projected_load_is_the_audit_of_whole_records() {
+    let dir = tempfile::tempdir().unwrap();
+    trailaudit::synth::generate(&trailaudit::synth::Spec::bench(20_000), dir.path()).unwrap();
+    let samples_logs = samples().join("logs");
+    let config = samples().join("config");
+    let corpora = fixtures();
+    for args in [
+        vec![
+            "--logs",
+            samples_logs.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        vec!["--logs", corpora.to_str().unwrap(), "--allow-partial"],
+        vec!["--logs", dir.path().to_str().unwrap()],
+    ] {
+        let projected = audit(&args, WHOLE);
+        let mut whole_args = args.clone();
+        whole_args.push("--whole-records");
+        let whole = audit(&whole_args, WHOLE);
+        assert_same(&whole, &projected, &format!("{args:?}"));
+        assert!(projected["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["status"] == "fail" && p["kind"] == "event"));
+    }
+}

@@ -18,6 +18,7 @@ use polars::prelude::*;
 use crate::config;
 use crate::events::{self, LoadOptions, Window};
 use crate::exit::Exit;
+use crate::filter::prefilter::{self, RowTest};
 use crate::finding::Outcome;
 use crate::integrity::{self, gaps::GapTally, KeyRing};
 use crate::inventory::{Inventory, Tally};
@@ -48,6 +49,9 @@ pub struct Request<'a> {
     pub command_line: Vec<String>,
     /// Told of each file of event history read.
     pub progress: Option<&'a dyn events::Progress>,
+    /// Load whole records, not only what the policies read (for comparison: the report is
+    /// the same).
+    pub whole_records: bool,
 }
 
 /// A finished audit: the report and the exit status it calls for.
@@ -71,6 +75,28 @@ struct History {
     gaps: Option<integrity::gaps::Gaps>,
 }
 
+/// What the audit needs of each record: the columns that the policies, the evidence, the
+/// inventory and the delivery gaps read, and the whole record only where a policy may match
+/// (its evidence shows the request parameters) or a StopLogging / StartLogging call names its
+/// trail. `None`: whole records everywhere (a policy over no column at all).
+fn projection(policies: &EventPolicies, want_gaps: bool) -> Option<(u32, RowTest)> {
+    let (columns, mut patterns) = policies.reads();
+    let mut names: Vec<&str> = columns;
+    names.extend(crate::inventory::COUNTED);
+    if want_gaps {
+        names.extend(GapTally::COLUMNS);
+        patterns.push(crate::filter::Pattern::parse(GapTally::CALLS).ok()?);
+    }
+    let events::Keep::Columns(mut kept) = events::Keep::fields(&names) else {
+        return None;
+    };
+    for p in &patterns {
+        kept |= prefilter::columns_read(p);
+    }
+    let test = RowTest::new(patterns, kept);
+    (!test.always()).then_some((kept, test))
+}
+
 /// Streams the event history once through every consumer.
 fn read_history(
     req: &Request,
@@ -83,9 +109,20 @@ fn read_history(
     let mut gaps = want_gaps.then(GapTally::default);
     let mut in_scope = 0u64;
     let window = req.window.to_expr();
+    let projection = (!req.whole_records)
+        .then(|| projection(&policies, want_gaps))
+        .flatten();
+    let rest_if =
+        |row: &events::record::Row| projection.as_ref().is_some_and(|(_, t)| t.passes(row));
     let options = LoadOptions {
+        keep: projection
+            .as_ref()
+            .map_or(events::Keep::Whole, |(kept, _)| {
+                events::Keep::Columns(*kept)
+            }),
         content_hashes: Some(content_hashes),
         progress: req.progress,
+        rest_if: Some(&rest_if),
         ..LoadOptions::WHOLE
     };
     let accounting = events::stream(

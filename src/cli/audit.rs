@@ -45,6 +45,10 @@ pub struct Args {
     /// A previous JSON report: only findings not in it fail the run.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Load whole records instead of only what the policies read (the report is the same; for
+    /// comparison).
+    #[arg(long, hide = true)]
+    whole_records: bool,
     /// Evidence events kept in full per finding: the first N and the last N (every event is
     /// still counted).
     #[arg(long, value_name = "N", default_value_t = crate::finding::DEFAULT_EVIDENCE)]
@@ -158,6 +162,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         chunk_rows: args.input.chunk_rows,
         command_line: std::env::args().collect(),
         progress: Bar::progress(&bar),
+        whole_records: args.whole_records,
     })?;
     drop(bar);
     let report = &audit.report;

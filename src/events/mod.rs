@@ -231,6 +231,9 @@ pub struct LoadOptions<'a> {
     pub content_hashes: Option<&'a std::collections::HashSet<PathBuf>>,
     /// Told of each file read.
     pub progress: Option<&'a dyn Progress>,
+    /// With a projected [`Keep`]: the rows to read whole all the same (every column and
+    /// `_rest`).
+    pub rest_if: Option<record::RestIf<'a>>,
 }
 
 impl LoadOptions<'static> {
@@ -240,6 +243,7 @@ impl LoadOptions<'static> {
         fingerprints: true,
         content_hashes: None,
         progress: None,
+        rest_if: None,
     };
 
     /// `keep` of each record, and nothing else.
@@ -249,6 +253,7 @@ impl LoadOptions<'static> {
             fingerprints: false,
             content_hashes: None,
             progress: None,
+            rest_if: None,
         }
     }
 }
@@ -642,7 +647,7 @@ fn read_file(
     let mut loaded = 0u64;
     let keep = options.keep;
     let content = shape::read_records(text, keep, &mut |pos, item| match item
-        .and_then(|i| record::parse_item(i, keep))
+        .and_then(|i| record::parse_item_with(i, keep, options.rest_if))
     {
         Ok(row) => {
             sink.push(&row, id, pos.index);

@@ -91,8 +91,8 @@ pub enum Item<'a> {
     Text(&'a str),
     /// A record object already split into entries.
     Entries(Entries<'a>),
-    /// A record the fast path has already read into its row.
-    Row(Row<'a>),
+    /// A record the fast path has already read into its row, and the record's text.
+    Row(Row<'a>, &'a str),
 }
 
 /// Receives every record of a file, or the reason a record slot could not be read.
@@ -300,7 +300,7 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
 fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<Content> {
     #[allow(clippy::large_enum_variant)]
     enum Slot<'a> {
-        Row(Row<'a>),
+        Row(Row<'a>, &'a str),
         Text(&'a str),
     }
     let mut s = Scanner::new(text, 0);
@@ -327,7 +327,7 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
             let start = s.pos;
             slots.push(
                 match record::scan_record(&mut s, text, 2, &mut entries, keep).ok()? {
-                    Some(row) => Slot::Row(row),
+                    Some(row) => Slot::Row(row, &text[start..s.pos]),
                     None => Slot::Text(&text[start..s.pos]),
                 },
             );
@@ -351,7 +351,7 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
         sink(
             pos,
             Ok(match slot {
-                Slot::Row(row) => Item::Row(row),
+                Slot::Row(row, text) => Item::Row(row, text),
                 Slot::Text(t) => Item::Text(t),
             }),
         );
@@ -650,7 +650,7 @@ mod tests {
             let text = item.map(|i| match i {
                 Item::Text(t) => t.to_string(),
                 Item::Entries(e) => entries_text(&e),
-                Item::Row(r) => r.rest.unwrap_or_default(),
+                Item::Row(r, _) => r.rest.unwrap_or_default(),
             });
             out.push((p, text))
         });

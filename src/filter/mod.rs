@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod eval;
 pub mod parse;
+pub mod prefilter;
 pub mod to_polars;
 
 pub use ast::Pattern;

@@ -90,6 +90,21 @@ pub struct GapTally {
 }
 
 impl GapTally {
+    /// The columns [`GapTally::add`] reads.
+    pub const COLUMNS: [&'static str; 8] = [
+        "eventTime",
+        "recipientAccountId",
+        "awsRegion",
+        "eventSource",
+        "eventName",
+        "errorCode",
+        "userIdentity.arn",
+        "eventID",
+    ];
+
+    /// The records whose whole text [`GapTally::add`] reads (the trail a call names).
+    pub const CALLS: &'static str = r#"{ $.eventSource = "cloudtrail.amazonaws.com" && ($.eventName = "StopLogging" || $.eventName = "StartLogging") }"#;
+
     pub fn add(&mut self, df: &DataFrame, sources: &[Source]) -> PolarsResult<()> {
         let str_col = |name: &str| df.column(name).and_then(|c| c.str());
         let times = df.column("eventTime")?.datetime()?.physical().clone();

@@ -136,6 +136,20 @@ impl<'p> EventPolicies<'p> {
         }
     }
 
+    /// What these policies read of each record: the columns (by name) and the patterns, for a
+    /// load that keeps only that ([`crate::filter::prefilter`]).
+    pub fn reads(&self) -> (Vec<&str>, Vec<crate::filter::Pattern>) {
+        let patterns = self
+            .policies
+            .iter()
+            .filter_map(|p| match &p.check {
+                Check::Event { pattern, .. } => Some(pattern.clone()),
+                _ => None,
+            })
+            .collect();
+        (self.columns.iter().map(String::as_str).collect(), patterns)
+    }
+
     /// Evaluates every policy on one chunk of the history in scope.
     pub fn add(&mut self, chunk: &DataFrame, sources: &[Source]) -> PolarsResult<()> {
         let info = to_polars::FrameInfo::of(chunk)?;
