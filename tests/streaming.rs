@@ -65,7 +65,7 @@ fn assert_same(a: &Value, b: &Value, what: &str) {
         }
     }
     if let Some(d) = first_difference(a, b, String::new()) {
-        panic!("{what}: the result depends on the chunking at {d}");
+        panic!("{what}: the results differ at {d}");
     }
 }
 
