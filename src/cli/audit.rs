@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 
 use super::progress::Bar;
-use super::{check_paths_exist, emit, InputArgs, Status, TimeWindow};
+use std::io::Write as _;
+
+use super::{check_paths_exist, InputArgs, Status, TimeWindow};
 use crate::audit;
 use crate::judge;
 use crate::policy::{PolicySet, Severity, FRAMEWORKS};
-use crate::report::render::Format;
+use crate::report::render::{Format, RenderError};
 use crate::report::{self, Report};
 
 #[derive(Debug, clap::Args)]
@@ -188,23 +190,39 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
 }
 
 /// Renders `report` in each format: to stdout, to `output` as a file (one format), or into
-/// `output` as a directory (several).
+/// `output` as a directory (several). Each is written as it is rendered.
 pub(crate) fn write_formats(
     report: &Report,
     formats: &[Format],
     output: Option<&Path>,
     templates: Option<&Path>,
 ) -> anyhow::Result<()> {
+    let write_to = |format: Format, path: Option<&Path>| -> anyhow::Result<()> {
+        let render = |out: &mut dyn std::io::Write| -> Result<(), RenderError> {
+            let mut out = std::io::BufWriter::new(out);
+            report::render::write(format, report, templates, &mut out)?;
+            Ok(out.flush()?)
+        };
+        match path {
+            Some(p) => {
+                let mut file = std::fs::File::create(p)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+                render(&mut file).with_context(|| format!("cannot write {}", p.display()))
+            }
+            None => match render(&mut std::io::stdout().lock()) {
+                // A closed pipe (`| head`) is not an error of ours.
+                Err(RenderError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => Ok(r?),
+            },
+        }
+    };
     match (formats, output) {
-        ([one], out) => emit(out, &report::render::render(*one, report, templates)?),
+        ([one], out) => write_to(*one, out),
         (many, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             for f in many {
-                emit(
-                    Some(&dir.join(f.file_name())),
-                    &report::render::render(*f, report, templates)?,
-                )?;
+                write_to(*f, Some(&dir.join(f.file_name())))?;
             }
             Ok(())
         }

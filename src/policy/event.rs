@@ -73,6 +73,15 @@ struct Head {
 }
 
 impl Head {
+    /// For a finding none of whose events could be read.
+    fn unknown() -> Head {
+        Head {
+            account: crate::inventory::UNKNOWN.into(),
+            region: crate::inventory::UNKNOWN.into(),
+            principal: None,
+        }
+    }
+
     /// The finding's resource: the principal, else the most specific group key value.
     fn resource(&self, group_key: &[String]) -> String {
         self.principal
@@ -322,14 +331,9 @@ fn group_finding(
     message: String,
     named: Vec<String>,
 ) -> Pending {
-    let (first, head) = group.head.unwrap_or_else(|| {
-        let unknown = Head {
-            account: crate::inventory::UNKNOWN.into(),
-            region: crate::inventory::UNKNOWN.into(),
-            principal: None,
-        };
-        ((i64::MIN, u32::MAX, u32::MAX), unknown)
-    });
+    let (first, head) = group
+        .head
+        .unwrap_or_else(|| ((i64::MIN, u32::MAX, u32::MAX), Head::unknown()));
     let mut events = group.first;
     events.extend(group.last);
     Pending {
@@ -442,11 +446,7 @@ fn read_window_evidence(findings: &mut [Pending], sources: &[Source]) -> PolarsR
         let got: Vec<_> = shown(&hits, n)
             .filter_map(|k| read.get(&(k.1, k.2)).filter(|r| r.time == k.0))
             .collect();
-        let unknown = Head {
-            account: crate::inventory::UNKNOWN.into(),
-            region: crate::inventory::UNKNOWN.into(),
-            principal: None,
-        };
+        let unknown = Head::unknown();
         let head = got.first().map_or(&unknown, |r| &r.head);
         f.finding.account = head.account.clone();
         f.finding.region = head.region.clone();

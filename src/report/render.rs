@@ -98,6 +98,8 @@ pub enum RenderError {
     Template { name: String, message: String },
     #[error("cannot read templates in {path}: {message}")]
     Templates { path: String, message: String },
+    #[error("cannot write the report: {0}")]
+    Write(#[from] std::io::Error),
 }
 
 /// Markdown-safe text: HTML is escaped (GitHub renders tags) and Markdown's own punctuation is
@@ -204,25 +206,6 @@ fn registry(
     hb.register_template_string(name, source)
         .map_err(|e| template_error(file, e))?;
     Ok(hb)
-}
-
-fn render_with(hb: &Handlebars, name: &str, report: &Report) -> Result<String, RenderError> {
-    hb.render(name, report).map_err(|e| RenderError::Template {
-        name: format!("{name}.hbs"),
-        message: e.to_string(),
-    })
-}
-
-/// Markdown from `report.md.hbs` (built in, or from `templates`).
-pub fn markdown(report: &Report, templates: Option<&Path>) -> Result<String, RenderError> {
-    let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
-    render_with(&hb, "report.md", report)
-}
-
-/// One self-contained HTML page from `report.html.hbs` (built in, or from `templates`).
-pub fn html(report: &Report, templates: Option<&Path>) -> Result<String, RenderError> {
-    let hb = registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
-    render_with(&hb, "report.html", report)
 }
 
 handlebars::handlebars_helper!(count_helper: |list: Value, key: str, value: str| {
@@ -705,25 +688,54 @@ pub fn render(
     report: &Report,
     templates: Option<&Path>,
 ) -> Result<String, RenderError> {
-    Ok(match format {
-        Format::Json => to_json(report),
-        Format::Text => text(report),
-        Format::Md => markdown(report, templates)?,
-        Format::Sarif => pretty(&sarif(report)),
-        Format::Junit => junit(report),
-        Format::Html => html(report, templates)?,
-    })
+    let mut out = Vec::new();
+    write(format, report, templates, &mut out)?;
+    // Every renderer writes UTF-8.
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-fn pretty(v: &Value) -> String {
-    // A Value always serialises.
-    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+/// `report` in `format`, written to `out` as it is rendered (a large report is never held
+/// whole as text).
+pub fn write(
+    format: Format,
+    report: &Report,
+    templates: Option<&Path>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    let io = RenderError::Write;
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)
+        }
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &sarif(report)).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)
+        }
+        Format::Text => out.write_all(text(report).as_bytes()).map_err(io),
+        Format::Junit => out.write_all(junit(report).as_bytes()).map_err(io),
+        Format::Md => {
+            let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
+            write_with(&hb, "report.md", report, out)
+        }
+        Format::Html => {
+            let hb = registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
+            write_with(&hb, "report.html", report, out)
+        }
+    }
 }
 
-/// The JSON report: the model serialised.
-pub fn to_json(report: &Report) -> String {
-    // The model is plain data (strings, numbers, maps with string keys): it always serialises.
-    serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
+fn write_with(
+    hb: &Handlebars,
+    name: &str,
+    report: &Report,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    hb.render_to_write(name, report, out)
+        .map_err(|e| RenderError::Template {
+            name: format!("{name}.hbs"),
+            message: e.to_string(),
+        })
 }
 
 #[cfg(test)]
