@@ -149,6 +149,27 @@ fn a_generated_corpus_audits_the_same_in_small_chunks() {
         &audit(&window, "300"),
         "generated corpus, window",
     );
+
+    // Outputs of a record a line are written a few thousand rows at a time.
+    let all = r#"{ $.eventName = * }"#;
+    let count: usize = query(&[all, logs, "--count"], WHOLE)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(count > 10_000, "{count}");
+    let ndjson = query(&[all, logs, "--format", "ndjson"], WHOLE);
+    assert_eq!(ndjson.lines().count(), count);
+    let times: Vec<String> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["eventTime"].to_string())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "earliest first");
+    let csv = query(&[all, logs, "--format", "csv"], WHOLE);
+    assert_eq!(csv.lines().count(), count + 1);
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("eventTime,")).count(),
+        1
+    );
 }
 
 fn query(args: &[&str], chunk_rows: &str) -> String {

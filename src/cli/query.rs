@@ -13,6 +13,9 @@ use crate::events::{self, schema};
 use crate::filter::{to_polars, Pattern};
 use crate::query::Query;
 
+/// Rows rendered at a time for a record-a-line output.
+const SLICE_ROWS: usize = 4096;
+
 const DEFAULT_FIELDS: &str =
     "eventTime,recipientAccountId,awsRegion,eventSource,eventName,userIdentity.arn,sourceIPAddress,errorCode";
 
@@ -103,8 +106,27 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         let (rows, accounting) =
             anyhow::Context::context(query.earliest(args.limit), "evaluating the pattern")?;
         drop(bar);
-        let text = render(args, &accounting.sources(), &rows, true)?;
-        emit(args.output.as_deref(), &text)?;
+        let sources = accounting.sources();
+        match args.format {
+            // A record a line: written a slice of rows at a time, never held whole as text.
+            Format::Ndjson | Format::Csv => {
+                let mut out = Output::open(args.output.as_deref())?;
+                let mut offset = 0;
+                loop {
+                    let part = rows.slice(offset as i64, SLICE_ROWS);
+                    out.write(&render(args, &sources, &part, offset == 0)?)?;
+                    offset += SLICE_ROWS;
+                    if offset >= rows.height() {
+                        break;
+                    }
+                }
+                out.finish()?;
+            }
+            Format::Table | Format::Json => emit(
+                args.output.as_deref(),
+                &render(args, &sources, &rows, true)?,
+            )?,
+        }
         accounting
     };
 
@@ -122,7 +144,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     Ok(Status::decide(partial, args.input.allow_partial, 0, 0))
 }
 
-/// Where `--input-order` writes, a piece at a time. A closed pipe (`| head`) ends the output
+/// Where a record-a-line output is written, a piece at a time. A closed pipe (`| head`) ends the output
 /// quietly; the input is still read to the end, so its accounting is complete.
 struct Output {
     writer: Box<dyn std::io::Write>,
