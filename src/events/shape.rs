@@ -292,6 +292,9 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
     Ok(Content::Events(format))
 }
 
+/// Records of one file the fast path holds as rows at most (about 1 KB each).
+const FAST_PATH_RECORDS: usize = 1 << 16;
+
 /// The fast path for the shape CloudTrail itself writes, `{"Records":[{record},...]}` with no
 /// other top-level key: one pass over the file checks it and reads every record into its row
 /// (see [`super::scan`]). `None`, before anything reached `sink`, for any other shape and for
@@ -316,12 +319,18 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
     s.expect(b':').ok()?;
     s.expect(b'[').ok()?;
     // Records are rarely under 512 bytes: the rows are rarely moved to grow the buffer.
-    let mut slots = Vec::with_capacity(text.len() / 512 + 1);
+    let mut slots = Vec::with_capacity((text.len() / 512 + 1).min(FAST_PATH_RECORDS));
     let mut entries = Vec::with_capacity(32);
     if !s.eat(b']') {
         loop {
             s.skip_ws();
             if s.peek() != Some(b'{') {
+                return None;
+            }
+            // Rows are held until the whole file is checked: a file of more records than
+            // CloudTrail ever writes to one file (a record bomb) is left to serde_json, which
+            // holds only references to the records' text.
+            if slots.len() == FAST_PATH_RECORDS {
                 return None;
             }
             let start = s.pos;

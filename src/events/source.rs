@@ -131,9 +131,15 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
                 }
                 continue;
             }
+            let kind = entry.file_type();
             let path = entry.into_path();
             if hidden {
                 out.push(Found::Skipped(path, "hidden file".into()));
+                continue;
+            }
+            // A FIFO would block the run and a device (a link to /dev/zero) never end.
+            if !kind.is_file() {
+                out.push(Found::Skipped(path, special_file(kind).into()));
                 continue;
             }
             let identity = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
@@ -147,9 +153,28 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
     out
 }
 
-/// Largest decompressed size accepted for one file: far above any CloudTrail delivery, low
-/// enough that a gzip bomb is an error instead of an out-of-memory kill.
-pub const MAX_DECOMPRESSED: u64 = 4 << 30;
+/// Why a file that is not a regular file is not read.
+fn special_file(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "not a regular file: a FIFO"
+    } else if kind.is_socket() {
+        "not a regular file: a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "not a regular file: a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Largest decompressed size accepted for one file (1 GiB): far above any CloudTrail delivery
+/// (a log file is at most tens of MB), low enough that a gzip bomb is an error with its reason
+/// instead of an out-of-memory kill, with two files loading at a time.
+pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// Largest size the fast inflate allocates up front from what the gzip trailer claims; a
+/// larger file is inflated by flate2, whose buffer grows with what the data really holds.
+const FAST_INFLATE_MAX: usize = 256 << 20;
 
 /// SHA-256 of a file as it is on disk, for the evidence manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -185,13 +210,38 @@ pub fn read_input_with<'s>(
     scratch: &'s mut Vec<u8>,
     fingerprint: bool,
 ) -> (Option<Fingerprint>, Result<Cow<'s, [u8]>, FileError>) {
-    match fs::read(path) {
+    match read_bounded(path) {
         Ok(bytes) => (
             fingerprint.then(|| Fingerprint::of(&bytes)),
             decode(path, bytes, scratch),
         ),
         Err(e) => (None, Err(FileError::Io(e.to_string()))),
     }
+}
+
+/// The file's bytes, at most [`MAX_DECOMPRESSED`] of them: a larger file is an error, read no
+/// further. Only regular files are read.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, FileError> {
+    let file = fs::File::open(path).map_err(|e| FileError::Io(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| FileError::Io(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(FileError::Io(special_file(meta.file_type()).into()));
+    }
+    if meta.len() > MAX_DECOMPRESSED {
+        return Err(FileError::TooLarge {
+            limit: MAX_DECOMPRESSED,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FileError::Io(e.to_string()))?;
+    if bytes.len() as u64 > MAX_DECOMPRESSED {
+        return Err(FileError::TooLarge {
+            limit: MAX_DECOMPRESSED,
+        });
+    }
+    Ok(bytes)
 }
 
 fn decode<'s>(
@@ -247,8 +297,9 @@ fn gunzip_fast(bytes: &[u8], out: &mut Vec<u8>) -> bool {
         return false;
     };
     let size = u32::from_le_bytes(trailer) as usize;
-    // ISIZE is the size mod 2^32; deflate cannot compress beyond 1032:1.
-    if size == 0 || size > bytes.len().saturating_mul(1032) {
+    // ISIZE is the size mod 2^32; deflate cannot compress beyond 1032:1. The trailer is the
+    // file's claim, not a fact: beyond FAST_INFLATE_MAX it is not taken on trust.
+    if size == 0 || size > bytes.len().saturating_mul(1032) || size > FAST_INFLATE_MAX {
         return false;
     }
     // Only the growth is zeroed: libdeflate overwrites all `size` bytes when it succeeds.
@@ -296,8 +347,8 @@ fn gunzip_stream(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
         .and_then(|t| t.try_into().ok())
         .map(|t: [u8; 4]| u32::from_le_bytes(t) as usize)
         .unwrap_or(0)
-        .min(bytes.len().saturating_mul(64))
-        .min(1 << 30);
+        .min(bytes.len().saturating_mul(16))
+        .min(64 << 20);
     let mut out = Vec::with_capacity(hint);
     let mut decoder = MultiGzDecoder::new(bytes).take(MAX_DECOMPRESSED + 1);
     match decoder.read_to_end(&mut out) {
