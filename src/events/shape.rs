@@ -292,8 +292,19 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
     Ok(Content::Events(format))
 }
 
-/// Records of one file the fast path holds as rows at most (about 1 KB each).
+/// Records of one file the fast path holds as rows at most (about 1 KB each) while it checks
+/// the file. A larger file (more records than CloudTrail writes to one file: a record bomb) is
+/// checked in a first pass that keeps nothing, then read again, each row handed over as it is
+/// built.
 const FAST_PATH_RECORDS: usize = 1 << 16;
+
+/// A record as the fast path found it: read into its row (with its text), or left as text for
+/// the caller to parse.
+#[allow(clippy::large_enum_variant)]
+enum FastSlot<'a> {
+    Row(Row<'a>, &'a str),
+    Text(&'a str),
+}
 
 /// The fast path for the shape CloudTrail itself writes, `{"Records":[{record},...]}` with no
 /// other top-level key: one pass over the file checks it and reads every record into its row
@@ -301,11 +312,53 @@ const FAST_PATH_RECORDS: usize = 1 << 16;
 /// anything the pass leaves to `serde_json` (invalid JSON included), which then reads the file
 /// as if the fast path did not exist.
 fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<Content> {
-    #[allow(clippy::large_enum_variant)]
-    enum Slot<'a> {
-        Row(Row<'a>, &'a str),
-        Text(&'a str),
+    let hand_over = |index: usize, slot: FastSlot, sink: &mut Sink| {
+        let pos = Position {
+            index: index as u64,
+            line: None,
+        };
+        sink(
+            pos,
+            Ok(match slot {
+                FastSlot::Row(row, text) => Item::Row(row, text),
+                FastSlot::Text(t) => Item::Text(t),
+            }),
+        );
+    };
+    // Records are rarely under 512 bytes: the rows are rarely moved to grow the buffer.
+    let mut slots = Vec::with_capacity((text.len() / 512 + 1).min(FAST_PATH_RECORDS));
+    let mut bomb = false;
+    walk_cloudtrail_log(text, keep, &mut |slot| {
+        if slots.len() < FAST_PATH_RECORDS {
+            slots.push(slot);
+        } else {
+            bomb = true;
+        }
+    })?;
+    if !bomb {
+        for (index, slot) in slots.into_iter().enumerate() {
+            hand_over(index, slot, sink);
+        }
+    } else {
+        // The whole file checked out: read it again, handing each row over at once.
+        drop(slots);
+        let mut index = 0;
+        walk_cloudtrail_log(text, keep, &mut |slot| {
+            hand_over(index, slot, sink);
+            index += 1;
+        })?;
     }
+    Some(Content::Events(Format::CloudtrailLog))
+}
+
+/// Walks a `{"Records":[...]}` file, handing each record to `each` in order; `None` when the
+/// file is not exactly that shape or the pass leaves it to `serde_json` (then some records may
+/// have been handed over already: a caller that cannot take that back checks first).
+fn walk_cloudtrail_log<'a>(
+    text: &'a str,
+    keep: Keep,
+    each: &mut dyn FnMut(FastSlot<'a>),
+) -> Option<()> {
     let mut s = Scanner::new(text, 0);
     s.expect(b'{').ok()?;
     s.skip_ws();
@@ -318,8 +371,6 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
     }
     s.expect(b':').ok()?;
     s.expect(b'[').ok()?;
-    // Records are rarely under 512 bytes: the rows are rarely moved to grow the buffer.
-    let mut slots = Vec::with_capacity((text.len() / 512 + 1).min(FAST_PATH_RECORDS));
     let mut entries = Vec::with_capacity(32);
     if !s.eat(b']') {
         loop {
@@ -327,17 +378,11 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
             if s.peek() != Some(b'{') {
                 return None;
             }
-            // Rows are held until the whole file is checked: a file of more records than
-            // CloudTrail ever writes to one file (a record bomb) is left to serde_json, which
-            // holds only references to the records' text.
-            if slots.len() == FAST_PATH_RECORDS {
-                return None;
-            }
             let start = s.pos;
-            slots.push(
+            each(
                 match record::scan_record(&mut s, text, 2, &mut entries, keep).ok()? {
-                    Some(row) => Slot::Row(row, &text[start..s.pos]),
-                    None => Slot::Text(&text[start..s.pos]),
+                    Some(row) => FastSlot::Row(row, &text[start..s.pos]),
+                    None => FastSlot::Text(&text[start..s.pos]),
                 },
             );
             if s.eat(b',') {
@@ -349,23 +394,7 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
     }
     s.expect(b'}').ok()?;
     s.skip_ws();
-    if s.pos != text.len() {
-        return None;
-    }
-    for (index, slot) in slots.into_iter().enumerate() {
-        let pos = Position {
-            index: index as u64,
-            line: None,
-        };
-        sink(
-            pos,
-            Ok(match slot {
-                Slot::Row(row, text) => Item::Row(row, text),
-                Slot::Text(t) => Item::Text(t),
-            }),
-        );
-    }
-    Some(Content::Events(Format::CloudtrailLog))
+    (s.pos == text.len()).then_some(())
 }
 
 enum Class {
