@@ -97,8 +97,8 @@ impl Inventory {
     /// The inventory of a whole frame.
     pub fn of(frame: &EventFrame) -> PolarsResult<Inventory> {
         let mut tally = Tally::default();
-        tally.add(&frame.df, &frame.sources())?;
-        Ok(tally.finish(&frame.files))
+        tally.add(&frame.df, &frame.accounting.sources())?;
+        Ok(tally.finish(&frame.accounting.files))
     }
 }
 

@@ -119,7 +119,7 @@ fn provenance_points_back_to_the_record() {
     let files = df.column(schema::FILE_ID).unwrap().u32().unwrap();
     let index = df.column(schema::RECORD_INDEX).unwrap().u32().unwrap();
     for i in 0..df.height() {
-        let path = &frame.files[files.get(i).unwrap() as usize].path;
+        let path = &frame.accounting.files[files.get(i).unwrap() as usize].path;
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         let original = &doc["Records"][index.get(i).unwrap() as usize];
         assert_eq!(original["eventName"].as_str(), names.get(i));

@@ -82,8 +82,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir.path().join(name), &apply(bytes, &mutations));
         let frame = events::load(std::slice::from_ref(&path));
-        prop_assert_eq!(frame.files.len(), 1);
-        let f = &frame.files[0];
+        prop_assert_eq!(frame.accounting.files.len(), 1);
+        let f = &frame.accounting.files[0];
         match &f.outcome {
             Outcome::Loaded { records, .. } => {
                 prop_assert_eq!(*records as usize, frame.events());

@@ -291,7 +291,7 @@ fn the_loader_hashes_log_files_as_verify_does() {
     };
     let frame = events::load_with(&inputs, options);
     let mut known = HashMap::new();
-    for f in &frame.files {
+    for f in &frame.accounting.files {
         match &f.content {
             Some(c) => {
                 assert!(

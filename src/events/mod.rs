@@ -107,77 +107,43 @@ pub struct Accounting {
 
 impl Accounting {
     pub fn failed(&self) -> impl Iterator<Item = (&InputFile, &FileError)> {
-        failed(&self.files)
+        self.files.iter().filter_map(|f| match &f.outcome {
+            Outcome::Failed { error } => Some((f, error)),
+            _ => None,
+        })
     }
 
     pub fn rejected_records(&self) -> u64 {
-        rejected_records(&self.files)
+        self.files.iter().map(|f| f.rejections.total).sum()
     }
 
     /// Some input could not be fully read: a file failed or a record was rejected.
     pub fn is_partial(&self) -> bool {
-        is_partial(&self.files)
+        self.failed().next().is_some() || self.rejected_records() > 0
     }
 
     /// The files, as a stream's consumer saw them.
     pub fn sources(&self) -> Vec<Source> {
-        sources(&self.files)
+        self.files
+            .iter()
+            .map(|f| Source {
+                path: f.path.clone(),
+                key: f.key.clone(),
+            })
+            .collect()
     }
 }
 
-fn sources(files: &[InputFile]) -> Vec<Source> {
-    files
-        .iter()
-        .map(|f| Source {
-            path: f.path.clone(),
-            key: f.key.clone(),
-        })
-        .collect()
-}
-
-fn failed(files: &[InputFile]) -> impl Iterator<Item = (&InputFile, &FileError)> {
-    files.iter().filter_map(|f| match &f.outcome {
-        Outcome::Failed { error } => Some((f, error)),
-        _ => None,
-    })
-}
-
-fn rejected_records(files: &[InputFile]) -> u64 {
-    files.iter().map(|f| f.rejections.total).sum()
-}
-
-fn is_partial(files: &[InputFile]) -> bool {
-    failed(files).next().is_some() || rejected_records(files) > 0
-}
-
 /// Every loaded record as a row of [`EventFrame::df`] (schema in [`schema`]), and every input
-/// file with what became of it. A row's `_file_id` indexes [`EventFrame::files`].
+/// file with what became of it. A row's `_file_id` indexes the accounting's files.
 pub struct EventFrame {
     pub df: DataFrame,
-    pub files: Vec<InputFile>,
+    pub accounting: Accounting,
 }
 
 impl EventFrame {
     pub fn events(&self) -> usize {
         self.df.height()
-    }
-
-    pub fn failed(&self) -> impl Iterator<Item = (&InputFile, &FileError)> {
-        failed(&self.files)
-    }
-
-    pub fn rejected_records(&self) -> u64 {
-        rejected_records(&self.files)
-    }
-
-    /// Some input could not be fully read: a file failed or a record was rejected.
-    pub fn is_partial(&self) -> bool {
-        is_partial(&self.files)
-    }
-
-    /// The files of this frame, as a stream's consumer sees them.
-    pub fn sources(&self) -> Vec<Source> {
-        sources(&self.files)
     }
 }
 
@@ -296,7 +262,7 @@ pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
     let Ok(accounting) = accounting;
     EventFrame {
         df: df.unwrap_or_else(|| FrameBuilder::new(options.keep).finish()),
-        files: accounting.files,
+        accounting,
     }
 }
 

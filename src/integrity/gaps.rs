@@ -71,7 +71,7 @@ pub fn delivery_gaps(frame: &EventFrame, window: Option<Expr>) -> PolarsResult<G
         lf = lf.filter(w);
     }
     let mut tally = GapTally::default();
-    tally.add(&lf.collect()?, &frame.sources())?;
+    tally.add(&lf.collect()?, &frame.accounting.sources())?;
     Ok(tally.finish())
 }
 

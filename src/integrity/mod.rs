@@ -225,6 +225,23 @@ pub fn verify_with(
     Plan::new(inputs, keys, window).finish(&HashMap::new(), progress)
 }
 
+/// The log files by file name, and the file names the digests list.
+type Index<'a> = (HashMap<&'a str, Vec<usize>>, HashSet<&'a str>);
+
+fn index<'a>(logs: &'a [LogFile], files: &'a [DigestFile]) -> Index<'a> {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, l) in logs.iter().enumerate() {
+        by_name.entry(l.file_name.as_str()).or_default().push(i);
+    }
+    let mut listed: HashSet<&str> = HashSet::new();
+    for f in files {
+        if let Ok(d) = &f.body {
+            listed.extend(d.log_files.iter().map(|e| file_name(&e.object)));
+        }
+    }
+    (by_name, listed)
+}
+
 /// SHA-256 and size of a log file's uncompressed content, or why it could not be read.
 pub type ContentHash = Result<(String, u64), ReadError>;
 
@@ -424,16 +441,7 @@ impl Plan {
         }
 
         // Log files listed in digests in scope: hash each once, in parallel, streaming.
-        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, l) in logs.iter().enumerate() {
-            by_name.entry(l.file_name.as_str()).or_default().push(i);
-        }
-        let mut listed: HashSet<&str> = HashSet::new();
-        for f in &files {
-            if let Ok(d) = &f.body {
-                listed.extend(d.log_files.iter().map(|e| file_name(&e.object)));
-            }
-        }
+        let (by_name, _) = index(&logs, &files);
         let mut wanted: Vec<usize> = Vec::new();
         for (i, f) in files.iter().enumerate() {
             if let (Ok(d), true) = (&f.body, group_of_digest.contains_key(&i)) {
@@ -504,16 +512,7 @@ impl Plan {
                 (i, hash)
             })
             .collect();
-        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, l) in logs.iter().enumerate() {
-            by_name.entry(l.file_name.as_str()).or_default().push(i);
-        }
-        let mut listed: HashSet<&str> = HashSet::new();
-        for f in &files {
-            if let Ok(d) = &f.body {
-                listed.extend(d.log_files.iter().map(|e| file_name(&e.object)));
-            }
-        }
+        let (by_name, listed) = index(&logs, &files);
 
         let mut order: Vec<usize> = group_of_digest.keys().copied().collect();
         order.sort_unstable();
