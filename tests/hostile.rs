@@ -115,3 +115,24 @@ fn a_record_bomb_loads_every_record_in_chunks() {
     ]);
     assert_eq!(run.stdout.trim(), n.to_string(), "{}", run.stderr);
 }
+
+#[test]
+fn terminal_escapes_and_bidi_overrides_never_reach_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    // An account id that would rewrite the line, and a region that reverses what follows it.
+    let record = r#"{"eventTime":"2026-07-01T00:00:00Z","eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com","recipientAccountId":"111122223333\u001b[2K\rpass","awsRegion":"us-east-1\u202egol","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root\u0007"}}"#;
+    write(&dir.path().join("evil.json"), record.as_bytes());
+    let inventory = trailaudit(["inventory".as_ref(), dir.path().as_os_str()]);
+    let audit = trailaudit(["audit".as_ref(), "--logs".as_ref(), dir.path().as_os_str()]);
+    for (what, run) in [("inventory", &inventory), ("audit", &audit)] {
+        let out = &run.stdout;
+        assert!(out.contains("111122223333"), "{what}: {out}");
+        for raw in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
+            assert!(!out.contains(raw), "{what} prints {raw:?} raw:\n{out}");
+        }
+        assert!(
+            out.contains("\\u{1b}") && out.contains("\\u{202e}"),
+            "{what}:\n{out}"
+        );
+    }
+}

@@ -40,7 +40,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     drop(bar);
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&inv)? + "\n",
-        Format::Text => render_text(&inv),
+        Format::Text => crate::report::render::terminal_text(&render_text(&inv)),
     };
     emit(args.output.as_deref(), &text)?;
     if partial && !quiet {

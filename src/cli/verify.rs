@@ -61,7 +61,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     }
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&v)? + "\n",
-        Format::Text => render_text(&v),
+        Format::Text => crate::report::render::terminal_text(&render_text(&v)),
     };
     emit(args.output.as_deref(), &text)?;
     if !quiet && !v.signatures_checked {

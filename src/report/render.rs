@@ -665,21 +665,33 @@ pub fn text(r: &Report) -> String {
             let _ = writeln!(s, "        ! {}", terminal_escape(w));
         }
     }
-    s
+    terminal_text(&s)
 }
 
-/// Evidence text is attacker-controlled: no control character reaches the terminal (each is
-/// shown escaped, such as `\u{1b}`).
+/// One field of evidence for a terminal: see [`terminal_text`]; line breaks are escaped too.
 pub fn terminal_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    escape_for_terminal(s, false)
+}
+
+/// Text for a terminal. Record fields are attacker-controlled: every C0 and C1 control
+/// character but the line feed (an escape sequence could rewrite what is shown) and every
+/// bidirectional formatting character (U+202E could reorder it) is shown escaped, as
+/// `\u{1b}`, `\u{202e}`.
+pub fn terminal_text(s: &str) -> String {
+    escape_for_terminal(s, true)
+}
+
+fn escape_for_terminal(s: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if (c.is_control() && !(keep_newlines && c == '\n')) || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `report` in `format`.
