@@ -530,3 +530,22 @@ fn another_bucket_without_digests_is_not_judged_by_this_ones() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(problems(&v)[0].0, "not_covered");
 }
+
+/// Keys given but none usable is an error, not "signatures not checked" and a pass.
+#[test]
+fn public_keys_without_a_usable_key_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(
+        &dir.path().join("public-keys.json"),
+        br#"{"PublicKeyList":[]}"#,
+    );
+    let s3 = vectors().join("s3");
+    let run = verify(&[s3.as_os_str(), a("--public-keys"), empty.as_os_str()]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("no usable public key"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

@@ -41,6 +41,15 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     if !args.public_keys.is_empty() && keys.files == 0 {
         anyhow::bail!("no public-keys.json under --public-keys");
     }
+    // Keys asked for but none there must not read as "signatures not checked" and pass (a
+    // key file that cannot be read is reported as unreadable, exit 2, in the report itself).
+    if !args.public_keys.is_empty() && keys.keys.is_empty() && keys.errors.is_empty() {
+        anyhow::bail!(
+            "--public-keys gave no usable public key ({} public-keys.json file(s), every key \
+             list empty): signatures cannot be checked",
+            keys.files
+        );
+    }
     let window = Window {
         from: bounds.from,
         until: bounds.until,
