@@ -442,6 +442,23 @@ impl Read {
     }
 }
 
+/// Reads one file into `sink` and tells the progress; an unusually large decompression buffer
+/// is let go rather than pinned for the rest of the load.
+fn read_one(
+    path: &Path,
+    id: u32,
+    options: LoadOptions,
+    sink: &mut Sink,
+    scratch: &mut Vec<u8>,
+) -> Read {
+    let read = read_file(path, id, options, sink, scratch);
+    read.report(options.progress, path);
+    if scratch.capacity() > SCRATCH_KEEP {
+        *scratch = Vec::new();
+    }
+    read
+}
+
 /// Every file in parallel, each loading thread sending its rows as they fill a chunk.
 fn read_any_order(
     to_read: &[(u32, &Path)],
@@ -462,13 +479,7 @@ fn read_any_order(
             },
             |(mut sink, mut reads, mut scratch), &(id, path)| {
                 if !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let read = read_file(path, id, options, &mut sink, &mut scratch);
-                    read.report(options.progress, path);
-                    reads.push((id, read));
-                }
-                // One unusually large file should not pin its buffer for the rest of the load.
-                if scratch.capacity() > SCRATCH_KEEP {
-                    scratch = Vec::new();
+                    reads.push((id, read_one(path, id, options, &mut sink, &mut scratch)));
                 }
                 (sink, reads, scratch)
             },
@@ -500,11 +511,7 @@ fn read_in_order(
             .par_iter()
             .map_init(Vec::new, |scratch, &(id, path)| {
                 let mut sink = Sink::new(options.keep, chunk_rows, None);
-                let read = read_file(path, id, options, &mut sink, scratch);
-                read.report(options.progress, path);
-                if scratch.capacity() > SCRATCH_KEEP {
-                    *scratch = Vec::new();
-                }
+                let read = read_one(path, id, options, &mut sink, scratch);
                 (id, read, sink.into_frames())
             })
             .collect();
