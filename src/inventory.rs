@@ -66,12 +66,17 @@ pub struct DayCount {
     pub events: u64,
 }
 
-/// A UTC day with no record for an account and region that has records on days before and after.
+/// A run of UTC days with no record for an account and region that has records on the days
+/// before and after: one entry per run, so its size follows the records, not the span of their
+/// dates.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Gap {
     pub account: String,
     pub region: String,
-    pub date: String,
+    /// First and last day without records, `YYYY-MM-DD`.
+    pub first: String,
+    pub last: String,
+    pub days: u64,
 }
 
 /// The inventory of the event history under `paths`, read as a stream of chunks of
@@ -214,14 +219,14 @@ impl Tally {
         }
         for ((account, region), days) in days_of {
             // `days` is sorted: it comes from a BTreeMap keyed by (account, region, day).
-            for pair in days.windows(2) {
-                for missing in pair[0] + 1..pair[1] {
-                    inv.gaps.push(Gap {
-                        account: account.clone(),
-                        region: region.clone(),
-                        date: day_string(missing),
-                    });
-                }
+            for pair in days.windows(2).filter(|p| p[1] - p[0] > 1) {
+                inv.gaps.push(Gap {
+                    account: account.clone(),
+                    region: region.clone(),
+                    first: day_string(pair[0] + 1),
+                    last: day_string(pair[1] - 1),
+                    days: (pair[1] - pair[0] - 1) as u64,
+                });
             }
         }
         inv.accounts = accounts.into_iter().collect();

@@ -1,12 +1,88 @@
-//! Hostile evidence: files that lie about their size, hold millions of tiny records, or are no
-//! regular files at all. Each is accounted for with its reason and the other files load.
+//! Hostile evidence: files that lie about their size, hold millions of tiny records, forge
+//! their dates, or are no regular files at all. Each is accounted for with its reason and the
+//! other files load. Every run here is made under a 4 GiB address-space cap and must exit 0,
+//! 1 or 2 with a peak RSS under 1 GiB.
 
 mod common;
 
-use std::io::Write;
+use std::ffi::OsStr;
+use std::io::{Read, Write};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use common::*;
+
+const ADDRESS_SPACE: u64 = 4 << 30;
+const PEAK_RSS: u64 = 1 << 30;
+
+/// Runs trailaudit under the address-space cap and checks how it ended: an exit status of 0, 1
+/// or 2 (no signal, no abort) and a peak RSS under 1 GiB.
+fn capped<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    use std::os::unix::process::CommandExt;
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailaudit"));
+    command
+        .args(&args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE,
+                rlim_max: ADDRESS_SPACE,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("run trailaudit");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    // wait4, not Child::wait: it also returns the child's resource usage.
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: pid is our child, not yet waited for; status and usage are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let run = Run {
+        code: if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -libc::WTERMSIG(status)
+        },
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    // ru_maxrss is in KiB on Linux.
+    let peak = usage.ru_maxrss as u64 * 1024;
+    assert!(
+        matches!(run.code, 0..=2),
+        "{args:?} ended with {} under a {} GiB cap:\n{}",
+        run.code,
+        ADDRESS_SPACE >> 30,
+        run.stderr
+    );
+    assert!(peak < PEAK_RSS, "{args:?} peaked at {} MiB", peak >> 20);
+    run
+}
 
 const RECORD: &str = r#"{"eventTime":"2026-07-01T00:00:00Z","eventName":"GetObject"}"#;
 
@@ -24,7 +100,7 @@ fn records(n: usize) -> String {
 }
 
 fn inventory(path: &Path) -> (i32, serde_json::Value) {
-    let run = trailaudit([
+    let run = capped([
         "inventory".as_ref(),
         path.as_os_str(),
         "--format".as_ref(),
@@ -105,7 +181,7 @@ fn a_record_bomb_loads_every_record_in_chunks() {
     assert_eq!(code, 0, "{inv:#}");
     assert_eq!(inv["events"], n);
     assert_eq!(inv["formats"]["cloudtrail_log"], 1, "{inv:#}");
-    let run = trailaudit([
+    let run = capped([
         "query".as_ref(),
         r#"{ $.eventName = "GetObject" }"#.as_ref(),
         dir.path().as_os_str(),
@@ -122,8 +198,8 @@ fn terminal_escapes_and_bidi_overrides_never_reach_the_screen() {
     // An account id that would rewrite the line, and a region that reverses what follows it.
     let record = r#"{"eventTime":"2026-07-01T00:00:00Z","eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com","recipientAccountId":"111122223333\u001b[2K\rpass","awsRegion":"us-east-1\u202egol","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root\u0007"}}"#;
     write(&dir.path().join("evil.json"), record.as_bytes());
-    let inventory = trailaudit(["inventory".as_ref(), dir.path().as_os_str()]);
-    let audit = trailaudit(["audit".as_ref(), "--logs".as_ref(), dir.path().as_os_str()]);
+    let inventory = capped(["inventory".as_ref(), dir.path().as_os_str()]);
+    let audit = capped(["audit".as_ref(), "--logs".as_ref(), dir.path().as_os_str()]);
     for (what, run) in [("inventory", &inventory), ("audit", &audit)] {
         let out = &run.stdout;
         assert!(out.contains("111122223333"), "{what}: {out}");
@@ -134,5 +210,107 @@ fn terminal_escapes_and_bidi_overrides_never_reach_the_screen() {
             out.contains("\\u{1b}") && out.contains("\\u{202e}"),
             "{what}:\n{out}"
         );
+    }
+}
+
+/// Inputs that forge their dates: a record from year 1 and one from year 9999 beside the
+/// samples. Each is rejected with its reason, and a genuine but sparse history (2013 and
+/// 2026) costs one gap entry, not one per day.
+fn forged_dates(dir: &Path) -> std::path::PathBuf {
+    let record = |time: &str| {
+        format!(
+            r#"{{"eventTime":"{time}","eventName":"GetObject","recipientAccountId":"999988887777","awsRegion":"us-east-1"}}"#
+        )
+    };
+    let records = [
+        record("0001-01-01T00:00:00Z"),
+        record("9999-12-31T23:59:59Z"),
+        record("2013-01-01T00:00:00Z"),
+        record("2026-09-30T00:00:00Z"),
+    ];
+    write(
+        &dir.join("forged.json"),
+        format!(r#"{{"Records":[{}]}}"#, records.join(",")).as_bytes(),
+    )
+}
+
+#[test]
+fn forged_dates_are_rejected_and_cost_follows_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = forged_dates(dir.path());
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/logs");
+    let run = capped([
+        "inventory".as_ref(),
+        samples.as_os_str(),
+        forged.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    // Rejected records make the evidence partial.
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let inv = run.json();
+    assert_eq!(inv["events"], 36153 + 2);
+    assert_eq!(inv["rejected_records"], 2);
+    let reasons: Vec<&str> = inv["rejections"][0]["first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{inv:#}");
+    for (reason, year) in reasons.iter().zip(["0001", "9999"]) {
+        assert!(
+            reason.contains(year)
+                && reason.contains("outside the time CloudTrail can have recorded"),
+            "{reason}"
+        );
+    }
+    assert_eq!(inv["first_event"], "2013-01-01T00:00:00Z");
+    let gaps: Vec<&serde_json::Value> = inv["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["account"] == "999988887777")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{inv:#}");
+    assert_eq!(gaps[0]["first"], "2013-01-02");
+    assert_eq!(gaps[0]["last"], "2026-09-29");
+    assert_eq!(gaps[0]["days"], 5019);
+    assert!(run.stdout.len() < 200_000, "{} bytes", run.stdout.len());
+
+    // The audit's reports stay the size of the records too, in every format.
+    let out = dir.path().join("out");
+    let run = capped([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        samples.as_os_str(),
+        "--logs".as_ref(),
+        forged.as_os_str(),
+        "--config".as_ref(),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/config")
+            .as_os_str(),
+        "--allow-partial".as_ref(),
+        "--format".as_ref(),
+        "html,md,json,sarif,junit".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let activity = report["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account"] == "999988887777")
+        .unwrap();
+    assert_eq!(activity["span_days"], 5021);
+    assert_eq!(activity["gap_days"], 5019);
+    assert_eq!(activity["days"].as_array().unwrap().len(), 2);
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let entry = entry.unwrap();
+        let size = entry.metadata().unwrap().len();
+        assert!(size < 8 << 20, "{}: {size} bytes", entry.path().display());
     }
 }

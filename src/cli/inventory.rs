@@ -97,11 +97,9 @@ fn render_text(inv: &Inventory) -> String {
         e.3 = &d.date;
     }
     if !per_pair.is_empty() {
-        let mut gaps: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        let mut gaps: BTreeMap<(&str, &str), Vec<&crate::inventory::Gap>> = BTreeMap::new();
         for g in &inv.gaps {
-            gaps.entry((&g.account, &g.region))
-                .or_default()
-                .push(&g.date);
+            gaps.entry((&g.account, &g.region)).or_default().push(g);
         }
         let _ = writeln!(
             s,
@@ -122,7 +120,8 @@ fn render_text(inv: &Inventory) -> String {
     if !inv.gaps.is_empty() {
         let _ = writeln!(
             s,
-            "\n{} day gap(s): a UTC day with no record between days with records.",
+            "\n{} day(s) in {} gap(s): UTC days with no record between days with records.",
+            inv.gaps.iter().map(|g| g.days).sum::<u64>(),
             inv.gaps.len()
         );
     }
@@ -172,32 +171,23 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-/// `2024-01-02, 2024-01-05..2024-01-07` from sorted `YYYY-MM-DD` days; long lists are cut.
-fn ranges(days: &[&str]) -> String {
+/// `2024-01-02, 2024-01-05..2024-01-07 (3 days)` from the gaps of one account and region, in
+/// order; long lists are cut.
+fn ranges(gaps: &[&crate::inventory::Gap]) -> String {
     const SHOWN: usize = 4;
-    let parsed: Vec<Option<chrono::NaiveDate>> = days.iter().map(|d| d.parse().ok()).collect();
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    for i in 0..days.len() {
-        let follows = i > 0
-            && matches!((parsed[i - 1], parsed[i]), (Some(a), Some(b)) if a.succ_opt() == Some(b));
-        match runs.last_mut() {
-            Some(run) if follows => run.1 = i,
-            _ => runs.push((i, i)),
-        }
-    }
-    let mut parts: Vec<String> = runs
+    let mut parts: Vec<String> = gaps
         .iter()
         .take(SHOWN)
-        .map(|&(a, b)| {
-            if a == b {
-                days[a].to_string()
+        .map(|g| {
+            if g.days == 1 {
+                g.first.clone()
             } else {
-                format!("{}..{} ({} days)", days[a], days[b], b - a + 1)
+                format!("{}..{} ({} days)", g.first, g.last, g.days)
             }
         })
         .collect();
-    if runs.len() > SHOWN {
-        parts.push(format!("and {} more", runs.len() - SHOWN));
+    if gaps.len() > SHOWN {
+        parts.push(format!("and {} more", gaps.len() - SHOWN));
     }
     parts.join(", ")
 }
@@ -206,9 +196,20 @@ fn ranges(days: &[&str]) -> String {
 mod tests {
     #[test]
     fn gap_ranges() {
-        let days = ["2024-01-02", "2024-01-05", "2024-01-06", "2024-01-07"];
+        let gap = |first: &str, last: &str, days| crate::inventory::Gap {
+            account: "1".into(),
+            region: "r".into(),
+            first: first.into(),
+            last: last.into(),
+            days,
+        };
+        let gaps = [
+            gap("2024-01-02", "2024-01-02", 1),
+            gap("2024-01-05", "2024-01-07", 3),
+        ];
+        let refs: Vec<_> = gaps.iter().collect();
         assert_eq!(
-            super::ranges(&days),
+            super::ranges(&refs),
             "2024-01-02, 2024-01-05..2024-01-07 (3 days)"
         );
     }

@@ -6,7 +6,6 @@ use anyhow::Context;
 
 use super::audit::OutputArgs;
 use super::Status;
-use crate::report::Report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,8 +18,8 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<Status> {
     let text = std::fs::read_to_string(&args.report)
         .with_context(|| format!("cannot read {}", args.report.display()))?;
-    let report: Report = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a trailaudit JSON report", args.report.display()))?;
+    let report = crate::report::read(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.report.display()))?;
     args.out.write(&report)?;
     Ok(Status::Clean)
 }

@@ -81,6 +81,8 @@ pub enum Reject {
     EventTimeNotString(&'static str),
     #[error("unparseable eventTime {0:?}")]
     BadEventTime(String),
+    #[error("eventTime {0:?} is outside the time CloudTrail can have recorded (2013-01-01 to a day from now)")]
+    ImplausibleEventTime(String),
     #[error("LookupEvents entry without a CloudTrailEvent string")]
     NoCloudTrailEvent,
     #[error("CloudTrailEvent is not valid JSON: {0}")]
@@ -361,6 +363,9 @@ pub(crate) fn build_row<'a>(
         };
         let value = match (f.kind, scalar) {
             (Kind::Time, Scalar::Str(s)) => match parse_event_time(&s) {
+                Some((ms, _)) if !plausible_time(ms) => {
+                    return Err(Reject::ImplausibleEventTime(s.into_owned()))
+                }
                 Some((ms, canonical)) => {
                     if !canonical {
                         raw_fields |= bit;
@@ -825,6 +830,18 @@ fn wrapped_record<'a>(entries: &Entries<'a>) -> Option<&'a RawValue> {
     sub.has("eventTime").then_some(inner)
 }
 
+/// 2013-01-01T00:00:00Z: no CloudTrail record is older (the service started in November 2013).
+pub const EARLIEST_PLAUSIBLE_MS: i64 = 1_356_998_400_000;
+
+/// Whether `ms` is a time CloudTrail can have recorded: from 2013 to a day after now (clock
+/// skew). A record outside is forged or corrupt, and is rejected with that reason rather than
+/// stretching every per-day view of the evidence over centuries.
+pub fn plausible_time(ms: i64) -> bool {
+    static LATEST: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let latest = *LATEST.get_or_init(|| chrono::Utc::now().timestamp_millis() + 86_400_000);
+    (EARLIEST_PLAUSIBLE_MS..=latest).contains(&ms)
+}
+
 /// Parses an RFC 3339 time (or a zone-less `YYYY-MM-DD HH:MM:SS[.f]`, taken as UTC) into UTC
 /// milliseconds, and whether it is in CloudTrail's canonical form `YYYY-MM-DDTHH:MM:SSZ` (so it
 /// can be written back exactly from the column).
@@ -1019,6 +1036,17 @@ mod tests {
             parse_record(r#"{"eventTime":"2024-02-30T00:00:00Z"}"#).unwrap_err(),
             Reject::BadEventTime("2024-02-30T00:00:00Z".into())
         );
+        for forged in [
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+            "2012-12-31T23:59:59Z",
+        ] {
+            assert_eq!(
+                parse_record(&format!(r#"{{"eventTime":"{forged}"}}"#)).unwrap_err(),
+                Reject::ImplausibleEventTime(forged.into())
+            );
+        }
+        assert!(parse_record(r#"{"eventTime":"2013-01-01T00:00:00Z"}"#).is_ok());
     }
 
     #[test]

@@ -17,7 +17,28 @@ pub mod catalog;
 pub mod render;
 
 /// Version of the report's JSON schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Reads a report written by `audit --format json`: only one of this schema version, since a
+/// report of another version would be rendered wrongly, not refused.
+pub fn read(text: &str) -> Result<Report, String> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: Option<u64>,
+    }
+    let v: Version =
+        serde_json::from_str(text).map_err(|e| format!("not a trailaudit JSON report: {e}"))?;
+    match v.schema_version {
+        None => Err("not a trailaudit JSON report: no schema_version".into()),
+        Some(n) if n != u64::from(SCHEMA_VERSION) => Err(format!(
+            "report schema_version {n} is not the one this trailaudit reads ({SCHEMA_VERSION}); \
+             write the report again with this version's `audit --format json`"
+        )),
+        Some(_) => {
+            serde_json::from_str(text).map_err(|e| format!("not a trailaudit JSON report: {e}"))
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
@@ -46,10 +67,17 @@ pub struct Activity {
     pub account: String,
     pub region: String,
     pub events: u64,
-    /// Every day from the first to the last, `gap` when it has no event.
+    /// The days with events, in order.
     pub days: Vec<DayActivity>,
+    /// Days from the first day with events to the last, both counted.
+    #[serde(default)]
+    pub span_days: u64,
     /// Days without any event between the first and the last.
     pub gap_days: u64,
+    /// The runs of days without any event between the first and the last: one entry per run,
+    /// so a forged date far from the others costs one entry, not one per day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<DayGap>,
     /// Delivery gaps found in the events (periods between StopLogging and StartLogging, runs of
     /// silent hours), when the integrity policies ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -114,18 +142,22 @@ pub fn add_delivery_gaps(activity: &mut [Activity], gaps: &crate::integrity::gap
 pub struct DayActivity {
     pub date: String,
     pub events: u64,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub gap: bool,
 }
 
-/// Per account and region, every day from the first to the last with its event count.
+/// A run of days without events, `YYYY-MM-DD` both ends included.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct DayGap {
+    pub first: String,
+    pub last: String,
+    pub days: u64,
+}
+
+/// Per account and region, the days with events and the runs of days without.
 pub fn activity(inv: &crate::inventory::Inventory) -> Vec<Activity> {
     let mut out: Vec<Activity> = Vec::new();
-    let mut gaps: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    let mut gaps: BTreeMap<(&str, &str), Vec<&crate::inventory::Gap>> = BTreeMap::new();
     for g in &inv.gaps {
-        gaps.entry((&g.account, &g.region))
-            .or_default()
-            .push(&g.date);
+        gaps.entry((&g.account, &g.region)).or_default().push(g);
     }
     for d in &inv.events_by_account_region_day {
         if out
@@ -139,27 +171,26 @@ pub fn activity(inv: &crate::inventory::Inventory) -> Vec<Activity> {
             });
         }
         let Some(a) = out.last_mut() else { continue };
-        // Gap days fall between two days with events: insert those before this day.
-        if let Some(missing) = gaps.get(&(d.account.as_str(), d.region.as_str())) {
-            let last = a.days.last().map(|x| x.date.clone()).unwrap_or_default();
-            for m in missing
-                .iter()
-                .filter(|m| **m > last.as_str() && **m < d.date.as_str())
-            {
-                a.days.push(DayActivity {
-                    date: m.to_string(),
-                    events: 0,
-                    gap: true,
-                });
-                a.gap_days += 1;
-            }
-        }
         a.events += d.events;
         a.days.push(DayActivity {
             date: d.date.clone(),
             events: d.events,
-            gap: false,
         });
+    }
+    for a in &mut out {
+        for g in gaps
+            .get(&(a.account.as_str(), a.region.as_str()))
+            .into_iter()
+            .flatten()
+        {
+            a.gap_days += g.days;
+            a.gaps.push(DayGap {
+                first: g.first.clone(),
+                last: g.last.clone(),
+                days: g.days,
+            });
+        }
+        a.span_days = a.days.len() as u64 + a.gap_days;
     }
     out
 }

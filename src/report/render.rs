@@ -280,7 +280,17 @@ pub fn activity_svg(series: &Value) -> String {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let n = days.len().max(1) as f64;
+    // Bars and gaps are placed by their date from the first day, so the chart has one element
+    // per day with events and one per run of days without: its size follows the records, not
+    // the span of their dates.
+    let date = |v: &Value, key: &str| chrono::NaiveDate::parse_from_str(s(v, key), "%Y-%m-%d").ok();
+    let day0 = days.first().and_then(|d| date(d, "date"));
+    let offset =
+        |d: Option<chrono::NaiveDate>| -> Option<f64> { Some((d? - day0?).num_days() as f64) };
+    let n = days
+        .last()
+        .and_then(|d| offset(date(d, "date")))
+        .map_or(1.0, |last| last + 1.0);
     let step = width / n;
     let bar = (step * 0.8).max(0.5);
     let mut svg = String::new();
@@ -293,19 +303,30 @@ pub fn activity_svg(series: &Value) -> String {
             s(series, "region")
         ))
     );
-    for (i, d) in days.iter().enumerate() {
-        let x = i as f64 * step;
+    for g in series["gaps"].as_array().into_iter().flatten() {
+        let Some(x) = offset(date(g, "first")) else {
+            continue;
+        };
+        let runs = g["days"].as_u64().unwrap_or(1) as f64;
+        let _ = write!(
+            svg,
+            "<rect x=\"{:.2}\" y=\"{top}\" width=\"{:.2}\" height=\"{plot}\" fill=\"#e8a29c\"><title>{}</title></rect>",
+            x * step,
+            (runs * step).max(0.5),
+            html_escape(&if runs > 1.0 {
+                format!("{} to {} ({runs} days): no events", s(g, "first"), s(g, "last"))
+            } else {
+                format!("{}: no events", s(g, "first"))
+            })
+        );
+    }
+    for d in &days {
+        let Some(i) = offset(date(d, "date")) else {
+            continue;
+        };
+        let x = i * step;
         let events = d["events"].as_u64().unwrap_or(0);
         let label = html_escape(&format!("{}: {events} events", s(d, "date")));
-        if d["gap"].as_bool() == Some(true) {
-            let _ = write!(
-                svg,
-                "<rect x=\"{x:.2}\" y=\"{top}\" width=\"{:.2}\" height=\"{plot}\" fill=\"#e8a29c\"><title>{}: no events</title></rect>",
-                step.max(0.5),
-                html_escape(s(d, "date"))
-            );
-            continue;
-        }
         let h = (events as f64 / max * plot).max(if events > 0 { 1.0 } else { 0.0 });
         let _ = write!(
             svg,
@@ -315,9 +336,6 @@ pub fn activity_svg(series: &Value) -> String {
         );
     }
     // Delivery gaps, placed by the hour over the day bars.
-    let day0 = days
-        .first()
-        .and_then(|d| chrono::NaiveDate::parse_from_str(s(d, "date"), "%Y-%m-%d").ok());
     let hours_from_start = |t: &str| -> Option<f64> {
         let t = chrono::DateTime::parse_from_rfc3339(t).ok()?.naive_utc();
         let start = day0?.and_hms_opt(0, 0, 0)?;
