@@ -314,3 +314,88 @@ fn forged_dates_are_rejected_and_cost_follows_the_records() {
         assert!(size < 8 << 20, "{}: {size} bytes", entry.path().display());
     }
 }
+
+#[test]
+fn records_hidden_by_shape_fail_or_are_rejected_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |name: &str| {
+        format!(
+            r#"{{"eventTime":"2026-07-01T00:00:00Z","eventName":"{name}","eventSource":"cloudtrail.amazonaws.com"}}"#
+        )
+    };
+    let stop = rec("StopLogging");
+    // The second "Records" would hide the first.
+    write(
+        &dir.path().join("twice.json"),
+        format!(r#"{{"Records":[{stop}],"Records":[]}}"#).as_bytes(),
+    );
+    // Two record arrays: reading one would drop the other.
+    write(
+        &dir.path().join("both.json"),
+        format!(r#"{{"Records":[{stop}],"Events":[]}}"#).as_bytes(),
+    );
+    // A record whose repeated eventName would show StopLogging to one reader and not another.
+    write(
+        &dir.path().join("ambiguous.json"),
+        br#"{"Records":[{"eventTime":"2026-07-01T00:00:00Z","eventName":"StopLogging","eventName":"ListTrails"},{"eventTime":"2026-07-01T00:00:00Z","eventName":"A","userIdentity":{"type":"Root","type":"IAMUser"}}]}"#,
+    );
+    // Digest signature metadata on the first line of an NDJSON file of records.
+    write(
+        &dir.path().join("disguised.ndjson"),
+        format!(
+            "{{\"signature\":\"ab\",\"signature-algorithm\":\"SHA256withRSA\"}}\n{stop}\n{stop}\n"
+        )
+        .as_bytes(),
+    );
+    // A pretty-printed digest followed by records.
+    write(
+        &dir.path().join("digest-then-records.json"),
+        format!("{{\n\"digestStartTime\": \"2026-07-01T00:00:00Z\"\n}}\n{{\"Records\":[{stop}]}}")
+            .as_bytes(),
+    );
+    let (code, inv) = inventory(dir.path());
+    assert_eq!(code, 0, "--allow-partial: {inv:#}");
+    let failed = |name: &str| {
+        inv["failed_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .map(|f| f["error"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{name} did not fail: {inv:#}"))
+    };
+    assert!(failed("twice.json").contains(r#"repeated key "Records""#));
+    assert!(failed("both.json").contains(r#"holds both "Records" and "Events""#));
+    assert!(failed("digest-then-records.json").contains("followed by more JSON values"));
+    let rejected = |name: &str| -> Vec<String> {
+        inv["rejections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .map(|f| {
+                f["first"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["reason"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ambiguous = rejected("ambiguous.json");
+    assert_eq!(ambiguous.len(), 2, "{inv:#}");
+    assert!(ambiguous[0].contains(r#"repeated key "eventName""#));
+    assert!(ambiguous[1].contains(r#"repeated key "userIdentity.type""#));
+    assert_eq!(rejected("disguised.ndjson"), ["no eventTime"]);
+    assert!(
+        inv["skipped_files"].as_array().unwrap().is_empty(),
+        "{inv:#}"
+    );
+    // The disguised file's two records load; nothing else does.
+    assert_eq!(inv["events"], 2);
+
+    // Without --allow-partial, such evidence is never a clean run.
+    let run = capped(["audit".as_ref(), "--logs".as_ref(), dir.path().as_os_str()]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+}

@@ -276,7 +276,7 @@ fn plain_cloudtrail_files_take_the_fast_path() {
     let rec = r#"{"eventVersion":"1.08","userIdentity":{"type":"Root","arn":"arn:aws:iam::1:root","sessionContext":{"attributes":{"mfaAuthenticated":"false"}}},"eventTime":"2024-07-31T13:10:00Z","eventName":"ConsoleLogin","readOnly":false,"requestParameters":{"bucketName":"b"},"additionalEventData":{"MFAUsed":"No"},"responseElements":{"ConsoleLogin":"Success"}}"#;
     let text = format!(r#"{{"Records":[{rec},{rec}]}}"#);
     assert_eq!(assert_same(&text), 2);
-    // A repeated column key goes to serde_json for that record only.
+    // A repeated column key goes to serde_json for that record only, which rejects it.
     let repeated = r#"{"eventTime":"2024-07-31T13:10:00Z","eventName":"A","eventName":"B"}"#;
     let text = format!(r#"{{"Records":[{rec},{repeated}]}}"#);
     assert_eq!(assert_same(&text), 1);

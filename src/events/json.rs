@@ -252,3 +252,122 @@ mod tests {
         assert_eq!(offset_of(t, 9, 9), t.len());
     }
 }
+
+/// The top-level keys CloudTrail writes in a record (and the wrappers' few): each has a bit, so
+/// checking a record's keys for a repeat costs one lookup per key instead of a comparison with
+/// every other key.
+const KNOWN_KEYS: [&str; 40] = [
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "serviceEventDetails",
+    "sharedEventID",
+    "vpcEndpointId",
+    "vpcEndpointAccountId",
+    "eventCategory",
+    "addendum",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+    "tlsDetails",
+    "insightDetails",
+    "annotation",
+    "@timestamp",
+    "Records",
+    "Events",
+    "logEvents",
+    "messageType",
+    "CloudTrailEvent",
+    "EventId",
+    "detail",
+];
+
+/// Keys beyond which the unknown ones are checked with a hash set instead of pairwise: an
+/// object with a million keys costs a million lookups, not a trillion comparisons.
+const PAIRWISE: usize = 16;
+
+/// The first key that appears twice among `keys`, if any. An object with a repeated key is
+/// ambiguous (JSON readers disagree on which value counts), and in evidence it is forged: AWS
+/// never writes one.
+pub fn repeated_key<'k>(keys: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    let mut known = 0u64;
+    let mut others: Vec<&'k str> = Vec::new();
+    let mut set: Option<std::collections::HashSet<&'k str>> = None;
+    for key in keys {
+        if let Some(bit) = known_bit(key) {
+            if known & bit != 0 {
+                return Some(key);
+            }
+            known |= bit;
+        } else if let Some(set) = set.as_mut() {
+            if !set.insert(key) {
+                return Some(key);
+            }
+        } else if others.contains(&key) {
+            return Some(key);
+        } else if others.len() < PAIRWISE {
+            others.push(key);
+        } else {
+            let mut s: std::collections::HashSet<&'k str> = others.drain(..).collect();
+            s.insert(key);
+            set = Some(s);
+        }
+    }
+    None
+}
+
+fn known_bit(key: &str) -> Option<u64> {
+    static BY_LEN: std::sync::OnceLock<Vec<Vec<(&'static str, u64)>>> = std::sync::OnceLock::new();
+    let buckets = BY_LEN.get_or_init(|| {
+        let mut b: Vec<Vec<(&'static str, u64)>> = Vec::new();
+        for (i, k) in KNOWN_KEYS.iter().enumerate() {
+            if b.len() <= k.len() {
+                b.resize(k.len() + 1, Vec::new());
+            }
+            b[k.len()].push((k, 1 << i));
+        }
+        b
+    });
+    buckets
+        .get(key.len())?
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, bit)| *bit)
+}
+
+#[cfg(test)]
+mod repeated_tests {
+    use super::repeated_key;
+
+    #[test]
+    fn repeats_are_found_among_known_and_other_keys() {
+        assert_eq!(repeated_key(["eventName", "eventTime"]), None);
+        assert_eq!(
+            repeated_key(["eventName", "eventTime", "eventName"]),
+            Some("eventName")
+        );
+        assert_eq!(repeated_key(["x", "y", "x"]), Some("x"));
+        let many: Vec<String> = (0..1000).map(|i| format!("k{i}")).collect();
+        assert_eq!(repeated_key(many.iter().map(String::as_str)), None);
+        let mut again: Vec<&str> = many.iter().map(String::as_str).collect();
+        again.push("k3");
+        assert_eq!(repeated_key(again), Some("k3"));
+    }
+}

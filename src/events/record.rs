@@ -83,6 +83,8 @@ pub enum Reject {
     BadEventTime(String),
     #[error("eventTime {0:?} is outside the time CloudTrail can have recorded (2013-01-01 to a day from now)")]
     ImplausibleEventTime(String),
+    #[error("repeated key {0:?}: which value counts is ambiguous, and AWS never writes one")]
+    RepeatedKey(String),
     #[error("LookupEvents entry without a CloudTrailEvent string")]
     NoCloudTrailEvent,
     #[error("CloudTrailEvent is not valid JSON: {0}")]
@@ -149,7 +151,11 @@ fn field_tree() -> &'static [Node] {
     })
 }
 
-fn fill<'a>(entries: &Entries<'a>, nodes: &[Node], found: &mut [Option<&'a RawValue>; N_FIELDS]) {
+fn fill<'a>(
+    entries: &Entries<'a>,
+    nodes: &[Node],
+    found: &mut [Option<&'a RawValue>; N_FIELDS],
+) -> Result<(), Reject> {
     for node in nodes {
         let Some(raw) = entries.get(node.key) else {
             continue;
@@ -157,12 +163,31 @@ fn fill<'a>(entries: &Entries<'a>, nodes: &[Node], found: &mut [Option<&'a RawVa
         if let Some(i) = node.field {
             found[i] = Some(raw);
         }
-        if !node.children.is_empty() && may_hold_any(raw.get(), node) {
-            if let Some(sub) = Entries::parse(raw.get()) {
-                fill(&sub, &node.children, found);
-            }
+        fill_children(node, raw, found)?;
+    }
+    Ok(())
+}
+
+/// The fields under `node`, from its value `raw`; an object there that repeats a key the
+/// columns read is rejected, since which value counts would be ambiguous (the fast path sends
+/// exactly those records here).
+fn fill_children<'a>(
+    node: &Node,
+    raw: &'a RawValue,
+    found: &mut [Option<&'a RawValue>; N_FIELDS],
+) -> Result<(), Reject> {
+    if node.children.is_empty() || !may_hold_any(raw.get(), node) {
+        return Ok(());
+    }
+    let Some(sub) = Entries::parse(raw.get()) else {
+        return Ok(());
+    };
+    for child in &node.children {
+        if sub.keys().filter(|k| *k == child.key).nth(1).is_some() {
+            return Err(Reject::RepeatedKey(format!("{}.{}", node.key, child.key)));
         }
     }
+    fill(&sub, &node.children, found)
 }
 
 /// The top-level node for `key`: candidates are bucketed by key length, so a record's ~25 keys
@@ -188,7 +213,10 @@ fn top_node(key: &str) -> Option<usize> {
 
 /// The top level of [`fill`]: one pass over the record's entries (the last of a repeated key
 /// wins, as in other JSON readers).
-fn fill_top<'a>(entries: &Entries<'a>, found: &mut [Option<&'a RawValue>; N_FIELDS]) {
+fn fill_top<'a>(
+    entries: &Entries<'a>,
+    found: &mut [Option<&'a RawValue>; N_FIELDS],
+) -> Result<(), Reject> {
     let roots = field_tree();
     let mut seen: [Option<&'a RawValue>; 32] = [None; 32];
     for (k, v) in &entries.0 {
@@ -203,12 +231,9 @@ fn fill_top<'a>(entries: &Entries<'a>, found: &mut [Option<&'a RawValue>; N_FIEL
         if let Some(f) = node.field {
             found[f] = Some(raw);
         }
-        if !node.children.is_empty() && may_hold_any(raw.get(), node) {
-            if let Some(sub) = Entries::parse(raw.get()) {
-                fill(&sub, &node.children, found);
-            }
-        }
+        fill_children(node, raw, found)?;
     }
+    Ok(())
 }
 
 /// Whether `text` can hold one of the nodes' keys: it contains one quoted, or an escape that
@@ -280,6 +305,9 @@ pub fn parse_item_with<'t>(
 pub fn parse_entries(entries: Entries<'_>, keep: Keep) -> Result<Row<'_>, Reject> {
     // Logstash-style exports move eventTime into `@timestamp`; the column takes it from there
     // and flags eventTime as raw, so filters still see that the record has no eventTime key.
+    if let Some(k) = super::json::repeated_key(entries.keys()) {
+        return Err(Reject::RepeatedKey(k.to_string()));
+    }
     let mut time_from_timestamp = false;
     if !entries.has("eventTime") {
         if let Some(inner) = wrapped_record(&entries) {
@@ -293,7 +321,7 @@ pub fn parse_entries(entries: Entries<'_>, keep: Keep) -> Result<Row<'_>, Reject
     }
 
     let mut raw: [Option<&RawValue>; N_FIELDS] = [None; N_FIELDS];
-    fill_top(&entries, &mut raw);
+    fill_top(&entries, &mut raw)?;
     if time_from_timestamp {
         raw[TIME] = entries.get("@timestamp");
     }
@@ -734,7 +762,12 @@ pub(crate) fn scan_record<'a>(
             break;
         }
     }
-    if found.repeated || found.values[TIME].is_none() {
+    // A repeated key anywhere at the top, or among the fields the columns read, leaves the
+    // record to parse_record, which rejects it with its reason.
+    if found.repeated
+        || found.values[TIME].is_none()
+        || super::json::repeated_key(entries.iter().map(|e| e.0)).is_some()
+    {
         return Ok(None);
     }
     found.compact = !s.spaced;

@@ -213,6 +213,14 @@ impl<'de> Deserialize<'de> for Top<'de> {
                         entries.push((k, map.next_value::<&'de RawValue>()?));
                     }
                 }
+                // `{"Records":[...],"Records":[]}` would hide the first array's records.
+                let keys = (arrays.iter().map(|(k, _)| k.as_ref()))
+                    .chain(entries.iter().map(|(k, _)| k.as_ref()));
+                if let Some(k) = super::json::repeated_key(keys) {
+                    return Err(serde::de::Error::custom(format!(
+                        "repeated key {k:?} at the top level"
+                    )));
+                }
                 Ok(Top::Object {
                     entries: Entries(entries),
                     arrays,
@@ -260,11 +268,19 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
     };
     let first_end = stream.byte_offset();
     let first_raw = text[..first_end].trim();
+    let more = !text[first_end..].trim().is_empty();
     let format = match classify(&first)? {
-        Class::Skip(reason) => return Ok(Content::Skip(reason)),
+        // A file is skipped by its shape only when it is wholly that shape: a digest-like
+        // first line must not hide the records below it.
+        Class::Skip(reason) if !more => return Ok(Content::Skip(reason)),
+        Class::Skip(_) if !first_raw.contains('\n') => Format::SingleRecord,
+        Class::Skip(reason) => {
+            return Err(FileError::NotCloudTrail(format!(
+                "{reason}, followed by more JSON values"
+            )))
+        }
         Class::Events(f) => f,
     };
-    let more = !text[first_end..].trim().is_empty();
 
     let mut next = 0u64;
     if format == Format::SingleRecord && more && !first_raw.contains('\n') {
@@ -531,6 +547,18 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
             entries,
             mut arrays,
         } => {
+            let containers: Vec<&str> = arrays
+                .iter()
+                .map(|(k, _)| k.as_ref())
+                .filter(|k| *k != "logEvents" || entries.has("messageType"))
+                .collect();
+            if containers.len() > 1 {
+                // Reading one array would silently drop the other's records.
+                return Err(format!(
+                    "holds both {:?} and {:?}: one file is one shape",
+                    containers[0], containers[1]
+                ));
+            }
             if arrays.iter().any(|(k, _)| k == "Records") {
                 let records = elements(take(&mut arrays, "Records"), "Records")?;
                 return Ok(records
@@ -665,6 +693,15 @@ fn strip_position(e: &serde_json::Error) -> String {
 }
 
 fn invalid_json(text: &str, base: usize, e: &serde_json::Error) -> FileError {
+    if e.is_data() {
+        // Valid JSON that no reading can trust (a repeated top-level key).
+        return FileError::NotCloudTrail(format!(
+            "{} (line {}, column {})",
+            strip_position(e),
+            e.line(),
+            e.column()
+        ));
+    }
     FileError::InvalidJson {
         offset: base + offset_of(text, e.line(), e.column()),
         line: e.line(),
