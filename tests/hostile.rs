@@ -399,3 +399,58 @@ fn records_hidden_by_shape_fail_or_are_rejected_with_a_reason() {
     let run = capped(["audit".as_ref(), "--logs".as_ref(), dir.path().as_os_str()]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
 }
+
+#[test]
+fn a_hard_link_is_the_same_file_and_loads_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = write(&dir.path().join("a.json"), records(3).as_bytes());
+    std::fs::hard_link(&original, dir.path().join("b.json")).unwrap();
+    let (code, inv) = inventory(dir.path());
+    assert_eq!(code, 0, "{inv:#}");
+    assert_eq!(inv["events"], 3);
+    let skipped = inv["skipped_files"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{inv:#}");
+    assert!(skipped[0]["path"].as_str().unwrap().ends_with("b.json"));
+    assert_eq!(skipped[0]["reason"], "same file as an earlier input");
+}
+
+#[test]
+fn wildcard_selectors_see_fields_beside_deeply_nested_values() {
+    // 130 levels of nesting in one field: deeper than serde_json builds a value.
+    let mut deep = "1".to_string();
+    for _ in 0..130 {
+        deep = format!(r#"{{"a":{deep}}}"#);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("deep.json"),
+        format!(r#"{{"Records":[{{"eventTime":"2026-07-01T00:00:00Z","eventName":"X","k":"needle","requestParameters":{deep}}}]}}"#)
+            .as_bytes(),
+    );
+    for pattern in [r#"{ $.* = "needle" }"#, r#"{ $.k = "needle" }"#, "needle"] {
+        let run = capped([
+            "query".as_ref(),
+            pattern.as_ref(),
+            dir.path().as_os_str(),
+            "--count".as_ref(),
+        ]);
+        assert_eq!(run.stdout.trim(), "1", "{pattern}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_report_of_another_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir.path().join("report.json"),
+        br#"{"schema_version": 999, "policies": []}"#,
+    );
+    let run = capped(["report".as_ref(), path.as_os_str()]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("report schema_version 999 is not the one this trailaudit reads"),
+        "{}",
+        run.stderr
+    );
+}

@@ -97,7 +97,8 @@ pub enum Found {
 
 /// Every regular file under `inputs` (recursively), in a stable order: inputs in the order given,
 /// files sorted by path within each. Hidden entries (`.name`) inside directories are listed as
-/// skipped; a file reached twice is read once and listed as skipped the second time.
+/// skipped; a file reached twice (by any path or link) is read once and listed as skipped the
+/// second time.
 pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -132,6 +133,12 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
                 continue;
             }
             let kind = entry.file_type();
+            // The same file reached twice (a second path, a symlink, a hard link) is the same
+            // device and inode.
+            let identity = entry.metadata().ok().map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            });
             let path = entry.into_path();
             if hidden {
                 out.push(Found::Skipped(path, "hidden file".into()));
@@ -142,8 +149,7 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
                 out.push(Found::Skipped(path, special_file(kind).into()));
                 continue;
             }
-            let identity = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            if !seen.insert(identity) {
+            if identity.is_some_and(|id| !seen.insert(id)) {
                 out.push(Found::Skipped(path, "same file as an earlier input".into()));
                 continue;
             }

@@ -102,6 +102,25 @@ pub fn matches_value(pattern: &Pattern, record: &serde_json::Value) -> bool {
     }
 }
 
+/// [`matches_value`] over a record's JSON text, walking only the selected paths: a record
+/// nested deeper than a JSON value can be built (serde_json stops at 128 levels) is still
+/// judged on the fields a condition selects.
+pub fn matches_raw(pattern: &Pattern, record: &str) -> bool {
+    match pattern {
+        Pattern::All => true,
+        Pattern::Json(e) => expr_raw(e, record),
+        Pattern::Terms(t) => terms_match(t, record),
+    }
+}
+
+fn expr_raw(e: &Expr, record: &str) -> bool {
+    match e {
+        Expr::And(items) => items.iter().all(|i| expr_raw(i, record)),
+        Expr::Or(items) => items.iter().any(|i| expr_raw(i, record)),
+        Expr::Cond(c) => cond_raw(c, record),
+    }
+}
+
 fn expr_value(e: &Expr, record: &serde_json::Value) -> bool {
     match e {
         Expr::And(items) => items.iter().all(|i| expr_value(i, record)),
@@ -180,13 +199,16 @@ fn select_raw<'a>(
         },
         Step::AnyKey => match Entries::parse(raw.get()) {
             Some(e) if !e.0.is_empty() => {
-                // Duplicate keys: only the last occurrence counts, as for a parsed Value.
-                let last: Vec<&RawValue> =
+                // Duplicate keys: only the last occurrence counts, as for a parsed Value (found
+                // from the end with a set: a hostile object's many keys cost one lookup each).
+                let mut seen = std::collections::HashSet::new();
+                let mut last: Vec<&RawValue> =
                     e.0.iter()
-                        .enumerate()
-                        .filter(|(i, (k, _))| !e.0[i + 1..].iter().any(|(k2, _)| k2 == k))
-                        .map(|(_, (_, v))| *v)
+                        .rev()
+                        .filter(|(k, _)| seen.insert(k.as_ref()))
+                        .map(|(_, v)| *v)
                         .collect();
+                last.reverse();
                 last.into_iter().any(|child| select_raw(child, rest, f))
             }
             _ => f(None),

@@ -13,7 +13,7 @@ use polars::prelude::{Expr as PExpr, *};
 use rayon::prelude::*;
 
 use super::ast::{self, Condition, Glob, Op, Pattern, Selector, Step, Test, Value};
-use super::eval::{cond_raw, matches_value, test_node};
+use super::eval::{cond_raw, test_node};
 use crate::events::record::format_event_time;
 use crate::events::schema::{self, Field as SchemaField, Kind, FIELDS};
 
@@ -357,7 +357,7 @@ fn full_record_udf(pattern: Arc<Pattern>) -> PExpr {
                 .par_iter()
                 .map(|r| match &*pattern {
                     Pattern::Terms(t) => super::eval::terms_match(t, r),
-                    p => serde_json::from_str(r).is_ok_and(|v| matches_value(p, &v)),
+                    p => super::eval::matches_raw(p, r),
                 })
                 .collect();
             Ok(BooleanChunked::from_slice("matches".into(), &out).into_column())

@@ -113,6 +113,8 @@ pub fn load(
 ) -> Result<Vec<Waiver>, WaiverErrors> {
     let mut errors = Vec::new();
     let mut waivers = Vec::new();
+    // Where each waiver id was first defined, so a repeat names both files.
+    let mut first_file: std::collections::BTreeMap<String, String> = Default::default();
     for path in paths {
         let path = path.as_ref();
         let file = path.display().to_string();
@@ -127,16 +129,23 @@ pub fn load(
                 continue;
             }
         };
+        let before = waivers.len();
         parse(&text, &file, set, today, &mut waivers, &mut errors);
-    }
-    let mut ids = BTreeSet::new();
-    for w in &waivers {
-        if !ids.insert(w.id.clone()) {
-            errors.push(WaiverError {
-                file: String::new(),
-                key: "id".into(),
-                message: format!("waiver id {:?} is used twice", w.id),
-            });
+        for w in &waivers[before..] {
+            match first_file.get(&w.id) {
+                Some(first) => errors.push(WaiverError {
+                    file: file.clone(),
+                    key: "id".into(),
+                    message: if *first == file {
+                        format!("waiver id {:?} is used twice in this file", w.id)
+                    } else {
+                        format!("waiver id {:?} is already used in {first}", w.id)
+                    },
+                }),
+                None => {
+                    first_file.insert(w.id.clone(), file.clone());
+                }
+            }
         }
     }
     if errors.is_empty() {
@@ -404,6 +413,29 @@ owner = "secops"
 ticket = "SEC-1"
 expires = 2026-06-01
 "#;
+
+    #[test]
+    fn a_repeated_waiver_id_names_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_id = GOOD.replace("[[waiver]]", "[[waiver]]\nid = \"W-7\"");
+        let a = dir.path().join("a.toml");
+        let b = dir.path().join("b.toml");
+        std::fs::write(&a, format!("{with_id}{with_id}")).unwrap();
+        std::fs::write(&b, &with_id).unwrap();
+        let errors = load(&[&a, &b], &set(), today()).unwrap_err().0;
+        let (a, b) = (a.display().to_string(), b.display().to_string());
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors[0].file, a);
+        assert_eq!(
+            errors[0].message,
+            "waiver id \"W-7\" is used twice in this file"
+        );
+        assert_eq!(errors[1].file, b);
+        assert_eq!(
+            errors[1].message,
+            format!("waiver id \"W-7\" is already used in {a}")
+        );
+    }
 
     #[test]
     fn a_waiver_applies_through_its_last_day() {
