@@ -114,8 +114,17 @@ fn inventory(path: &Path) -> (i32, serde_json::Value) {
 fn special_files_are_skipped_with_their_reason_and_the_rest_loads() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("good.json"), records(3).as_bytes());
-    // A socket and a link to an endless device: reading either would block or never end.
+    // A FIFO, a socket and a link to an endless device: reading them would block or never end.
     let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("socket.json")).unwrap();
+    let fifo = std::ffi::CString::new(
+        dir.path()
+            .join("fifo.json")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
     std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).unwrap();
     let (code, inv) = inventory(dir.path());
     assert_eq!(code, 0, "{inv:#}");
@@ -127,6 +136,10 @@ fn special_files_are_skipped_with_their_reason_and_the_rest_loads() {
             .find(|s| s["path"].as_str().unwrap().ends_with(name))
             .map(|s| s["reason"].as_str().unwrap().to_string())
     };
+    assert_eq!(
+        reason("fifo.json").as_deref(),
+        Some("not a regular file: a FIFO")
+    );
     assert_eq!(
         reason("socket.json").as_deref(),
         Some("not a regular file: a socket")

@@ -451,11 +451,14 @@ fn read_one(
     sink: &mut Sink,
     scratch: &mut Vec<u8>,
 ) -> Read {
-    let read = read_file(path, id, options, sink, scratch);
+    // A large file's turn is held until its buffer is let go.
+    let mut turn = None;
+    let read = read_file(path, id, options, sink, scratch, &mut turn);
     read.report(options.progress, path);
     if scratch.capacity() > SCRATCH_KEEP {
         *scratch = Vec::new();
     }
+    drop(turn);
     read
 }
 
@@ -582,7 +585,7 @@ impl Sink {
 }
 
 /// Largest decompression buffer a loading thread keeps between files.
-const SCRATCH_KEEP: usize = 64 << 20;
+const SCRATCH_KEEP: usize = source::LARGE_FILE;
 
 fn read_file(
     path: &Path,
@@ -590,8 +593,9 @@ fn read_file(
     options: LoadOptions,
     sink: &mut Sink,
     scratch: &mut Vec<u8>,
+    turn: &mut Option<source::LargeFileTurn>,
 ) -> Read {
-    let (fingerprint, content) = source::read_input_with(path, scratch, options.fingerprints);
+    let (fingerprint, content) = source::read_input_with(path, scratch, options.fingerprints, turn);
     let mut read = Read {
         fingerprint,
         ..Read::failed(FileError::Empty)

@@ -182,6 +182,27 @@ pub const MAX_DECOMPRESSED: u64 = 1 << 30;
 /// larger file is inflated by flate2, whose buffer grows with what the data really holds.
 const FAST_INFLATE_MAX: usize = 256 << 20;
 
+/// Content size (decompressed) from which a file is large: far above a CloudTrail delivery,
+/// reached by record bombs and exports. One large file is held at a time, whatever the number
+/// of loading threads, so memory stays bounded by one file at the per-file limit plus what the
+/// other threads hold below this size.
+pub const LARGE_FILE: usize = 64 << 20;
+
+/// The turn to hold a large file, kept until its records are read.
+pub type LargeFileTurn = std::sync::MutexGuard<'static, ()>;
+
+fn large_file_turn(turn: &mut Option<LargeFileTurn>) {
+    static LARGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    if turn.is_none() {
+        // A holder that panicked left nothing to protect: the lock only serialises.
+        *turn = Some(
+            LARGE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+    }
+}
+
 /// SHA-256 of a file as it is on disk, for the evidence manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fingerprint {
@@ -204,22 +225,25 @@ impl Fingerprint {
 /// bytes, whatever the name says). The fingerprint exists whenever the file could be read.
 pub fn read_input(path: &Path) -> (Option<Fingerprint>, Result<Vec<u8>, FileError>) {
     let mut scratch = Vec::new();
-    let (fingerprint, content) = read_input_with(path, &mut scratch, true);
+    let mut turn = None;
+    let (fingerprint, content) = read_input_with(path, &mut scratch, true, &mut turn);
     (fingerprint, content.map(Cow::into_owned))
 }
 
 /// [`read_input`], decompressing into `scratch` when the file is gzip: a caller reading many
 /// files reuses one buffer instead of a fresh allocation (and fresh pages) per file. Without
-/// `fingerprint`, no fingerprint is computed.
+/// `fingerprint`, no fingerprint is computed. A file of [`LARGE_FILE`] or more is read only
+/// once `turn` holds the large-file turn, which the caller keeps until it let the content go.
 pub fn read_input_with<'s>(
     path: &Path,
     scratch: &'s mut Vec<u8>,
     fingerprint: bool,
+    turn: &mut Option<LargeFileTurn>,
 ) -> (Option<Fingerprint>, Result<Cow<'s, [u8]>, FileError>) {
-    match read_bounded(path) {
+    match read_bounded(path, turn) {
         Ok(bytes) => (
             fingerprint.then(|| Fingerprint::of(&bytes)),
-            decode(path, bytes, scratch),
+            decode(path, bytes, scratch, turn),
         ),
         Err(e) => (None, Err(FileError::Io(e.to_string()))),
     }
@@ -227,7 +251,7 @@ pub fn read_input_with<'s>(
 
 /// The file's bytes, at most [`MAX_DECOMPRESSED`] of them: a larger file is an error, read no
 /// further. Only regular files are read.
-fn read_bounded(path: &Path) -> Result<Vec<u8>, FileError> {
+fn read_bounded(path: &Path, turn: &mut Option<LargeFileTurn>) -> Result<Vec<u8>, FileError> {
     let file = fs::File::open(path).map_err(|e| FileError::Io(e.to_string()))?;
     let meta = file.metadata().map_err(|e| FileError::Io(e.to_string()))?;
     if !meta.is_file() {
@@ -237,6 +261,9 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, FileError> {
         return Err(FileError::TooLarge {
             limit: MAX_DECOMPRESSED,
         });
+    }
+    if meta.len() >= LARGE_FILE as u64 {
+        large_file_turn(turn);
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_DECOMPRESSED + 1)
@@ -254,6 +281,7 @@ fn decode<'s>(
     path: &Path,
     bytes: Vec<u8>,
     scratch: &'s mut Vec<u8>,
+    turn: &mut Option<LargeFileTurn>,
 ) -> Result<Cow<'s, [u8]>, FileError> {
     if bytes.is_empty() {
         return Err(FileError::Empty);
@@ -262,10 +290,10 @@ fn decode<'s>(
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        if gunzip_fast(&bytes, scratch) {
+        if gunzip_fast(&bytes, scratch, turn) {
             return Ok(Cow::Borrowed(scratch.as_slice()));
         }
-        gunzip_stream(&bytes).map(Cow::Owned)
+        gunzip_stream(&bytes, turn).map(Cow::Owned)
     } else if named_gz {
         Err(FileError::NotGzip)
     } else {
@@ -289,7 +317,7 @@ impl Drop for Libdeflate {
 /// gives its size: much faster than a streaming inflate. `None` sends the file to flate2, which
 /// handles multi-member files and says precisely what is wrong with a damaged one.
 /// Decompresses into `out` (its old content is overwritten), and says whether it could.
-fn gunzip_fast(bytes: &[u8], out: &mut Vec<u8>) -> bool {
+fn gunzip_fast(bytes: &[u8], out: &mut Vec<u8>, turn: &mut Option<LargeFileTurn>) -> bool {
     thread_local! {
         // SAFETY: libdeflate_alloc_decompressor has no preconditions; null is checked below.
         static DECOMPRESSOR: Libdeflate = Libdeflate(unsafe { libdeflate_sys::libdeflate_alloc_decompressor() });
@@ -307,6 +335,9 @@ fn gunzip_fast(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     // file's claim, not a fact: beyond FAST_INFLATE_MAX it is not taken on trust.
     if size == 0 || size > bytes.len().saturating_mul(1032) || size > FAST_INFLATE_MAX {
         return false;
+    }
+    if size >= LARGE_FILE {
+        large_file_turn(turn);
     }
     // Only the growth is zeroed: libdeflate overwrites all `size` bytes when it succeeds.
     out.resize(size, 0);
@@ -337,14 +368,21 @@ fn gunzip_fast(bytes: &[u8], out: &mut Vec<u8>) -> bool {
 #[cfg(test)]
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
     let mut out = Vec::new();
-    if gunzip_fast(bytes, &mut out) {
+    let mut turn = None;
+    if gunzip_fast(bytes, &mut out, &mut turn) {
         return Ok(out);
     }
-    gunzip_stream(bytes)
+    gunzip_stream(bytes, &mut turn)
 }
 
 /// flate2's streaming inflate: any number of members, and a precise error for a damaged file.
-fn gunzip_stream(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
+///
+/// Content of up to [`LARGE_FILE`] is inflated into a buffer of that size at most. Larger
+/// content takes the large-file turn and is inflated twice: once to count (and check) it,
+/// keeping nothing, then into a buffer of its exact size. A large file costs its content and
+/// no more, where a growing buffer peaks at three times its last growth, and a file beyond
+/// [`MAX_DECOMPRESSED`] or damaged is an error before anything is allocated for it.
+fn gunzip_stream(bytes: &[u8], turn: &mut Option<LargeFileTurn>) -> Result<Vec<u8>, FileError> {
     // ISIZE (the last four bytes) is the uncompressed size mod 2^32: a good first capacity.
     let hint = bytes
         .len()
@@ -354,22 +392,63 @@ fn gunzip_stream(bytes: &[u8]) -> Result<Vec<u8>, FileError> {
         .map(|t: [u8; 4]| u32::from_le_bytes(t) as usize)
         .unwrap_or(0)
         .min(bytes.len().saturating_mul(16))
-        .min(64 << 20);
+        .min(LARGE_FILE);
     let mut out = Vec::with_capacity(hint);
-    let mut decoder = MultiGzDecoder::new(bytes).take(MAX_DECOMPRESSED + 1);
-    match decoder.read_to_end(&mut out) {
-        Ok(_) if out.len() as u64 > MAX_DECOMPRESSED => Err(FileError::TooLarge {
-            limit: MAX_DECOMPRESSED,
-        }),
+    let read = MultiGzDecoder::new(bytes)
+        .take(LARGE_FILE as u64 + 1)
+        .read_to_end(&mut out);
+    if read.is_ok() && out.len() > LARGE_FILE {
+        drop(out);
+        large_file_turn(turn);
+        let mut counted = Counted(0);
+        std::io::copy(
+            &mut MultiGzDecoder::new(bytes).take(MAX_DECOMPRESSED + 1),
+            &mut counted,
+        )
+        .map_err(|e| inflate_error(e, counted.0))?;
+        let total = counted.0;
+        if total > MAX_DECOMPRESSED {
+            return Err(FileError::TooLarge {
+                limit: MAX_DECOMPRESSED,
+            });
+        }
+        out = Vec::with_capacity(total as usize);
+        // The same bytes inflated a moment ago: an error now is the machine's, not the file's.
+        MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| inflate_error(e, out.len() as u64))?;
+        return Ok(out);
+    }
+    match read {
         Ok(_) if out.is_empty() => Err(FileError::Empty),
         Ok(_) => Ok(out),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(FileError::TruncatedGzip {
-            decompressed: out.len() as u64,
-        }),
-        Err(e) => Err(FileError::CorruptGzip {
-            decompressed: out.len() as u64,
+        Err(e) => Err(inflate_error(e, out.len() as u64)),
+    }
+}
+
+/// A writer that keeps nothing but the count of bytes written to it.
+struct Counted(u64);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A failed inflate, after `decompressed` bytes came out.
+fn inflate_error(e: std::io::Error, decompressed: u64) -> FileError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        FileError::TruncatedGzip { decompressed }
+    } else {
+        FileError::CorruptGzip {
+            decompressed,
             message: e.to_string(),
-        }),
+        }
     }
 }
 
@@ -430,5 +509,27 @@ mod tests {
             b"abcabc",
             "same size and CRC per member"
         );
+    }
+
+    #[test]
+    fn large_content_is_inflated_into_a_buffer_of_its_exact_size() {
+        // Two members (so not the fast path) whose content passes LARGE_FILE.
+        let half = vec![b'x'; LARGE_FILE / 2 + 7];
+        let two = [gz(&half), gz(&half)].concat();
+        let mut turn = None;
+        let out = gunzip_stream(&two, &mut turn).unwrap();
+        assert_eq!(out.len(), 2 * half.len());
+        assert_eq!(out.capacity(), out.len());
+        assert!(turn.is_some(), "a large file takes the turn");
+        // Damage in the second half is found by the counting pass, with how far it got.
+        let mut bad = two.clone();
+        let n = bad.len();
+        bad.truncate(n - 9);
+        match gunzip_stream(&bad, &mut None) {
+            Err(FileError::TruncatedGzip { decompressed }) => {
+                assert!(decompressed > LARGE_FILE as u64 / 2, "{decompressed}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
