@@ -510,18 +510,35 @@ fn read_in_order(
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
-        let done: Vec<(u32, Read, Vec<DataFrame>)> = batch
+        let done: Vec<(u32, &Path, Read, Option<Vec<DataFrame>>)> = batch
             .par_iter()
             .map_init(Vec::new, |scratch, &(id, path)| {
                 let mut sink = Sink::new(options.keep, chunk_rows, None);
+                sink.hold_at_most(KEPT_CHUNKS * chunk_rows);
                 let read = read_one(path, id, options, &mut sink, scratch);
-                (id, read, sink.into_frames())
+                (id, path, read, sink.into_frames())
             })
             .collect();
-        for (id, read, frames) in done {
-            for frame in frames {
-                // The consumer stopped (it failed): nothing more is wanted.
-                let _ = tx.send(frame);
+        for (id, path, read, frames) in done {
+            match frames {
+                Some(frames) => {
+                    for frame in frames {
+                        // The consumer stopped (it failed): nothing more is wanted.
+                        let _ = tx.send(frame);
+                    }
+                }
+                None => {
+                    // More rows than are held while waiting for the files before it (a record
+                    // bomb): its turn has come, so it is read again, each chunk sent as it fills.
+                    // Its progress was told by the first reading.
+                    let again = LoadOptions {
+                        progress: None,
+                        ..options
+                    };
+                    let mut sink = Sink::new(options.keep, chunk_rows, Some(tx.clone()));
+                    drop(read_one(path, id, again, &mut sink, &mut Vec::new()));
+                    sink.flush();
+                }
             }
             reads.push((id, read));
         }
@@ -537,7 +554,15 @@ struct Sink {
     chunk_rows: usize,
     tx: Option<std::sync::mpsc::SyncSender<DataFrame>>,
     kept: Vec<DataFrame>,
+    /// Most rows kept (without `tx`); beyond, the rows are let go and the file read again.
+    limit: usize,
+    kept_rows: usize,
+    overflowed: bool,
 }
+
+/// Chunks a loading thread holds for a file that waits for the files before it (input
+/// order); a file with more rows is read again when its turn comes.
+const KEPT_CHUNKS: usize = 4;
 
 impl Sink {
     fn new(
@@ -551,10 +576,30 @@ impl Sink {
             chunk_rows,
             tx,
             kept: Vec::new(),
+            limit: usize::MAX,
+            kept_rows: 0,
+            overflowed: false,
         }
     }
 
+    /// Keeps at most `rows` rows; past them, [`Sink::into_frames`] says `None`.
+    fn hold_at_most(&mut self, rows: usize) {
+        self.limit = rows;
+    }
+
     fn push(&mut self, row: &record::Row, file_id: u32, record_index: u64) {
+        if self.overflowed {
+            return;
+        }
+        if self.tx.is_none() {
+            self.kept_rows += 1;
+            if self.kept_rows > self.limit {
+                self.overflowed = true;
+                self.kept = Vec::new();
+                self.builder = FrameBuilder::new(self.keep);
+                return;
+            }
+        }
         self.builder.push(row, file_id, record_index);
         if self.builder.len() >= self.chunk_rows {
             self.cut();
@@ -576,11 +621,15 @@ impl Sink {
         }
     }
 
-    fn into_frames(mut self) -> Vec<DataFrame> {
+    /// The kept chunks; `None` when there were more rows than the sink may hold.
+    fn into_frames(mut self) -> Option<Vec<DataFrame>> {
+        if self.overflowed {
+            return None;
+        }
         if !self.builder.is_empty() {
             self.cut();
         }
-        self.kept
+        Some(self.kept)
     }
 }
 
