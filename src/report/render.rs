@@ -8,6 +8,7 @@ use std::path::Path;
 use handlebars::Handlebars;
 use serde_json::{json, Value};
 
+pub use super::escape::{html_escape, markdown_escape, terminal_escape, terminal_text, xml_escape};
 use super::Report;
 use crate::finding::Status;
 use crate::policy::Severity;
@@ -100,60 +101,6 @@ pub enum RenderError {
     Templates { path: String, message: String },
     #[error("cannot write the report: {0}")]
     Write(#[from] std::io::Error),
-}
-
-/// Markdown-safe text: HTML is escaped (GitHub renders tags) and Markdown's own punctuation is
-/// backslash-escaped, so record fields can neither inject markup nor break a table.
-pub fn markdown_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|'
-            | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// HTML text or attribute value. Beyond the five markup characters, `` ` `` and `=` (attribute
-/// contexts) and `{` `}` (so no client-side template engine that might one day process the page
-/// can see `{{`) are escaped; control characters other than whitespace are shown as `\u{..}`.
-pub fn html_escape(s: &str) -> String {
-    escape_markup(s, true)
-}
-
-/// `&`, `<`, `>`, `"` and `'` as character references, whitespace kept, other control
-/// characters shown as `\u{..}` (XML 1.0 cannot carry them); with `html`, also `` ` ``, `=`,
-/// `{` and `}`.
-fn escape_markup(s: &str, html: bool) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '`' if html => out.push_str("&#96;"),
-            '=' if html => out.push_str("&#61;"),
-            '{' if html => out.push_str("&#123;"),
-            '}' if html => out.push_str("&#125;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A handlebars registry holding the built-in partials, each replaced by
@@ -498,11 +445,6 @@ pub fn sarif(report: &Report) -> Value {
     })
 }
 
-/// XML text or attribute value.
-pub fn xml_escape(s: &str) -> String {
-    escape_markup(s, false)
-}
-
 /// JUnit XML: one test case per policy. A violation (what makes `audit` exit 1) is a failure;
 /// a failing policy that is not one (below `--fail-on`, waived, or known to the baseline) passes
 /// with its findings in `system-out`; not-applicable policies are skipped.
@@ -686,32 +628,6 @@ pub fn text(r: &Report) -> String {
     terminal_text(&s)
 }
 
-/// One field of evidence for a terminal: see [`terminal_text`]; line breaks are escaped too.
-pub fn terminal_escape(s: &str) -> String {
-    escape_for_terminal(s, false)
-}
-
-/// Text for a terminal. Record fields are attacker-controlled: every C0 and C1 control
-/// character but the line feed (an escape sequence could rewrite what is shown) and every
-/// bidirectional formatting character (U+202E could reorder it) is shown escaped, as
-/// `\u{1b}`, `\u{202e}`.
-pub fn terminal_text(s: &str) -> String {
-    escape_for_terminal(s, true)
-}
-
-fn escape_for_terminal(s: &str, keep_newlines: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if (c.is_control() && !(keep_newlines && c == '\n')) || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// `report` in `format`.
 pub fn render(
     format: Format,
@@ -735,11 +651,11 @@ pub fn write(
     let io = RenderError::Write;
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report).map_err(|e| io(e.into()))?;
+            super::escape::write_json(&mut *out, report).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut *out, &sarif(report)).map_err(|e| io(e.into()))?;
+            super::escape::write_json(&mut *out, &sarif(report)).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)
         }
         Format::Text => out.write_all(text(report).as_bytes()).map_err(io),
@@ -766,21 +682,4 @@ fn write_with(
             name: format!("{name}.hbs"),
             message: e.to_string(),
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes() {
-        assert_eq!(
-            markdown_escape("<script>alert(1)</script> | {{x}}"),
-            "&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| \\{\\{x\\}\\}"
-        );
-        assert_eq!(
-            xml_escape("a<b & \"c\"\u{1}'"),
-            "a&lt;b &amp; &quot;c&quot;\\u{1}&#39;"
-        );
-    }
 }
