@@ -192,3 +192,96 @@ fn no_output_carries_a_control_or_bidi_character_raw() {
     assert_eq!(rows[1][1], format!("'{FORMULA}{shown}"));
     assert_eq!(rows[1][3], shown);
 }
+
+/// Text that GitHub's Markdown would turn into links (GFM autolinks), an image, HTML or a
+/// broken table.
+const MARKDOWN: &str = "https://evil.example/x www.evil.example attacker@evil.example <script> [x](http://e) ![i](http://e) | a\nb";
+
+/// Markdown as GitHub renders it: GFM with autolinks and tables; raw HTML is passed (GitHub
+/// sanitises it afterwards). comrak removed GFM's tag filter in 0.56 ("not fit for any
+/// purpose"); without it the check is stricter: a `<script>` the report let through raw would
+/// reach the HTML as is instead of being defused by the filter.
+fn gfm_html(md: &str) -> String {
+    let mut options = comrak::Options::default();
+    options.extension.autolink = true;
+    options.extension.table = true;
+    options.render.r#unsafe = true;
+    comrak::markdown_to_html(md, &options)
+}
+
+/// The text of each cell of each body row of the HTML tables, tags removed, references decoded.
+fn table_rows(html: &str) -> Vec<Vec<String>> {
+    let text = |cell: &str| -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in cell.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    };
+    html.split("<tbody>")
+        .skip(1)
+        .flat_map(|body| body.split("</tbody>").next().unwrap().split("<tr>").skip(1))
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| text(&format!("<td{}", cell.split("</td>").next().unwrap())))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn record_text_in_markdown_never_becomes_a_link_markup_or_a_table_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = evil_record(MARKDOWN);
+    r["eventName"] = MARKDOWN.into();
+    r["sourceIPAddress"] = MARKDOWN.into();
+    r["recipientAccountId"] = "attacker@evil.example".into();
+    let logs = dir.path().join("logs");
+    write(&logs.join("evil.json"), &envelope(&[r]));
+    let out = dir.path().join("report.md");
+    audit(&logs, "md", &out, &[]);
+    let md = std::fs::read_to_string(&out).unwrap();
+    let html = gfm_html(&md);
+    for markup in ["<a ", "<a>", "<img", "<script", "href"] {
+        assert!(!html.contains(markup), "{markup} in\n{html}\nfrom\n{md}");
+    }
+    // The record text is shown whole, in its own cell: one line, every character there.
+    let shown = format!(
+        "{}b",
+        MARKDOWN.strip_suffix('b').unwrap().replace('\n', " ")
+    );
+    let rows = table_rows(&html);
+    let finding = rows
+        .iter()
+        .find(|r| r[0] == "attacker@evil.example")
+        .unwrap();
+    assert_eq!(
+        finding[2..],
+        [
+            format!("arn:aws:iam::111122223333:user/{shown}"),
+            "1 matching event".into(),
+            "open".into()
+        ],
+        "{html}"
+    );
+    let evidence = rows
+        .iter()
+        .find(|r| r[0] == "2024-07-31T13:10:00Z")
+        .unwrap();
+    assert_eq!(evidence.len(), 5, "{evidence:?}");
+    assert_eq!(evidence[2..], [shown.clone(), shown, "AccessDenied".into()]);
+    assert!(
+        html.contains("<strong>Scope:</strong> attacker<wbr>@evil.example ·"),
+        "{html}"
+    );
+}
