@@ -285,3 +285,46 @@ fn record_text_in_markdown_never_becomes_a_link_markup_or_a_table_break() {
         "{html}"
     );
 }
+
+/// RFC 3986: a URI reference holds only unreserved characters, delimiters and `%XX`.
+fn is_uri_reference(uri: &str) -> bool {
+    let bytes = uri.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| {
+        b.is_ascii_alphanumeric()
+            || b"-._~:/?#[]@!$&'()*+,;=".contains(&b)
+            || (b == b'%'
+                && bytes
+                    .get(i + 1..i + 3)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)))
+    })
+}
+
+#[test]
+fn sarif_artifact_uris_are_uri_references_relative_to_the_evidence_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let name = "a b%41#c?d\ne\u{1b}f.json";
+    let file = write(
+        &logs.join("2024 q3").join(name),
+        &envelope(&[evil_record("u")]),
+    );
+    let out = dir.path().join("report.sarif");
+    audit(&logs, "sarif", &out, &[]);
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let run = &sarif["runs"][0];
+    let artifact = &run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(artifact["uriBaseId"], "LOGS", "{artifact}");
+    let uri = artifact["uri"].as_str().unwrap();
+    assert_eq!(uri, "2024%20q3/a%20b%2541%23c%3Fd%0Ae%1Bf.json");
+    let base = run["originalUriBaseIds"]["LOGS"]["uri"].as_str().unwrap();
+    assert!(
+        is_uri_reference(uri) && is_uri_reference(base),
+        "{base} {uri}"
+    );
+    let base = url::Url::parse(base).unwrap();
+    assert!(base.as_str().ends_with("/logs/"), "{base}");
+    let resolved = base.join(uri).unwrap();
+    // Nothing for the URL parser to fix: the reference was already valid.
+    assert_eq!(resolved.as_str(), format!("{base}{uri}"));
+    assert_eq!(resolved.to_file_path().unwrap(), file);
+}

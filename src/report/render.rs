@@ -387,6 +387,8 @@ pub fn sarif(report: &Report) -> Value {
             })
         })
         .collect();
+    let bases = uri_bases(report);
+    let mut used_bases = std::collections::BTreeSet::new();
     let mut results = Vec::new();
     for (index, p) in report.policies.iter().enumerate() {
         if !matches!(p.status, Status::Fail | Status::Waived) {
@@ -398,7 +400,9 @@ pub fn sarif(report: &Report) -> Value {
                     "fullyQualifiedName": format!("{}/{}/{}", f.account, f.region, f.resource)}]
             });
             if let Some(file) = f.evidence.first().and_then(|e| e.file.as_deref()) {
-                location["physicalLocation"] = json!({"artifactLocation": {"uri": file}});
+                let (artifact, base) = artifact_location(file, &bases);
+                used_bases.extend(base);
+                location["physicalLocation"] = json!({ "artifactLocation": artifact });
             }
             let mut result = json!({
                 "ruleId": p.id,
@@ -430,19 +434,104 @@ pub fn sarif(report: &Report) -> Value {
             results.push(result);
         }
     }
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "trailaudit",
+            "version": report.tool.version,
+            "informationUri": "https://github.com/trailaudit/trailaudit",
+            "rules": rules
+        }},
+        "results": results
+    });
+    if !used_bases.is_empty() {
+        run["originalUriBaseIds"] = bases
+            .iter()
+            .filter(|b| used_bases.contains(&b.id))
+            .map(|b| (b.id.clone(), b.declaration()))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "trailaudit",
-                "version": report.tool.version,
-                "informationUri": "https://github.com/trailaudit/trailaudit",
-                "rules": rules
-            }},
-            "results": results
-        }]
+        "runs": [run]
     })
+}
+
+/// An evidence path given on the command line (`--logs DIR`, `--config DIR`): a SARIF
+/// `uriBaseId`, so that a result's file is a URI relative to it, as GitHub code scanning wants.
+struct UriBase<'a> {
+    id: String,
+    option: &'static str,
+    path: &'a Path,
+}
+
+impl UriBase<'_> {
+    /// Its `originalUriBaseIds` entry: a `file:` URI ending with `/` for an absolute path;
+    /// SARIF wants an absolute URI or none, so a relative path is only described.
+    fn declaration(&self) -> Value {
+        let description = json!({"text": format!("{} {}", self.option, self.path.display())});
+        if self.path.is_absolute() {
+            let dir = uri_path(&self.path.to_string_lossy());
+            let slash = if dir.ends_with('/') { "" } else { "/" };
+            json!({"uri": format!("file://{dir}{slash}"), "description": description})
+        } else {
+            json!({ "description": description })
+        }
+    }
+}
+
+/// The base ids: `LOGS`, `LOGS2`, ... and `CONFIG`, `CONFIG2`, ..., in command-line order.
+fn uri_bases(report: &Report) -> Vec<UriBase<'_>> {
+    let logs = report.inputs.logs.as_ref().map(|l| l.paths.as_slice());
+    let config = report.inputs.config.as_ref().map(|c| c.paths.as_slice());
+    let mut bases = Vec::new();
+    for (id, option, paths) in [("LOGS", "--logs", logs), ("CONFIG", "--config", config)] {
+        for (n, path) in paths.unwrap_or_default().iter().enumerate() {
+            bases.push(UriBase {
+                id: if n == 0 {
+                    id.to_string()
+                } else {
+                    format!("{id}{}", n + 1)
+                },
+                option,
+                path,
+            });
+        }
+    }
+    bases
+}
+
+/// A SARIF `artifactLocation` of `file`, and the base id it uses: relative to the first
+/// evidence path it is under, else the path itself (a `file:` URI when absolute).
+fn artifact_location(file: &str, bases: &[UriBase]) -> (Value, Option<String>) {
+    let under = bases.iter().find_map(|b| {
+        let rest = Path::new(file).strip_prefix(b.path).ok()?;
+        (!rest.as_os_str().is_empty()).then_some((b, rest))
+    });
+    match under {
+        Some((base, rest)) => (
+            json!({"uri": uri_path(&rest.to_string_lossy()), "uriBaseId": base.id}),
+            Some(base.id.clone()),
+        ),
+        None if Path::new(file).is_absolute() => {
+            (json!({ "uri": format!("file://{}", uri_path(file)) }), None)
+        }
+        None => (json!({ "uri": uri_path(file) }), None),
+    }
+}
+
+/// A path as the path of a URI reference (RFC 3986): every byte but the unreserved characters
+/// and the `/` separators percent-encoded, so a file name's spaces, `%`, `#`, `?`, `:`, line
+/// breaks and controls cannot end or change the URI.
+fn uri_path(path: &str) -> String {
+    const KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    percent_encoding::utf8_percent_encode(path, KEPT).to_string()
 }
 
 /// JUnit XML: one test case per policy. A violation (what makes `audit` exit 1) is a failure;
@@ -682,4 +771,40 @@ fn write_with(
             name: format!("{name}.hbs"),
             message: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_uris_are_uri_references() {
+        assert_eq!(
+            uri_path("a b/%#?\n\u{1b}:é.json"),
+            "a%20b/%25%23%3F%0A%1B%3A%C3%A9.json"
+        );
+        let base = |path: &'static str| UriBase {
+            id: "LOGS".into(),
+            option: "--logs",
+            path: Path::new(path),
+        };
+        let bases = [base("logs/")];
+        let (location, id) = artifact_location("logs/x y.json", &bases);
+        assert_eq!(location, json!({"uri": "x%20y.json", "uriBaseId": "LOGS"}));
+        assert_eq!(id.as_deref(), Some("LOGS"));
+        assert_eq!(
+            bases[0].declaration(),
+            json!({"description": {"text": "--logs logs/"}})
+        );
+        assert_eq!(base("/e v").declaration()["uri"], json!("file:///e%20v/"));
+        assert_eq!(
+            artifact_location("/abs/a#b", &bases).0,
+            json!({"uri": "file:///abs/a%23b"})
+        );
+        // A file given itself is no base.
+        assert_eq!(
+            artifact_location("one.json", &[base("one.json")]).0,
+            json!({"uri": "one.json"})
+        );
+    }
 }
