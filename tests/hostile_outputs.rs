@@ -328,3 +328,49 @@ fn sarif_artifact_uris_are_uri_references_relative_to_the_evidence_directory() {
     assert_eq!(resolved.as_str(), format!("{base}{uri}"));
     assert_eq!(resolved.to_file_path().unwrap(), file);
 }
+
+#[test]
+fn partials_that_include_each_other_are_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = evil_logs(dir.path(), "u");
+    let templates = dir.path().join("templates");
+    write(
+        &templates.join("partials/md/summary.hbs"),
+        b"summary {{#if summary}}{{> md/failing}}{{/if}}",
+    );
+    write(
+        &templates.join("partials/md/failing.hbs"),
+        b"{{#each policies}}{{> md/summary}}{{/each}}",
+    );
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--format".as_ref(),
+        "md".as_ref(),
+        "--templates".as_ref(),
+        templates.as_os_str(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "partials include each other without end: md/summary -> md/failing -> md/summary"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The HTML templates do not include them: that format still renders.
+    let html = dir.path().join("report.html");
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        "--templates".as_ref(),
+        templates.as_os_str(),
+        "-o".as_ref(),
+        html.as_os_str(),
+    ]);
+    assert!(run.code < 2, "{}", run.stderr);
+}

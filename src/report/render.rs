@@ -99,6 +99,8 @@ pub enum RenderError {
     Template { name: String, message: String },
     #[error("cannot read templates in {path}: {message}")]
     Templates { path: String, message: String },
+    #[error("templates: partials include each other without end: {cycle}")]
+    PartialCycle { cycle: String },
     #[error("cannot write the report: {0}")]
     Write(#[from] std::io::Error),
 }
@@ -152,7 +154,59 @@ fn registry(
     let source = read(&file)?.unwrap_or_else(|| builtin.to_string());
     hb.register_template_string(name, source)
         .map_err(|e| template_error(file, e))?;
+    check_partial_cycles(&hb, name)?;
     Ok(hb)
+}
+
+/// Partials that include each other, directly or through others, recurse without end: the
+/// renderer would overflow the stack and abort. Such a cycle among the templates reachable from
+/// `root` is refused before rendering, naming the partials (handlebars refuses only a partial
+/// that includes itself). The report model has no recursive structure a template would need
+/// recursion for, so any cycle is refused, even one behind a condition. Partials named at
+/// render time (`{{> (lookup ...)}}`) cannot be followed.
+fn check_partial_cycles(hb: &Handlebars, root: &str) -> Result<(), RenderError> {
+    fn visit(hb: &Handlebars, name: &str, path: &mut Vec<String>) -> Result<(), RenderError> {
+        if let Some(start) = path.iter().position(|p| p == name) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(name.to_string());
+            return Err(RenderError::PartialCycle {
+                cycle: cycle.join(" -> "),
+            });
+        }
+        let Some(template) = hb.get_template(name) else {
+            return Ok(());
+        };
+        let mut included = Vec::new();
+        partials_of(template, &mut included);
+        path.push(name.to_string());
+        for partial in included {
+            visit(hb, &partial, path)?;
+        }
+        path.pop();
+        Ok(())
+    }
+    visit(hb, root, &mut Vec::new())
+}
+
+/// The partials `template` includes by name, in blocks and partial blocks too.
+fn partials_of(template: &handlebars::template::Template, out: &mut Vec<String>) {
+    use handlebars::template::{Parameter, TemplateElement as E};
+    for element in &template.elements {
+        let nested = match element {
+            E::PartialExpression(d) | E::PartialBlock(d) => {
+                if let Parameter::Name(n) = &d.name {
+                    out.push(n.trim_matches(['[', ']', '\'']).to_string());
+                }
+                vec![&d.template]
+            }
+            E::DecoratorExpression(d) | E::DecoratorBlock(d) => vec![&d.template],
+            E::HelperBlock(h) => vec![&h.template, &h.inverse],
+            _ => Vec::new(),
+        };
+        for t in nested.into_iter().flatten() {
+            partials_of(t, out);
+        }
+    }
 }
 
 handlebars::handlebars_helper!(count_helper: |list: Value, key: str, value: str| {
