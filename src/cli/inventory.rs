@@ -39,7 +39,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
             .context("summarising the event history")?;
     drop(bar);
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&inv)? + "\n",
+        Format::Json => crate::report::escape::json_string(&inv, true)? + "\n",
         Format::Text => crate::report::render::terminal_text(&render_text(&inv)),
     };
     emit(args.output.as_deref(), &text)?;

@@ -12,6 +12,7 @@ use super::{check_paths_exist, emit, InputArgs, Status, TimeWindow};
 use crate::events::{self, schema};
 use crate::filter::{to_polars, Pattern};
 use crate::query::Query;
+use crate::report::escape::{csv_cell, json_string, json_text, terminal_escape};
 
 /// Rows rendered at a time for a record-a-line output.
 const SLICE_ROWS: usize = 4096;
@@ -267,7 +268,7 @@ fn render(
         // Whole records as rebuilt, in their own key order.
         Format::Ndjson if whole_records => {
             for t in &texts {
-                out.push_str(t);
+                out.push_str(&json_text(t));
                 out.push('\n');
             }
         }
@@ -276,17 +277,17 @@ fn render(
                 .iter()
                 .map(|t| serde_json::from_str(t))
                 .collect::<Result<_, _>>()?;
-            out = serde_json::to_string_pretty(&raw)? + "\n";
+            out = json_string(&raw, true)? + "\n";
         }
         Format::Ndjson => {
             for i in 0..records.len() {
-                out.push_str(&selected(i).to_string());
+                out.push_str(&json_string(&selected(i), false)?);
                 out.push('\n');
             }
         }
         Format::Json => {
             let all: Vec<Value> = (0..records.len()).map(selected).collect();
-            out = serde_json::to_string_pretty(&all)? + "\n";
+            out = json_string(&all, true)? + "\n";
         }
         Format::Csv => {
             if header {
@@ -382,36 +383,12 @@ fn plain(v: &Value) -> String {
     }
 }
 
-/// Record fields are attacker-controlled: no control character (terminal escape sequences)
-/// reaches the terminal, and long values are cut.
+/// Record fields are attacker-controlled: no hostile character (terminal escape sequences,
+/// bidirectional overrides) reaches the terminal, and long values are cut.
 fn terminal_safe(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (n, c) in s.chars().enumerate() {
-        if n == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn csv_cell(s: &str) -> String {
-    // Cells starting with these are formulas to spreadsheet programs.
-    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let s = if formula {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
+    match s.char_indices().nth(max) {
+        Some((end, _)) => terminal_escape(&s[..end]) + "…",
+        None => terminal_escape(s),
     }
 }
 
@@ -422,9 +399,7 @@ mod tests {
     #[test]
     fn cells_are_safe() {
         assert_eq!(terminal_safe("a\x1b[31mb", 60), "a\\u{1b}[31mb");
+        assert_eq!(terminal_safe("a\u{202e}b", 60), "a\\u{202e}b");
         assert_eq!(terminal_safe("abcdef", 3), "abc…");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=cmd()"), "'=cmd()");
     }
 }

@@ -69,7 +69,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         );
     }
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&v)? + "\n",
+        Format::Json => crate::report::escape::json_string(&v, true)? + "\n",
         Format::Text => crate::report::render::terminal_text(&render_text(&v)),
     };
     emit(args.output.as_deref(), &text)?;

@@ -14,6 +14,7 @@ use crate::judge::{BaselineSummary, Judgement};
 use crate::policy::{self, Kind, PolicySet, Severity};
 
 pub mod catalog;
+pub mod escape;
 pub mod render;
 
 /// Version of the report's JSON schema; bumped on any incompatible change.

@@ -8,6 +8,7 @@ use std::path::Path;
 use handlebars::Handlebars;
 use serde_json::{json, Value};
 
+pub use super::escape::{html_escape, markdown_escape, terminal_escape, terminal_text, xml_escape};
 use super::Report;
 use crate::finding::Status;
 use crate::policy::Severity;
@@ -98,62 +99,10 @@ pub enum RenderError {
     Template { name: String, message: String },
     #[error("cannot read templates in {path}: {message}")]
     Templates { path: String, message: String },
+    #[error("templates: partials include each other without end: {cycle}")]
+    PartialCycle { cycle: String },
     #[error("cannot write the report: {0}")]
     Write(#[from] std::io::Error),
-}
-
-/// Markdown-safe text: HTML is escaped (GitHub renders tags) and Markdown's own punctuation is
-/// backslash-escaped, so record fields can neither inject markup nor break a table.
-pub fn markdown_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|'
-            | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// HTML text or attribute value. Beyond the five markup characters, `` ` `` and `=` (attribute
-/// contexts) and `{` `}` (so no client-side template engine that might one day process the page
-/// can see `{{`) are escaped; control characters other than whitespace are shown as `\u{..}`.
-pub fn html_escape(s: &str) -> String {
-    escape_markup(s, true)
-}
-
-/// `&`, `<`, `>`, `"` and `'` as character references, whitespace kept, other control
-/// characters shown as `\u{..}` (XML 1.0 cannot carry them); with `html`, also `` ` ``, `=`,
-/// `{` and `}`.
-fn escape_markup(s: &str, html: bool) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '`' if html => out.push_str("&#96;"),
-            '=' if html => out.push_str("&#61;"),
-            '{' if html => out.push_str("&#123;"),
-            '}' if html => out.push_str("&#125;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A handlebars registry holding the built-in partials, each replaced by
@@ -205,7 +154,59 @@ fn registry(
     let source = read(&file)?.unwrap_or_else(|| builtin.to_string());
     hb.register_template_string(name, source)
         .map_err(|e| template_error(file, e))?;
+    check_partial_cycles(&hb, name)?;
     Ok(hb)
+}
+
+/// Partials that include each other, directly or through others, recurse without end: the
+/// renderer would overflow the stack and abort. Such a cycle among the templates reachable from
+/// `root` is refused before rendering, naming the partials (handlebars refuses only a partial
+/// that includes itself). The report model has no recursive structure a template would need
+/// recursion for, so any cycle is refused, even one behind a condition. Partials named at
+/// render time (`{{> (lookup ...)}}`) cannot be followed.
+fn check_partial_cycles(hb: &Handlebars, root: &str) -> Result<(), RenderError> {
+    fn visit(hb: &Handlebars, name: &str, path: &mut Vec<String>) -> Result<(), RenderError> {
+        if let Some(start) = path.iter().position(|p| p == name) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(name.to_string());
+            return Err(RenderError::PartialCycle {
+                cycle: cycle.join(" -> "),
+            });
+        }
+        let Some(template) = hb.get_template(name) else {
+            return Ok(());
+        };
+        let mut included = Vec::new();
+        partials_of(template, &mut included);
+        path.push(name.to_string());
+        for partial in included {
+            visit(hb, &partial, path)?;
+        }
+        path.pop();
+        Ok(())
+    }
+    visit(hb, root, &mut Vec::new())
+}
+
+/// The partials `template` includes by name, in blocks and partial blocks too.
+fn partials_of(template: &handlebars::template::Template, out: &mut Vec<String>) {
+    use handlebars::template::{Parameter, TemplateElement as E};
+    for element in &template.elements {
+        let nested = match element {
+            E::PartialExpression(d) | E::PartialBlock(d) => {
+                if let Parameter::Name(n) = &d.name {
+                    out.push(n.trim_matches(['[', ']', '\'']).to_string());
+                }
+                vec![&d.template]
+            }
+            E::DecoratorExpression(d) | E::DecoratorBlock(d) => vec![&d.template],
+            E::HelperBlock(h) => vec![&h.template, &h.inverse],
+            _ => Vec::new(),
+        };
+        for t in nested.into_iter().flatten() {
+            partials_of(t, out);
+        }
+    }
 }
 
 handlebars::handlebars_helper!(count_helper: |list: Value, key: str, value: str| {
@@ -440,6 +441,8 @@ pub fn sarif(report: &Report) -> Value {
             })
         })
         .collect();
+    let bases = uri_bases(report);
+    let mut used_bases = std::collections::BTreeSet::new();
     let mut results = Vec::new();
     for (index, p) in report.policies.iter().enumerate() {
         if !matches!(p.status, Status::Fail | Status::Waived) {
@@ -451,7 +454,9 @@ pub fn sarif(report: &Report) -> Value {
                     "fullyQualifiedName": format!("{}/{}/{}", f.account, f.region, f.resource)}]
             });
             if let Some(file) = f.evidence.first().and_then(|e| e.file.as_deref()) {
-                location["physicalLocation"] = json!({"artifactLocation": {"uri": file}});
+                let (artifact, base) = artifact_location(file, &bases);
+                used_bases.extend(base);
+                location["physicalLocation"] = json!({ "artifactLocation": artifact });
             }
             let mut result = json!({
                 "ruleId": p.id,
@@ -483,24 +488,104 @@ pub fn sarif(report: &Report) -> Value {
             results.push(result);
         }
     }
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "trailaudit",
+            "version": report.tool.version,
+            "informationUri": "https://github.com/trailaudit/trailaudit",
+            "rules": rules
+        }},
+        "results": results
+    });
+    if !used_bases.is_empty() {
+        run["originalUriBaseIds"] = bases
+            .iter()
+            .filter(|b| used_bases.contains(&b.id))
+            .map(|b| (b.id.clone(), b.declaration()))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "trailaudit",
-                "version": report.tool.version,
-                "informationUri": "https://github.com/trailaudit/trailaudit",
-                "rules": rules
-            }},
-            "results": results
-        }]
+        "runs": [run]
     })
 }
 
-/// XML text or attribute value.
-pub fn xml_escape(s: &str) -> String {
-    escape_markup(s, false)
+/// An evidence path given on the command line (`--logs DIR`, `--config DIR`): a SARIF
+/// `uriBaseId`, so that a result's file is a URI relative to it, as GitHub code scanning wants.
+struct UriBase<'a> {
+    id: String,
+    option: &'static str,
+    path: &'a Path,
+}
+
+impl UriBase<'_> {
+    /// Its `originalUriBaseIds` entry: a `file:` URI ending with `/` for an absolute path;
+    /// SARIF wants an absolute URI or none, so a relative path is only described.
+    fn declaration(&self) -> Value {
+        let description = json!({"text": format!("{} {}", self.option, self.path.display())});
+        if self.path.is_absolute() {
+            let dir = uri_path(&self.path.to_string_lossy());
+            let slash = if dir.ends_with('/') { "" } else { "/" };
+            json!({"uri": format!("file://{dir}{slash}"), "description": description})
+        } else {
+            json!({ "description": description })
+        }
+    }
+}
+
+/// The base ids: `LOGS`, `LOGS2`, ... and `CONFIG`, `CONFIG2`, ..., in command-line order.
+fn uri_bases(report: &Report) -> Vec<UriBase<'_>> {
+    let logs = report.inputs.logs.as_ref().map(|l| l.paths.as_slice());
+    let config = report.inputs.config.as_ref().map(|c| c.paths.as_slice());
+    let mut bases = Vec::new();
+    for (id, option, paths) in [("LOGS", "--logs", logs), ("CONFIG", "--config", config)] {
+        for (n, path) in paths.unwrap_or_default().iter().enumerate() {
+            bases.push(UriBase {
+                id: if n == 0 {
+                    id.to_string()
+                } else {
+                    format!("{id}{}", n + 1)
+                },
+                option,
+                path,
+            });
+        }
+    }
+    bases
+}
+
+/// A SARIF `artifactLocation` of `file`, and the base id it uses: relative to the first
+/// evidence path it is under, else the path itself (a `file:` URI when absolute).
+fn artifact_location(file: &str, bases: &[UriBase]) -> (Value, Option<String>) {
+    let under = bases.iter().find_map(|b| {
+        let rest = Path::new(file).strip_prefix(b.path).ok()?;
+        (!rest.as_os_str().is_empty()).then_some((b, rest))
+    });
+    match under {
+        Some((base, rest)) => (
+            json!({"uri": uri_path(&rest.to_string_lossy()), "uriBaseId": base.id}),
+            Some(base.id.clone()),
+        ),
+        None if Path::new(file).is_absolute() => {
+            (json!({ "uri": format!("file://{}", uri_path(file)) }), None)
+        }
+        None => (json!({ "uri": uri_path(file) }), None),
+    }
+}
+
+/// A path as the path of a URI reference (RFC 3986): every byte but the unreserved characters
+/// and the `/` separators percent-encoded, so a file name's spaces, `%`, `#`, `?`, `:`, line
+/// breaks and controls cannot end or change the URI.
+fn uri_path(path: &str) -> String {
+    const KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    percent_encoding::utf8_percent_encode(path, KEPT).to_string()
 }
 
 /// JUnit XML: one test case per policy. A violation (what makes `audit` exit 1) is a failure;
@@ -686,32 +771,6 @@ pub fn text(r: &Report) -> String {
     terminal_text(&s)
 }
 
-/// One field of evidence for a terminal: see [`terminal_text`]; line breaks are escaped too.
-pub fn terminal_escape(s: &str) -> String {
-    escape_for_terminal(s, false)
-}
-
-/// Text for a terminal. Record fields are attacker-controlled: every C0 and C1 control
-/// character but the line feed (an escape sequence could rewrite what is shown) and every
-/// bidirectional formatting character (U+202E could reorder it) is shown escaped, as
-/// `\u{1b}`, `\u{202e}`.
-pub fn terminal_text(s: &str) -> String {
-    escape_for_terminal(s, true)
-}
-
-fn escape_for_terminal(s: &str, keep_newlines: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if (c.is_control() && !(keep_newlines && c == '\n')) || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// `report` in `format`.
 pub fn render(
     format: Format,
@@ -735,11 +794,11 @@ pub fn write(
     let io = RenderError::Write;
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report).map_err(|e| io(e.into()))?;
+            super::escape::write_json(&mut *out, report).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut *out, &sarif(report)).map_err(|e| io(e.into()))?;
+            super::escape::write_json(&mut *out, &sarif(report)).map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)
         }
         Format::Text => out.write_all(text(report).as_bytes()).map_err(io),
@@ -773,14 +832,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes() {
+    fn artifact_uris_are_uri_references() {
         assert_eq!(
-            markdown_escape("<script>alert(1)</script> | {{x}}"),
-            "&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| \\{\\{x\\}\\}"
+            uri_path("a b/%#?\n\u{1b}:é.json"),
+            "a%20b/%25%23%3F%0A%1B%3A%C3%A9.json"
         );
+        let base = |path: &'static str| UriBase {
+            id: "LOGS".into(),
+            option: "--logs",
+            path: Path::new(path),
+        };
+        let bases = [base("logs/")];
+        let (location, id) = artifact_location("logs/x y.json", &bases);
+        assert_eq!(location, json!({"uri": "x%20y.json", "uriBaseId": "LOGS"}));
+        assert_eq!(id.as_deref(), Some("LOGS"));
         assert_eq!(
-            xml_escape("a<b & \"c\"\u{1}'"),
-            "a&lt;b &amp; &quot;c&quot;\\u{1}&#39;"
+            bases[0].declaration(),
+            json!({"description": {"text": "--logs logs/"}})
+        );
+        assert_eq!(base("/e v").declaration()["uri"], json!("file:///e%20v/"));
+        assert_eq!(
+            artifact_location("/abs/a#b", &bases).0,
+            json!({"uri": "file:///abs/a%23b"})
+        );
+        // A file given itself is no base.
+        assert_eq!(
+            artifact_location("one.json", &[base("one.json")]).0,
+            json!({"uri": "one.json"})
         );
     }
 }
