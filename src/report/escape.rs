@@ -99,8 +99,8 @@ pub fn xml_escape(s: &str) -> String {
     escape_markup(s, false)
 }
 
-/// `&`, `<`, `>`, `"` and `'` as character references, whitespace kept, other hostile characters
-/// shown as `\u{..}`; with `html`, also `` ` ``, `=`, `{` and `}`.
+/// `&`, `<`, `>`, `"`, `'` and CR as character references, LF and tab kept, other hostile
+/// characters shown as `\u{..}`; with `html`, also `` ` ``, `=`, `{` and `}`.
 fn escape_markup(s: &str, html: bool) -> String {
     let s = visible(s, &['\n', '\t', '\r']);
     let mut out = String::with_capacity(s.len() + s.len() / 8);
@@ -115,6 +115,9 @@ fn escape_markup(s: &str, html: bool) -> String {
             '=' if html => out.push_str("&#61;"),
             '{' if html => out.push_str("&#123;"),
             '}' if html => out.push_str("&#125;"),
+            // The value kept exactly, but never a raw carriage return that rewrites the line
+            // of a terminal showing the file.
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }
