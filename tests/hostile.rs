@@ -469,3 +469,27 @@ fn a_report_of_another_schema_version_is_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn files_beyond_the_per_file_limit_fail_with_their_reason_and_the_others_load() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("good.json"), records(3).as_bytes());
+    // 1,100 gzip members of 1 MiB of spaces each: 1.1 GiB once decompressed, 1 MB stored.
+    let member = gzip(&vec![b' '; 1 << 20]);
+    write(&dir.path().join("inflates.json.gz"), &member.repeat(1100));
+    // A sparse file just over 1 GiB as stored: refused before it is read.
+    let big = std::fs::File::create(dir.path().join("stored.json")).unwrap();
+    big.set_len((1 << 30) + 1).unwrap();
+    let (code, inv) = inventory(dir.path());
+    assert_eq!(code, 0, "--allow-partial: {inv:#}");
+    assert_eq!(inv["events"], 3);
+    let failed = inv["failed_files"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{inv:#}");
+    for f in failed {
+        assert_eq!(
+            f["error"],
+            "larger than the per-file limit of 1073741824 bytes (as stored or decompressed)",
+            "{inv:#}"
+        );
+    }
+}

@@ -23,7 +23,7 @@ pub enum FileError {
     TruncatedGzip { decompressed: u64 },
     #[error("corrupt gzip stream after {decompressed} decompressed bytes: {message}")]
     CorruptGzip { decompressed: u64, message: String },
-    #[error("larger than {limit} bytes once decompressed")]
+    #[error("larger than the per-file limit of {limit} bytes (as stored or decompressed)")]
     TooLarge { limit: u64 },
     #[error("not UTF-8 text: invalid byte at offset {offset}")]
     NotUtf8 { offset: usize },
@@ -245,7 +245,7 @@ pub fn read_input_with<'s>(
             fingerprint.then(|| Fingerprint::of(&bytes)),
             decode(path, bytes, scratch, turn),
         ),
-        Err(e) => (None, Err(FileError::Io(e.to_string()))),
+        Err(e) => (None, Err(e)),
     }
 }
 
