@@ -29,8 +29,22 @@ impl Exit {
 
 /// The message for partial evidence: what was lost, and what the exit status makes of it.
 pub fn partial_note(failed_files: usize, rejected_records: u64, allow_partial: bool) -> String {
+    partial_note_with(failed_files, rejected_records, &[], allow_partial)
+}
+
+/// [`partial_note`], with why the event history does not cover the request (`shortfalls`).
+pub fn partial_note_with(
+    failed_files: usize,
+    rejected_records: u64,
+    shortfalls: &[String],
+    allow_partial: bool,
+) -> String {
+    let lost = (failed_files > 0 || rejected_records > 0 || shortfalls.is_empty())
+        .then(|| format!("{failed_files} file(s) failed, {rejected_records} record(s) rejected"));
+    let what: Vec<String> = lost.into_iter().chain(shortfalls.iter().cloned()).collect();
     format!(
-        "trailaudit: partial evidence: {failed_files} file(s) failed, {rejected_records} record(s) rejected{}",
+        "trailaudit: partial evidence: {}{}",
+        what.join("; "),
         if allow_partial {
             " (allowed by --allow-partial)"
         } else {

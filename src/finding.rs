@@ -21,6 +21,60 @@ pub enum Status {
     NotApplicable,
     /// Failed, but every finding is covered by a waiver in force (set by the judging step).
     Waived,
+    /// Nothing to judge: no record in scope, or no resource whose evidence is there. Never a
+    /// pass: absence of evidence is not evidence of compliance.
+    NoEvidence,
+    /// Passed on the resources it could judge, but some could not be judged (evidence
+    /// missing): not a clean pass.
+    Incomplete,
+}
+
+impl Status {
+    /// Every status, in the order reports list them.
+    pub const ALL: [Status; 7] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Waived,
+        Status::Error,
+        Status::NotApplicable,
+        Status::NoEvidence,
+        Status::Incomplete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::NotApplicable => "not_applicable",
+            Status::Waived => "waived",
+            Status::NoEvidence => "no_evidence",
+            Status::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// What a policy was judged on, so a verdict can be weighed: a pass over no records is no pass.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Basis {
+    /// Event policies: the records in scope, how many accounts and regions they come from, and
+    /// their period (first and last event in scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Configuration and monitoring policies: the resources judged (trails, or the trails'
+    /// monitoring chains), and those that could not be, each with why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_judged: Vec<String>,
 }
 
 /// One event behind a finding, with what an auditor needs to see.
@@ -107,6 +161,8 @@ pub struct Outcome {
     /// Monitoring policies: every filter considered and how it fared.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<FilterVerdict>,
+    /// What the verdict rests on.
+    pub judged_on: Basis,
 }
 
 impl Outcome {
@@ -118,6 +174,15 @@ impl Outcome {
             findings: Vec::new(),
             warnings: Vec::new(),
             filters: Vec::new(),
+            judged_on: Basis::default(),
+        }
+    }
+
+    /// `no_evidence`, with why.
+    pub fn no_evidence(reason: impl Into<String>) -> Outcome {
+        Outcome {
+            status: Status::NoEvidence,
+            ..Outcome::not_applicable(reason)
         }
     }
 
@@ -134,6 +199,29 @@ impl Outcome {
             findings,
             warnings: Vec::new(),
             filters: Vec::new(),
+            judged_on: Basis::default(),
         }
+    }
+
+    /// Judged on `resources`, with those that could not be: a pass with some not judged is
+    /// `incomplete`, and none judged at all is `no_evidence`.
+    pub fn judged_resources(mut self, resources: u64, not_judged: Vec<String>) -> Outcome {
+        if resources == 0 && !not_judged.is_empty() && self.findings.is_empty() {
+            self.status = Status::NoEvidence;
+            self.reason = Some(format!(
+                "evidence missing for every resource: {}",
+                not_judged.join("; ")
+            ));
+        } else if self.status == Status::Pass && !not_judged.is_empty() {
+            self.status = Status::Incomplete;
+            self.reason = Some(format!(
+                "{resources} judged, {} not judged: {}",
+                not_judged.len(),
+                not_judged.join("; ")
+            ));
+        }
+        self.judged_on.resources = Some(resources);
+        self.judged_on.not_judged = not_judged;
+        self
     }
 }

@@ -69,7 +69,7 @@ pub struct DayCount {
 /// A run of UTC days with no record for an account and region that has records on the days
 /// before and after: one entry per run, so its size follows the records, not the span of their
 /// dates.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct Gap {
     pub account: String,
     pub region: String,
@@ -235,6 +235,99 @@ impl Tally {
     }
 }
 
+/// How far event evidence covers a requested window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Coverage {
+    /// Why the evidence does not cover the request (none: it does). Each makes the evidence
+    /// partial: no record in the window, or the window reaching past the evidence's first or
+    /// last day.
+    pub shortfalls: Vec<String>,
+    /// With a window: per account and region, the runs of the window's days without records
+    /// (before its first day with records, after its last, and gaps between).
+    pub uncovered: Vec<Gap>,
+}
+
+/// What `scoped` (the inventory of the records in `window`) covers of `window`. Days are UTC;
+/// an open end of the window is the evidence's own first or last day.
+pub fn coverage(scoped: &Inventory, window: crate::events::Window) -> Coverage {
+    let mut c = Coverage::default();
+    let day_of = |ms: i64| ms.div_euclid(86_400_000) as i32;
+    let parse_day = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(crate::events::record::parse_event_time)
+            .map(|(ms, _)| day_of(ms))
+    };
+    let (Some(first), Some(last)) = (
+        parse_day(&scoped.first_event),
+        parse_day(&scoped.last_event),
+    ) else {
+        c.shortfalls.push(if window.is_open() {
+            "the event history holds no record".into()
+        } else {
+            "no record of the event history falls in the requested window".into()
+        });
+        return c;
+    };
+    if window.is_open() {
+        return c;
+    }
+    // The window's first and last day; `until` is exclusive.
+    let from = window.from.map_or(first, day_of);
+    let to = window.until.map_or(last, |u| day_of(u - 1));
+    if from < first {
+        c.shortfalls.push(format!(
+            "the window starts {} but the first record in it is of {}",
+            day_string(from),
+            day_string(first)
+        ));
+    }
+    if to > last {
+        c.shortfalls.push(format!(
+            "the window ends {} but the last record in it is of {}",
+            day_string(to),
+            day_string(last)
+        ));
+    }
+    let mut span: BTreeMap<(&str, &str), (i32, i32)> = BTreeMap::new();
+    for d in &scoped.events_by_account_region_day {
+        let Some(day) = d.date.parse::<NaiveDate>().ok().map(day_number) else {
+            continue;
+        };
+        let e = span.entry((&d.account, &d.region)).or_insert((day, day));
+        e.0 = e.0.min(day);
+        e.1 = e.1.max(day);
+    }
+    let run = |account: &str, region: &str, a: i32, b: i32| Gap {
+        account: account.to_string(),
+        region: region.to_string(),
+        first: day_string(a),
+        last: day_string(b),
+        days: (b - a + 1) as u64,
+    };
+    for ((account, region), (a, b)) in span {
+        if from < a {
+            c.uncovered.push(run(account, region, from, a - 1));
+        }
+        c.uncovered.extend(
+            scoped
+                .gaps
+                .iter()
+                .filter(|g| g.account == account && g.region == region)
+                .cloned(),
+        );
+        if b < to {
+            c.uncovered.push(run(account, region, b + 1, to));
+        }
+    }
+    c
+}
+
+/// Days from 1970-01-01 to `d`.
+fn day_number(d: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    (d - epoch).num_days() as i32
+}
+
 /// `YYYY-MM-DD` of a day number counted from 1970-01-01.
 pub fn day_string(day: i32) -> String {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
@@ -250,6 +343,72 @@ pub fn day_string(day: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inventory(days: &[(&str, &str, &str)]) -> Inventory {
+        let mut inv = Tally::default().finish(&[]);
+        for (account, region, date) in days {
+            inv.events_by_account_region_day.push(DayCount {
+                account: account.to_string(),
+                region: region.to_string(),
+                date: date.to_string(),
+                events: 1,
+            });
+        }
+        inv.first_event = days.iter().map(|d| format!("{}T00:00:00Z", d.2)).min();
+        inv.last_event = days.iter().map(|d| format!("{}T12:00:00Z", d.2)).max();
+        inv
+    }
+
+    fn ms(day: &str) -> i64 {
+        crate::events::record::parse_event_time(&format!("{day}T00:00:00Z"))
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn coverage_of_a_window() {
+        let inv = inventory(&[
+            ("1", "us-east-1", "2026-07-02"),
+            ("1", "us-east-1", "2026-07-09"),
+            ("2", "eu-west-1", "2026-07-05"),
+        ]);
+        assert!(coverage(&inv, crate::events::Window::default())
+            .shortfalls
+            .is_empty());
+        // 2026-07-01 .. 2026-07-10: a day before the first record, one after the last.
+        let window = crate::events::Window {
+            from: Some(ms("2026-07-01")),
+            until: Some(ms("2026-07-11")),
+        };
+        let c = coverage(&inv, window);
+        assert_eq!(c.shortfalls.len(), 2, "{c:?}");
+        let runs: Vec<(&str, &str, &str, u64)> = c
+            .uncovered
+            .iter()
+            .map(|g| {
+                (
+                    g.account.as_str(),
+                    g.first.as_str(),
+                    g.last.as_str(),
+                    g.days,
+                )
+            })
+            .collect();
+        assert_eq!(
+            runs,
+            [
+                ("1", "2026-07-01", "2026-07-01", 1),
+                ("1", "2026-07-10", "2026-07-10", 1),
+                ("2", "2026-07-01", "2026-07-04", 4),
+                ("2", "2026-07-06", "2026-07-10", 5),
+            ]
+        );
+        let empty = coverage(&inventory(&[]), window);
+        assert_eq!(
+            empty.shortfalls,
+            ["no record of the event history falls in the requested window"]
+        );
+    }
 
     #[test]
     fn day_strings() {

@@ -19,9 +19,9 @@ use crate::config;
 use crate::events::{self, LoadOptions, Window};
 use crate::exit::Exit;
 use crate::filter::prefilter::{self, RowTest};
-use crate::finding::Outcome;
+use crate::finding::{Basis, Outcome, Status};
 use crate::integrity::{self, gaps::GapTally, KeyRing};
-use crate::inventory::{Inventory, Tally};
+use crate::inventory::{self, Inventory, Tally};
 use crate::judge::{self, Judgement};
 use crate::policy::event::EventPolicies;
 use crate::policy::{self, check, Kind, Policy, PolicySet};
@@ -70,6 +70,8 @@ pub enum AuditError {
 struct History {
     accounting: events::Accounting,
     inventory: Inventory,
+    /// The inventory of the records in the window (the whole one without a window).
+    scoped: Option<Inventory>,
     in_scope: u64,
     outcomes: Vec<Outcome>,
     gaps: Option<integrity::gaps::Gaps>,
@@ -106,6 +108,7 @@ fn read_history(
 ) -> Result<History, AuditError> {
     let mut policies = EventPolicies::new(event_policies, req.evidence_per_finding);
     let mut tally = Tally::default();
+    let mut scoped_tally = (!req.window.is_open()).then(Tally::default);
     let mut gaps = want_gaps.then(GapTally::default);
     let mut in_scope = 0u64;
     let window = req.window.to_expr();
@@ -136,6 +139,9 @@ fn read_history(
                 None => chunk,
             };
             in_scope += scoped.height() as u64;
+            if let Some(t) = scoped_tally.as_mut() {
+                t.add(&scoped, sources)?;
+            }
             policies.add(&scoped, sources)?;
             if let Some(g) = gaps.as_mut() {
                 g.add(&scoped, sources)?;
@@ -146,11 +152,42 @@ fn read_history(
     let sources = accounting.sources();
     Ok(History {
         outcomes: policies.finish(&sources)?,
+        scoped: scoped_tally.map(|t| t.finish(&accounting.files)),
         inventory: tally.finish(&accounting.files),
         gaps: gaps.map(GapTally::finish),
         accounting,
         in_scope,
     })
+}
+
+/// The event outcomes with what they were judged on: the records in scope, their accounts,
+/// regions and period. With no record in scope, no event policy passes: each is `no_evidence`.
+fn judged_on_history(outcomes: Vec<Outcome>, h: &History) -> Vec<Outcome> {
+    let scoped = h.scoped.as_ref().unwrap_or(&h.inventory);
+    let basis = Basis {
+        records: Some(h.in_scope),
+        accounts: Some(scoped.accounts.len() as u64),
+        regions: Some(scoped.regions.len() as u64),
+        from: scoped.first_event.clone(),
+        to: scoped.last_event.clone(),
+        ..Basis::default()
+    };
+    outcomes
+        .into_iter()
+        .map(|o| {
+            let mut o = if h.in_scope == 0 && o.status == Status::Pass {
+                Outcome::no_evidence(if h.inventory.events == 0 {
+                    "the event history holds no record"
+                } else {
+                    "no record of the event history falls in the requested window"
+                })
+            } else {
+                o
+            };
+            o.judged_on = basis.clone();
+            o
+        })
+        .collect()
 }
 
 pub fn run(req: Request) -> Result<Audit, AuditError> {
@@ -199,12 +236,16 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
         policy::integrity::Evidence {
             verification: plan.map(|p| p.finish(&hashed, None)),
             gaps: history.as_ref().and_then(|h| h.gaps.clone()).map(Ok),
+            records: history.as_ref().map_or(0, |h| h.in_scope),
         }
     });
 
+    let coverage = history
+        .as_ref()
+        .map(|h| inventory::coverage(h.scoped.as_ref().unwrap_or(&h.inventory), req.window));
     let mut event_outcomes = history
         .as_ref()
-        .map(|h| h.outcomes.clone())
+        .map(|h| judged_on_history(h.outcomes.clone(), h))
         .unwrap_or_default()
         .into_iter();
     let mut results: Vec<(&Policy, Outcome)> = Vec::with_capacity(selected.len());
@@ -256,6 +297,7 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
             accounting: &h.accounting,
             paths: req.logs.clone(),
             in_scope: h.in_scope,
+            coverage: coverage.clone().unwrap_or_default(),
         });
     }
     let scope = Scope {

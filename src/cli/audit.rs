@@ -183,7 +183,12 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
                 .map_or(0, |c| c.failed_files.len());
         eprintln!(
             "{}: see inputs in the report",
-            crate::exit::partial_note(failed, rejected, args.input.allow_partial)
+            crate::exit::partial_note_with(
+                failed,
+                rejected,
+                &report.inputs.shortfalls,
+                args.input.allow_partial
+            )
         );
     }
     Ok(audit.exit)

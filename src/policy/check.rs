@@ -119,21 +119,16 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
             }
         }
     }
-    if judged == 0 && findings.is_empty() {
-        let mut o = Outcome::not_applicable(if skipped.is_empty() {
-            "no trail this policy applies to".to_string()
-        } else {
-            format!("evidence missing for every trail: {}", skipped.join("; "))
-        });
-        o.warnings = skipped;
-        return o;
+    if judged == 0 && findings.is_empty() && skipped.is_empty() {
+        return Outcome::not_applicable("no trail this policy applies to");
     }
-    let mut o = Outcome::from_findings(findings);
-    o.warnings = skipped
-        .into_iter()
-        .map(|s| format!("not judged: {s}"))
-        .collect();
-    o
+    // Trails whose evidence is missing are not judged: with none judged the policy has no
+    // evidence, with some it is incomplete, never a clean pass.
+    let warnings = skipped.iter().map(|s| format!("not judged: {s}")).collect();
+    Outcome {
+        warnings,
+        ..Outcome::from_findings(findings).judged_resources(judged, skipped)
+    }
 }
 
 fn example_label(ex: &super::Example) -> String {
@@ -318,7 +313,9 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 .filter(|v| v.misses.len() < required.len()),
         );
     }
-    let mut o = Outcome::from_findings(findings);
+    // The monitoring chain is judged per account with configuration evidence.
+    let mut o = Outcome::from_findings(findings)
+        .judged_resources(posture.accounts.len() as u64, Vec::new());
     o.warnings = warnings;
     o.filters = verdicts;
     o

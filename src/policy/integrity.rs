@@ -13,6 +13,8 @@ pub struct Evidence {
     pub verification: Option<Verification>,
     /// Delivery gaps in the event history; `None` without event history.
     pub gaps: Option<Result<Gaps, String>>,
+    /// Records in scope the gaps were looked for in.
+    pub records: u64,
 }
 
 fn outcome(findings: Vec<Finding>, warnings: Vec<String>) -> Outcome {
@@ -30,6 +32,7 @@ pub fn evaluate(p: &Policy, ev: Option<&Evidence>) -> Outcome {
     let ev = ev.unwrap_or(&Evidence {
         verification: None,
         gaps: None,
+        records: 0,
     });
     match check {
         IntegrityCheck::DigestChain => digest_chain(ev.verification.as_ref()),
@@ -40,6 +43,9 @@ pub fn evaluate(p: &Policy, ev: Option<&Evidence>) -> Outcome {
                 reason: Some(format!("finding delivery gaps: {e}")),
                 ..Outcome::not_applicable("")
             },
+            Some(Ok(_)) if ev.records == 0 => {
+                Outcome::no_evidence("no record in scope to look for gaps in")
+            }
             Some(Ok(g)) => delivery(g),
         },
     }
@@ -47,7 +53,8 @@ pub fn evaluate(p: &Policy, ev: Option<&Evidence>) -> Outcome {
 
 fn digest_chain(v: Option<&Verification>) -> Outcome {
     let Some(v) = v.filter(|v| v.has_digests()) else {
-        return Outcome::not_applicable(
+        // Nothing proves the log files unmodified: no evidence, not a pass.
+        return Outcome::no_evidence(
             "no digest files under --logs (CloudTrail writes them under CloudTrail-Digest/ when log file validation is on)",
         );
     };

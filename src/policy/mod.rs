@@ -77,6 +77,16 @@ pub enum Kind {
     Integrity,
 }
 
+impl Kind {
+    /// Whether a policy of this kind decides the controls it maps to. Configuration, the
+    /// monitoring chain and integrity say whether a control is in place; an event policy's
+    /// findings are activity an assessor reviews under the control (captured failed logins do
+    /// not make "logs capture failed logins" fail). Event findings still fail the run.
+    pub fn decides(self) -> bool {
+        self != Kind::Event
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(match self {

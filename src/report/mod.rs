@@ -246,14 +246,22 @@ pub struct Scope {
     /// First and last event in scope.
     pub first_event: Option<String>,
     pub last_event: Option<String>,
+    /// With `--from`/`--to`: per account and region, the runs of the window's days without
+    /// records (before the first, after the last, and gaps between).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncovered: Vec<crate::inventory::Gap>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Inputs {
     pub logs: Option<LogInputs>,
     pub config: Option<ConfigInputs>,
-    /// Some input could not be fully read.
+    /// Some input could not be fully read, or the event history does not cover the request.
     pub partial: bool,
+    /// Why the event history does not cover the request: no record at all, none in the
+    /// window, or a window reaching past the evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shortfalls: Vec<String>,
     /// `--allow-partial` was given.
     pub partial_allowed: bool,
 }
@@ -309,6 +317,9 @@ pub struct PolicyResult {
     /// Monitoring policies: each relevant metric filter and how it fared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<FilterVerdict>,
+    /// What the verdict rests on.
+    #[serde(default)]
+    pub judged_on: crate::finding::Basis,
     pub description: String,
     pub remediation: String,
 }
@@ -321,6 +332,10 @@ pub struct StatusCounts {
     pub not_applicable: u64,
     #[serde(default)]
     pub waived: u64,
+    #[serde(default)]
+    pub no_evidence: u64,
+    #[serde(default)]
+    pub incomplete: u64,
 }
 
 impl StatusCounts {
@@ -331,6 +346,8 @@ impl StatusCounts {
             Status::Error => self.error += 1,
             Status::NotApplicable => self.not_applicable += 1,
             Status::Waived => self.waived += 1,
+            Status::NoEvidence => self.no_evidence += 1,
+            Status::Incomplete => self.incomplete += 1,
         }
     }
 }
@@ -341,11 +358,27 @@ pub struct ControlResult {
     /// The control's short title, for catalogued controls.
     #[serde(default)]
     pub title: String,
-    /// `fail` if any mapped policy fails, `error` if one errs, `waived` if one is waived,
-    /// `pass` if at least one passes, `not_applicable` if every mapped policy is, and
-    /// `manual` when no policy covers the control: it needs evidence from elsewhere.
+    /// Decided by the policies in `decided_by` alone (see [`control_status`]); `manual` when
+    /// none decides the control: it needs evidence from elsewhere, and the activity listed
+    /// under it is for the assessor's review.
     pub status: ControlStatus,
+    /// Every policy mapped to the control, deciding or supplying activity.
     pub policies: Vec<String>,
+    /// The policies that decide the control: configuration, monitoring chain and integrity.
+    #[serde(default)]
+    pub decided_by: Vec<String>,
+    /// Event policies whose findings are activity an assessor reviews under the control; they
+    /// never make it fail (they still fail the run as violations).
+    #[serde(default)]
+    pub activity: Vec<ControlActivity>,
+}
+
+/// An event policy's findings under a control.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ControlActivity {
+    pub policy: String,
+    pub findings: u64,
+    pub events: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -357,6 +390,38 @@ pub enum ControlStatus {
     Waived,
     NotApplicable,
     Manual,
+    NoEvidence,
+    Incomplete,
+}
+
+/// A control's status from the statuses of the policies that decide it: `fail` if one fails,
+/// `error` if one errs, `not_applicable` if all are; of the others, `no_evidence` if none had
+/// evidence, `incomplete` if some lacked it or judged only part, `waived` if one is waived,
+/// else `pass`. No deciding policy: `manual`.
+pub fn control_status(deciding: &[Status]) -> ControlStatus {
+    let any = |s: Status| deciding.contains(&s);
+    let judged: Vec<Status> = deciding
+        .iter()
+        .copied()
+        .filter(|s| *s != Status::NotApplicable)
+        .collect();
+    if deciding.is_empty() {
+        ControlStatus::Manual
+    } else if any(Status::Fail) {
+        ControlStatus::Fail
+    } else if any(Status::Error) {
+        ControlStatus::Error
+    } else if judged.is_empty() {
+        ControlStatus::NotApplicable
+    } else if judged.iter().all(|s| *s == Status::NoEvidence) {
+        ControlStatus::NoEvidence
+    } else if any(Status::NoEvidence) || any(Status::Incomplete) {
+        ControlStatus::Incomplete
+    } else if any(Status::Waived) {
+        ControlStatus::Waived
+    } else {
+        ControlStatus::Pass
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -382,6 +447,8 @@ pub struct LogEvidence<'a> {
     pub paths: Vec<PathBuf>,
     /// Records in the requested window.
     pub in_scope: u64,
+    /// What the records cover of the requested window.
+    pub coverage: crate::inventory::Coverage,
 }
 
 /// Everything the report is built from besides the judged outcomes.
@@ -433,7 +500,9 @@ pub fn build(
                 }),
             }
         }
-        inputs.partial |= acc.is_partial();
+        inputs.partial |= acc.is_partial() || !logs.coverage.shortfalls.is_empty();
+        inputs.shortfalls = logs.coverage.shortfalls.clone();
+        scope.uncovered = logs.coverage.uncovered.clone();
         inputs.logs = Some(li);
     }
     if let Some((cfg, paths)) = &evidence.config {
@@ -491,6 +560,7 @@ pub fn build(
             findings: o.findings,
             warnings: o.warnings,
             filters: o.filters,
+            judged_on: o.judged_on,
             description: p.description.clone(),
             remediation: p.remediation.clone(),
         });
@@ -517,25 +587,23 @@ pub fn build(
                             .is_some_and(|ids| ids.contains(&control))
                     })
                     .collect();
-                let any = |s: Status| mapped.iter().any(|r| r.status == s);
-                let status = if mapped.is_empty() {
-                    ControlStatus::Manual
-                } else if any(Status::Fail) {
-                    ControlStatus::Fail
-                } else if any(Status::Error) {
-                    ControlStatus::Error
-                } else if any(Status::Waived) {
-                    ControlStatus::Waived
-                } else if any(Status::Pass) {
-                    ControlStatus::Pass
-                } else {
-                    ControlStatus::NotApplicable
-                };
+                let (deciding, activity): (Vec<&PolicyResult>, Vec<&PolicyResult>) =
+                    mapped.iter().partition(|r| r.kind.decides());
+                let statuses: Vec<Status> = deciding.iter().map(|r| r.status).collect();
                 ControlResult {
                     control,
                     title,
-                    status,
+                    status: control_status(&statuses),
                     policies: mapped.iter().map(|r| r.id.clone()).collect(),
+                    decided_by: deciding.iter().map(|r| r.id.clone()).collect(),
+                    activity: activity
+                        .iter()
+                        .map(|r| ControlActivity {
+                            policy: r.id.clone(),
+                            findings: r.findings.len() as u64,
+                            events: r.findings.iter().map(|f| f.event_total).sum(),
+                        })
+                        .collect(),
                 }
             })
             .collect::<Vec<_>>();

@@ -660,6 +660,14 @@ pub fn junit(report: &Report) -> String {
                 "\n      <skipped message=\"{}\"/>\n    ",
                 xml_escape(reason)
             )),
+            Status::NoEvidence => x.push_str(&format!(
+                "\n      <skipped message=\"{}\"/>\n    ",
+                xml_escape(&format!("no evidence: {reason}"))
+            )),
+            Status::Incomplete => x.push_str(&format!(
+                "\n      <system-out>{}</system-out>\n    ",
+                xml_escape(&format!("incomplete: {reason}"))
+            )),
             Status::Pass => {}
         }
         x.push_str("</testcase>\n");
@@ -679,14 +687,22 @@ pub fn text(r: &Report) -> String {
         c.fail,
         c.pass,
         c.not_applicable,
-        if c.error > 0 {
-            format!(", {} error", c.error)
-        } else {
-            String::new()
-        },
+        [
+            (c.no_evidence, "no evidence"),
+            (c.incomplete, "incomplete"),
+            (c.waived, "waived"),
+            (c.error, "error"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(", {n} {what}"))
+        .collect::<String>(),
         r.summary.fail_on,
         r.summary.violations
     );
+    for shortfall in &r.inputs.shortfalls {
+        let _ = writeln!(s, "No evidence: {shortfall}");
+    }
     if let Some(l) = &r.inputs.logs {
         let _ = writeln!(
             s,
@@ -729,6 +745,8 @@ pub fn text(r: &Report) -> String {
             Status::Error => "ERROR",
             Status::NotApplicable => "n/a",
             Status::Waived => "waivd",
+            Status::NoEvidence => "NO-EV",
+            Status::Incomplete => "PART",
         };
         let detail = match p.status {
             Status::Fail | Status::Waived => {
@@ -739,7 +757,9 @@ pub fn text(r: &Report) -> String {
                     format!("{} finding(s)", p.findings.len())
                 }
             }
-            Status::NotApplicable | Status::Error => p.reason.clone().unwrap_or_default(),
+            Status::NotApplicable | Status::Error | Status::NoEvidence | Status::Incomplete => {
+                p.reason.clone().unwrap_or_default()
+            }
             Status::Pass => p.matched_events.map(|_| String::new()).unwrap_or_default(),
         };
         let _ = writeln!(
