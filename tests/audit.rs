@@ -540,15 +540,18 @@ fn samples_audit_tells_the_story_and_exits_1() {
         "ids are capped"
     );
     assert_eq!(report["inputs"]["logs"]["events"], 36153);
-    assert_eq!(
-        report["summary"]["frameworks"]["cis-aws-v3.0"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["control"] == "4.3")
-            .unwrap()["status"],
-        "fail"
-    );
+    // CIS 4.3 is decided by its monitoring chain, which is in place; the root activity is
+    // listed under it for review.
+    let cis43 = report["summary"]["frameworks"]["cis-aws-v3.0"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["control"] == "4.3")
+        .unwrap()
+        .clone();
+    assert_eq!(cis43["status"], "pass");
+    assert_eq!(cis43["activity"][0]["policy"], "TA-EVT-403");
+    assert!(cis43["activity"][0]["findings"].as_u64().unwrap() > 0);
 
     // Only critical: the CloudTrail tampering and the public legacy bucket still fail the run.
     let critical = trailaudit(["audit", "--fail-on", "critical", "--format", "json"]);

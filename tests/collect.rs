@@ -470,7 +470,12 @@ fn collected_evidence_audits_to_exactly_the_seeded_misconfigurations() {
     // CIS 4.3: filter, alarm, topic, confirmed subscription.
     assert_eq!(policy(&report, "TA-MON-403")["status"], "pass");
     for id in ["TA-CFG-001", "TA-CFG-009", "TA-CFG-010", "TA-CFG-013"] {
-        assert_eq!(policy(&report, id)["status"], "pass", "{id}");
+        assert_eq!(
+            policy(&report, id)["status"],
+            "pass",
+            "{id}: {:#}",
+            policy(&report, id)
+        );
     }
 
     assert_no_secret(

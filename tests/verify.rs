@@ -433,12 +433,12 @@ fn audit_reports_digest_problems_as_findings() {
         .unwrap()
         .ends_with(&name(&c.logs[2][1])));
 
-    // Without digests, not applicable, with the reason.
+    // Without digests, no evidence (not a pass), with the reason.
     let plain = dir.path().join("plain");
     write(&plain.join("f.json"), records.as_bytes());
     let (_, v) = audit(&plain);
     let p = policy(&v, "TA-INT-001");
-    assert_eq!(p["status"], "not_applicable");
+    assert_eq!(p["status"], "no_evidence");
     assert!(p["reason"].as_str().unwrap().contains("no digest files"));
 }
 
@@ -511,7 +511,7 @@ fn audit_reports_delivery_gaps() {
             .starts_with("no events for 6 hour(s), 2024-08-01T20:00:00Z .. 2024-08-02T02:00:00Z")),
         "{messages:?}"
     );
-    assert_eq!(policy(&v, "TA-INT-001")["status"], "not_applicable");
+    assert_eq!(policy(&v, "TA-INT-001")["status"], "no_evidence");
 }
 
 #[test]

@@ -108,7 +108,7 @@ pub fn judge<'p>(results: Vec<(&'p Policy, Outcome)>, options: Options) -> Judge
             }
             match (&baseline, &mut summary) {
                 (Some(b), Some(bs)) => {
-                    let known = b.keys.contains(&key);
+                    let known = b.knows(&p.id, f);
                     f.baseline = Some(if known { "unchanged" } else { "new" }.into());
                     if known {
                         bs.unchanged += 1;
@@ -137,11 +137,8 @@ pub fn judge<'p>(results: Vec<(&'p Policy, Outcome)>, options: Options) -> Judge
     }
     if let (Some(b), Some(bs)) = (&baseline, &mut summary) {
         // Findings of the baseline this run no longer has (waived ones are still present).
-        bs.absent = b
-            .keys
-            .iter()
-            .filter(|k| !seen_keys.contains(*k) && !waived_keys.contains(*k))
-            .count() as u64;
+        let present: BTreeSet<String> = seen_keys.union(&waived_keys).cloned().collect();
+        bs.absent = b.absent(&present);
     }
     Judgement {
         policies,

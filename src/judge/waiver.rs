@@ -333,7 +333,44 @@ pub fn finding_key(policy: &str, f: &Finding) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
     pub path: String,
-    pub keys: BTreeSet<String>,
+    pub findings: std::collections::BTreeMap<String, Known>,
+}
+
+/// What a baseline knew of a finding's events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Known {
+    pub last_seen: Option<String>,
+    pub event_total: u64,
+    pub event_ids: BTreeSet<String>,
+    /// `event_ids` lists every event of the finding (it was not cut at the first 20).
+    pub all_ids: bool,
+}
+
+impl Baseline {
+    /// Whether the baseline already had `f` (of `policy`), events and all. A finding it did
+    /// not have is new; so is one holding events it did not: a later last event, more events,
+    /// or (when the baseline listed all of its ids) an event id it did not list. So a
+    /// baseline hides what was known, never what happened since.
+    pub fn knows(&self, policy: &str, f: &Finding) -> bool {
+        let Some(k) = self.findings.get(&finding_key(policy, f)) else {
+            return false;
+        };
+        if f.event_total == 0 {
+            return true;
+        }
+        let later = match (&f.last_seen, &k.last_seen) {
+            (Some(now), Some(then)) => now > then,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let unlisted = k.all_ids && f.event_ids.iter().any(|id| !k.event_ids.contains(id));
+        !(later || f.event_total > k.event_total || unlisted)
+    }
+
+    /// Baseline findings (by key) that this run's `seen` keys no longer have.
+    pub fn absent(&self, seen: &BTreeSet<String>) -> u64 {
+        self.findings.keys().filter(|k| !seen.contains(*k)).count() as u64
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -360,7 +397,7 @@ impl Baseline {
                 "not a trailaudit JSON report (no schema_version or policies)".into(),
             ));
         }
-        let mut keys = BTreeSet::new();
+        let mut findings: std::collections::BTreeMap<String, Known> = Default::default();
         for p in v["policies"].as_array().into_iter().flatten() {
             let (Some(id), Some(status)) = (p["id"].as_str(), p["status"].as_str()) else {
                 continue;
@@ -371,7 +408,11 @@ impl Baseline {
             for f in p["findings"].as_array().into_iter().flatten() {
                 match serde_json::from_value::<Finding>(f.clone()) {
                     Ok(f) => {
-                        keys.insert(finding_key(id, &f));
+                        let k = findings.entry(finding_key(id, &f)).or_default();
+                        k.all_ids = f.event_ids.len() as u64 >= f.event_total;
+                        k.event_total += f.event_total;
+                        k.last_seen = k.last_seen.clone().max(f.last_seen.clone());
+                        k.event_ids.extend(f.event_ids);
                     }
                     Err(e) => {
                         return Err(fail(format!("policy {id}: a finding is malformed: {e}")))
@@ -381,7 +422,7 @@ impl Baseline {
         }
         Ok(Baseline {
             path: path.display().to_string(),
-            keys,
+            findings,
         })
     }
 }
