@@ -187,6 +187,62 @@ fn monitoring_judges_filters_by_what_they_match() {
         .contains("no confirmed subscription"));
 }
 
+#[test]
+fn monitoring_asks_each_control_for_its_own_events() {
+    // CIS v3.0 4.2's form restricted to IAM users, which Security Hub CloudWatch.3 requires:
+    // root sign-ins without MFA are 4.3's to alarm on, not 4.2's.
+    let mut spec = ConfigSpec::compliant("111122223333");
+    spec.monitoring[0].filters[1].pattern = r#"{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }"#.into();
+    let report = config_audit(&spec);
+    assert_eq!(
+        policy(&report, "TA-MON-402")["status"],
+        "pass",
+        "{}",
+        policy(&report, "TA-MON-402")
+    );
+    assert_eq!(failing(&report), set(&[]));
+    // The root sign-in is still required of 4.3's filter.
+    assert!(policy(&report, "TA-MON-403")["filters"][0]["misses"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_group_whose_filters_catch_none_of_a_control_names_each_and_its_nearest_miss() {
+    let mut spec = ConfigSpec::compliant("111122223333");
+    // Only the 4.2 and 4.3 filters: neither catches an AWS Config change (4.9).
+    spec.monitoring[0].filters = spec.monitoring[0].filters[1..3].to_vec();
+    let names: Vec<String> = spec.monitoring[0]
+        .filters
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let report = config_audit(&spec);
+    let p = policy(&report, "TA-MON-409");
+    assert_eq!(p["status"], "fail", "{p}");
+    let message = p["findings"][0]["message"].as_str().unwrap();
+    for name in &names {
+        assert!(
+            message.contains(name.as_str()),
+            "{name} not named: {message}"
+        );
+    }
+    assert!(message.contains("nearest miss"), "{message}");
+    assert!(message.contains("config.amazonaws.com"), "{message}");
+    // Every filter on the group is listed with its own nearest miss.
+    let filters = p["filters"].as_array().unwrap();
+    assert_eq!(filters.len(), names.len(), "{p}");
+    for f in filters {
+        let problem = f["problem"].as_str().unwrap();
+        assert!(problem.starts_with("catches none of the"), "{problem}");
+        assert!(
+            problem.contains("nearest miss") && problem.contains("fails `$."),
+            "{problem}"
+        );
+    }
+}
+
 fn get<'a>(r: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(r, |v, k| v.get(k))
 }
@@ -576,7 +632,7 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
     .unwrap();
     let broken_pattern = good
         .replace("id = \"TA-EVT-403\"", "id = \"X-2\"")
-        .replace("$.eventType != \"AwsServiceEvent\" }", "$.eventType != }");
+        .replace("$.eventType != \"AwsServiceEvent\"", "$.eventType != ");
     write(
         &dir.path().join("X-2-pattern.toml"),
         broken_pattern.as_bytes(),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::message;
 use super::{Check, ConfigScope, Policy, PolicySet};
 use crate::config::Posture;
 use crate::filter::Pattern;
@@ -136,12 +137,69 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
     o
 }
 
-fn example_label(ex: &super::Example) -> String {
-    if !ex.note.is_empty() {
-        return ex.note.clone();
+/// How a filter misses the control's events that it catches none of: the event it comes
+/// nearest to (fewest failing conditions) and the conditions that fail on it.
+fn nearest_miss(
+    pattern: &Pattern,
+    required: &[&super::Example],
+    control: &Policy,
+) -> (usize, String) {
+    let nearest = required
+        .iter()
+        .map(|e| {
+            (
+                e,
+                crate::filter::eval::failing_conditions(pattern, &e.value),
+            )
+        })
+        .min_by_key(|(_, failing)| failing.len());
+    match nearest {
+        Some((e, failing)) if !failing.is_empty() => {
+            let conds: Vec<String> = failing.iter().map(|c| format!("`{c}`")).collect();
+            let text = format!(
+                "nearest miss {}: fails {}",
+                e.describe(control.pattern()),
+                message::list(&conds, 100)
+            );
+            (failing.len(), text)
+        }
+        Some((e, _)) => (0, format!("nearest miss {}", e.describe(control.pattern()))),
+        None => (usize::MAX, "no required event".into()),
     }
-    let get = |k: &str| ex.value.get(k).and_then(Value::as_str).unwrap_or("?");
-    format!("{} {}", get("eventSource"), get("eventName"))
+}
+
+/// The finding when no filter on the trails' log groups catches any of the control's events:
+/// each filter by name, and the nearest miss of the filter nearest to the control (every
+/// filter's own is in the report's filter list).
+fn none_catches(
+    with_logs: &[&&crate::config::TrailPosture],
+    verdicts: &[FilterVerdict],
+    distances: &[usize],
+) -> String {
+    let monitoring = with_logs[0].monitoring.as_ref();
+    let group = monitoring.map(|m| m.log_group.as_str()).unwrap_or("?");
+    if verdicts.is_empty() {
+        return if monitoring.is_some_and(|m| !m.metric_filters.is_empty()) {
+            format!("no metric filter on log group {group} parses (see the warnings)")
+        } else {
+            format!("no metric filter on log group {group}")
+        };
+    }
+    let names: Vec<String> = verdicts.iter().map(|v| v.filter_name.clone()).collect();
+    let nearest = verdicts
+        .iter()
+        .zip(distances)
+        .min_by_key(|(_, d)| **d)
+        .and_then(|(v, _)| Some((v, v.problem.as_deref()?.split_once("; ")?.1)));
+    let mut text = format!(
+        "none of the {} metric filters on log group {group} catches these events ({})",
+        names.len(),
+        message::list(&names, 120)
+    );
+    if let Some((v, miss)) = nearest {
+        text.push_str(&format!("; {}: {miss}", v.filter_name));
+    }
+    text
 }
 
 /// A monitoring control: some multi-region, logging trail's log group has a metric filter that
@@ -158,8 +216,9 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
     if posture.accounts.is_empty() {
         return Outcome::not_applicable("no configuration evidence");
     }
-    let required: Vec<&super::Example> = control.examples.iter().filter(|e| e.matches).collect();
-    let benign: Vec<&super::Example> = control.examples.iter().filter(|e| !e.matches).collect();
+    let required: Vec<&super::Example> = control.filter_required().collect();
+    let benign: Vec<&super::Example> = control.filter_benign().collect();
+    let label = |e: &&super::Example| e.describe(control.pattern());
     let mut findings = Vec::new();
     let mut verdicts = Vec::new();
     let mut warnings = Vec::new();
@@ -172,6 +231,8 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
             .collect();
         let with_logs: Vec<_> = trails.iter().filter(|t| t.monitoring.is_some()).collect();
         let mut account_verdicts = Vec::new();
+        // Per verdict: how many conditions its filter fails on the nearest required event.
+        let mut distances = Vec::new();
         for t in &with_logs {
             let m = t.monitoring.as_ref().expect("filtered");
             for f in &m.metric_filters {
@@ -196,17 +257,17 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 v.misses = required
                     .iter()
                     .filter(|e| !pattern.matches(&e.value))
-                    .map(|e| example_label(e))
+                    .map(label)
                     .collect();
                 let over: Vec<&&super::Example> = benign
                     .iter()
                     .filter(|e| pattern.matches(&e.value))
                     .collect();
-                v.also_matches = over.iter().map(|e| example_label(e)).collect();
+                v.also_matches = over.iter().map(|e| label(e)).collect();
                 v.matches_everyday = over
                     .iter()
                     .filter(|e| e.routine)
-                    .map(|e| example_label(e))
+                    .map(|e| label(e))
                     .collect();
                 v.alarms = f.alarms.iter().map(|a| a.alarm_name.clone()).collect();
                 let live: Vec<_> = f
@@ -217,12 +278,18 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     .collect();
                 v.topics = live.iter().map(|t| t.topic_arn.clone()).collect();
                 v.confirmed_subscriptions = live.iter().map(|t| t.confirmed_subscriptions).sum();
-                v.problem = if !v.misses.is_empty() {
-                    Some(format!("misses {}", v.misses.join("; ")))
+                let (distance, nearest) = nearest_miss(&pattern, &required, control);
+                v.problem = if v.misses.len() == required.len() && !required.is_empty() {
+                    Some(format!(
+                        "catches none of the {} events; {nearest}",
+                        required.len()
+                    ))
+                } else if !v.misses.is_empty() {
+                    Some(format!("misses {}", message::list(&v.misses, 200)))
                 } else if !v.matches_everyday.is_empty() {
                     Some(format!(
                         "also matches everyday events ({}), so its alarm would stay in ALARM and cannot signal these events",
-                        v.matches_everyday.join("; ")
+                        message::list(&v.matches_everyday, 120)
                     ))
                 } else if f.alarms.is_empty() {
                     Some(format!(
@@ -247,6 +314,7 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 };
                 v.passes = v.problem.is_none();
                 account_verdicts.push(v);
+                distances.push(distance);
             }
         }
         // The most precise passing filter speaks for the account.
@@ -277,21 +345,14 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     Some(best) if !best.matches_everyday.is_empty() => format!(
                         "no metric filter catches these events without also counting everyday traffic: {} also matches {}",
                         best.filter_name,
-                        best.matches_everyday.join("; ")
+                        message::list(&best.matches_everyday, 120)
                     ),
                     Some(best) => format!(
                         "metric filter {}: {}",
                         best.filter_name,
                         best.problem.as_deref().unwrap_or("fails")
                     ),
-                    None => format!(
-                        "no metric filter on log group {} catches these events",
-                        with_logs[0]
-                            .monitoring
-                            .as_ref()
-                            .map(|m| m.log_group.as_str())
-                            .unwrap_or("?")
-                    ),
+                    None => none_catches(&with_logs, &account_verdicts, &distances),
                 }
             };
             findings.push(Finding {
@@ -308,14 +369,19 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                             .map(|m| format!("log group {}", m.log_group))
                     })
                     .unwrap_or_else(|| format!("account {account}")),
-                message,
+                message: message::bounded(message),
                 ..Finding::default()
             });
         }
+        // The filters that catch some of the control's events explain its verdict; when none
+        // does, every filter on the group is listed with its nearest miss.
+        let any_catches = account_verdicts
+            .iter()
+            .any(|v| v.misses.len() < required.len());
         verdicts.extend(
             account_verdicts
                 .into_iter()
-                .filter(|v| v.misses.len() < required.len()),
+                .filter(|v| !any_catches || v.misses.len() < required.len()),
         );
     }
     let mut o = Outcome::from_findings(findings);
