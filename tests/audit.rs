@@ -243,6 +243,76 @@ fn a_group_whose_filters_catch_none_of_a_control_names_each_and_its_nearest_miss
     }
 }
 
+/// CloudTrail User Guide records (tests/fixtures/corpora/awsdocs-cloudtrail-user-guide), by
+/// line: real shapes of old CloudTrail versions.
+fn user_guide_records(lines: &[usize]) -> Vec<Value> {
+    let text = std::fs::read_to_string(
+        fixtures().join("awsdocs-cloudtrail-user-guide/cloudtrail-doc-examples.ndjson"),
+    )
+    .unwrap();
+    let all: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["record"].clone())
+        .collect();
+    lines.iter().map(|&i| all[i].clone()).collect()
+}
+
+#[test]
+fn records_of_every_cloudtrail_version_are_judged_alike() {
+    // Line 38: StartLogging at eventVersion 1.01 (no eventType, no recipientAccountId); lines 0
+    // and 24: anaya's console sign-ins without MFA, eventVersion 1.05 without recipientAccountId.
+    let mut records = user_guide_records(&[38, 0, 24]);
+    assert!(records
+        .iter()
+        .all(|r| r.get("recipientAccountId").is_none()));
+    assert!(records[0].get("eventType").is_none());
+    // The same principal's sign-in as a current record carries recipientAccountId.
+    let mut current = records[1].clone();
+    current["eventVersion"] = "1.09".into();
+    current["eventTime"] = "2023-01-05T09:00:00Z".into();
+    current["eventID"] = "current-record".into();
+    current["recipientAccountId"] = "111122223333".into();
+    records.push(current);
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("old.json"), &envelope(&records));
+    let (_, report) = audit(&["--logs", dir.path().to_str().unwrap()]);
+
+    // One finding for anaya, in her account, whichever version wrote the record.
+    let f = &policy(&report, "TA-EVT-402")["findings"];
+    assert_eq!(f.as_array().unwrap().len(), 1, "{f}");
+    assert_eq!(f[0]["account"], "111122223333");
+    assert_eq!(f[0]["event_total"], 3);
+    for e in f[0]["evidence"].as_array().unwrap() {
+        assert_eq!(e["account"], "111122223333", "{e}");
+    }
+    // The 1.01 StartLogging is a CloudTrail change in its caller's account.
+    let f = &policy(&report, "TA-EVT-405")["findings"];
+    assert_eq!(f[0]["account"], "123456789012", "{f}");
+    assert_eq!(
+        report["scope"]["accounts"],
+        serde_json::json!(["111122223333", "123456789012"])
+    );
+}
+
+#[test]
+fn root_use_is_caught_in_records_without_event_type() {
+    // The User Guide's root console sign-in (line 5) as CloudTrail wrote records before
+    // eventVersion 1.02: no eventType, no recipientAccountId.
+    let mut old = user_guide_records(&[5]).remove(0);
+    assert_eq!(old["userIdentity"]["type"], "Root");
+    old.as_object_mut().unwrap().remove("eventType");
+    old.as_object_mut().unwrap().remove("recipientAccountId");
+    old["eventVersion"] = "1.01".into();
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("old.json"), &envelope(&[old]));
+    let (_, report) = audit(&["--logs", dir.path().to_str().unwrap()]);
+    for id in ["TA-EVT-402", "TA-EVT-403", "TA-EVT-501"] {
+        let f = &policy(&report, id)["findings"];
+        assert_eq!(f.as_array().unwrap().len(), 1, "{id}: {f}");
+        assert_eq!(f[0]["account"], "111122223333", "{id}: {f}");
+    }
+}
+
 fn get<'a>(r: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(r, |v, k| v.get(k))
 }
