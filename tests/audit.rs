@@ -675,6 +675,7 @@ fn samples_audit_tells_the_story_and_exits_1() {
             .unwrap()["status"],
         "fail"
     );
+    findings_explain_themselves(&report);
 
     // Only critical: the CloudTrail tampering and the public legacy bucket still fail the run.
     let critical = trailaudit(["audit", "--fail-on", "critical", "--format", "json"]);
@@ -687,6 +688,77 @@ fn samples_audit_tells_the_story_and_exits_1() {
         .unwrap()
         .iter()
         .all(|p| p["frameworks"].get("pci-dss-v4.0").is_some()));
+}
+
+/// Config findings state the observed value and the file that shows it; no finding quotes an
+/// example's note (notes are for policy authors); messages stay short.
+fn findings_explain_themselves(report: &Value) {
+    let set = trailaudit::policy::PolicySet::load(&[], false).unwrap();
+    // (A note that reads like the event's own name, `DeleteGroupPolicy (iam.amazonaws.com)`, is
+    // not a quote.)
+    let notes: Vec<&str> = set
+        .policies
+        .iter()
+        .flat_map(|p| p.examples.iter().map(move |e| (p, e)))
+        .filter(|(p, e)| e.note.len() > 12 && e.note != e.describe(p.pattern()))
+        .map(|(_, e)| e.note.as_str())
+        .collect();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/config");
+    let logging = &policy(report, "TA-CFG-007")["findings"][0]["message"];
+    assert_eq!(
+        logging,
+        "Status.IsLogging: false in 210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json"
+    );
+    for p in report["policies"].as_array().unwrap() {
+        let texts = p["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| &f["message"])
+            .chain(
+                p["filters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| &v["problem"]),
+            )
+            .filter_map(Value::as_str);
+        for text in texts {
+            assert!(
+                text.chars().count() < 300,
+                "{}: {} chars: {text}",
+                p["id"],
+                text.len()
+            );
+            for note in &notes {
+                assert!(
+                    !text.contains(note),
+                    "{} quotes an example note: {text}",
+                    p["id"]
+                );
+            }
+        }
+        if p["kind"] == "config" {
+            for f in p["findings"].as_array().unwrap() {
+                let message = f["message"].as_str().unwrap();
+                let file = message
+                    .split(" in ")
+                    .nth(1)
+                    .and_then(|rest| rest.split([';', ' ']).next())
+                    .unwrap_or_else(|| panic!("{}: no file in {message}", p["id"]));
+                assert!(
+                    samples.join(file).is_file(),
+                    "{}: {file} is not evidence: {message}",
+                    p["id"]
+                );
+                assert!(
+                    message.contains(": "),
+                    "{}: no observed value: {message}",
+                    p["id"]
+                );
+            }
+        }
+    }
 }
 
 #[test]

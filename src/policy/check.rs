@@ -18,6 +18,51 @@ fn known(value: &Value, path: &str) -> bool {
         .is_some_and(|v| !v.is_null())
 }
 
+/// What a trail's evidence says where the policy's pattern fails on it, and which file says
+/// it: `Status.IsLogging: false in 210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json`.
+fn observed(pattern: &Pattern, trail: &crate::config::TrailPosture, json: &Value) -> String {
+    // Facts from one file are named together, then the file.
+    let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
+    for c in crate::filter::eval::failing_conditions(pattern, json) {
+        let path = c.selector.to_string();
+        let path = path.trim_start_matches("$.").to_string();
+        let value = match c.selector.keys() {
+            Some(keys) => match keys.iter().try_fold(json, |v, k| v.get(k)) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => "not set".into(),
+                Some(v) => v.to_string(),
+            },
+            None => format!("does not satisfy `{c}`"),
+        };
+        let file = evidence_file(trail, &path);
+        let fact = format!("{path}: {value}");
+        match by_file.iter_mut().find(|(f, _)| *f == file) {
+            Some((_, facts)) => facts.push(fact),
+            None => by_file.push((file, vec![fact])),
+        }
+    }
+    let facts: Vec<String> = by_file
+        .into_iter()
+        .map(|(file, facts)| format!("{} in {file}", facts.join(", ")))
+        .collect();
+    message::list(&facts, 220)
+}
+
+/// The file behind a Posture path: that of its most specific part with a file of its own
+/// (`Bucket.Public`, `Status`), else describe-trails'.
+fn evidence_file(trail: &crate::config::TrailPosture, path: &str) -> String {
+    let file = trail
+        .files
+        .iter()
+        .filter(|(part, _)| {
+            !part.is_empty() && (path == part.as_str() || path.starts_with(&format!("{part}.")))
+        })
+        .max_by_key(|(part, _)| part.len())
+        .or_else(|| trail.files.get_key_value(""))
+        .map(|(_, f)| crate::config::evidence_name(f));
+    file.unwrap_or_else(|| "the configuration evidence".into())
+}
+
 pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
     let Check::Config {
         pattern,
@@ -59,6 +104,8 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
         .iter()
         .map(|a| (a.as_str(), false))
         .collect();
+    // Any-trail policies: what each judged trail of an account shows instead.
+    let mut seen_instead: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     // An organization trail is listed by every member account; each-trail policies judge it once,
     // as its owner sees it.
     let mut seen = std::collections::BTreeSet::new();
@@ -98,12 +145,16 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                 account: t.account.clone(),
                 region: t.home_region.clone().unwrap_or_else(|| "unknown".into()),
                 resource: t.trail_arn.clone(),
-                message: format!("trail {} does not satisfy: {}", t.name, p.title),
+                message: message::bounded(observed(pattern, t, &json)),
                 ..Finding::default()
             }),
             ConfigScope::AnyTrail if ok => {
                 satisfied.insert(t.account.as_str(), true);
             }
+            ConfigScope::AnyTrail => seen_instead
+                .entry(t.account.as_str())
+                .or_default()
+                .push(format!("{}: {}", t.name, observed(pattern, t, &json))),
             _ => {}
         }
     }
@@ -114,7 +165,12 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                     account: account.to_string(),
                     region: "all".into(),
                     resource: format!("account {account}"),
-                    message: format!("no trail in the account satisfies: {}", p.title),
+                    message: message::bounded(match seen_instead.get(account) {
+                        Some(seen) => {
+                            format!("no trail satisfies it: {}", message::list(seen, 240))
+                        }
+                        None => "no trail in the account could be judged".into(),
+                    }),
                     ..Finding::default()
                 });
             }
