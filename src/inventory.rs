@@ -14,7 +14,12 @@ use crate::events::{schema, EventFrame, Format, InputFile, Outcome, RejectedReco
 pub const UNKNOWN: &str = "unknown";
 
 /// The fields an inventory counts by.
-pub const COUNTED: [&str; 3] = ["recipientAccountId", "awsRegion", "eventTime"];
+pub const COUNTED: [&str; 4] = [
+    "recipientAccountId",
+    "userIdentity.accountId",
+    "awsRegion",
+    "eventTime",
+];
 
 /// The stable JSON of `trailaudit inventory --format json`.
 #[derive(Debug, Clone, Serialize)]
@@ -123,23 +128,23 @@ impl Tally {
         // One pass over four columns; the keys have few distinct values, so this needs next to
         // no memory (a polars group_by on the string keys doubled the peak).
         let accounts = df.column("recipientAccountId")?.str()?;
+        let callers = df.column("userIdentity.accountId")?.str()?;
         let regions = df.column("awsRegion")?.str()?;
         let file_ids = df.column(schema::FILE_ID)?.u32()?;
         let times = df.column("eventTime")?.datetime()?.physical();
         let mut counts: std::collections::HashMap<(&str, &str, i32), u64> =
             std::collections::HashMap::new();
         self.events += df.height() as u64;
-        for (((account, region), file), time) in accounts
+        for ((((account, caller), region), file), time) in accounts
             .iter()
+            .zip(callers.iter())
             .zip(regions.iter())
             .zip(file_ids.iter())
             .zip(times.iter())
         {
             let Some(ms) = time else { continue };
             let key = file.and_then(|id| sources.get(id as usize)).map(|f| &f.key);
-            let account = account
-                .or_else(|| key.and_then(|k| k.account.as_deref()))
-                .unwrap_or(UNKNOWN);
+            let account = crate::events::record_account(account, key, caller).unwrap_or(UNKNOWN);
             let region = region
                 .or_else(|| key.and_then(|k| k.region.as_deref()))
                 .unwrap_or(UNKNOWN);

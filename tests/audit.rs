@@ -187,6 +187,132 @@ fn monitoring_judges_filters_by_what_they_match() {
         .contains("no confirmed subscription"));
 }
 
+#[test]
+fn monitoring_asks_each_control_for_its_own_events() {
+    // CIS v3.0 4.2's form restricted to IAM users, which Security Hub CloudWatch.3 requires:
+    // root sign-ins without MFA are 4.3's to alarm on, not 4.2's.
+    let mut spec = ConfigSpec::compliant("111122223333");
+    spec.monitoring[0].filters[1].pattern = r#"{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }"#.into();
+    let report = config_audit(&spec);
+    assert_eq!(
+        policy(&report, "TA-MON-402")["status"],
+        "pass",
+        "{}",
+        policy(&report, "TA-MON-402")
+    );
+    assert_eq!(failing(&report), set(&[]));
+    // The root sign-in is still required of 4.3's filter.
+    assert!(policy(&report, "TA-MON-403")["filters"][0]["misses"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_group_whose_filters_catch_none_of_a_control_names_each_and_its_nearest_miss() {
+    let mut spec = ConfigSpec::compliant("111122223333");
+    // Only the 4.2 and 4.3 filters: neither catches an AWS Config change (4.9).
+    spec.monitoring[0].filters = spec.monitoring[0].filters[1..3].to_vec();
+    let names: Vec<String> = spec.monitoring[0]
+        .filters
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let report = config_audit(&spec);
+    let p = policy(&report, "TA-MON-409");
+    assert_eq!(p["status"], "fail", "{p}");
+    let message = p["findings"][0]["message"].as_str().unwrap();
+    for name in &names {
+        assert!(
+            message.contains(name.as_str()),
+            "{name} not named: {message}"
+        );
+    }
+    assert!(message.contains("nearest miss"), "{message}");
+    assert!(message.contains("config.amazonaws.com"), "{message}");
+    // Every filter on the group is listed with its own nearest miss.
+    let filters = p["filters"].as_array().unwrap();
+    assert_eq!(filters.len(), names.len(), "{p}");
+    for f in filters {
+        let problem = f["problem"].as_str().unwrap();
+        assert!(problem.starts_with("catches none of the"), "{problem}");
+        assert!(
+            problem.contains("nearest miss") && problem.contains("fails `$."),
+            "{problem}"
+        );
+    }
+}
+
+/// CloudTrail User Guide records (tests/fixtures/corpora/awsdocs-cloudtrail-user-guide), by
+/// line: real shapes of old CloudTrail versions.
+fn user_guide_records(lines: &[usize]) -> Vec<Value> {
+    let text = std::fs::read_to_string(
+        fixtures().join("awsdocs-cloudtrail-user-guide/cloudtrail-doc-examples.ndjson"),
+    )
+    .unwrap();
+    let all: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["record"].clone())
+        .collect();
+    lines.iter().map(|&i| all[i].clone()).collect()
+}
+
+#[test]
+fn records_of_every_cloudtrail_version_are_judged_alike() {
+    // Line 38: StartLogging at eventVersion 1.01 (no eventType, no recipientAccountId); lines 0
+    // and 24: anaya's console sign-ins without MFA, eventVersion 1.05 without recipientAccountId.
+    let mut records = user_guide_records(&[38, 0, 24]);
+    assert!(records
+        .iter()
+        .all(|r| r.get("recipientAccountId").is_none()));
+    assert!(records[0].get("eventType").is_none());
+    // The same principal's sign-in as a current record carries recipientAccountId.
+    let mut current = records[1].clone();
+    current["eventVersion"] = "1.09".into();
+    current["eventTime"] = "2023-01-05T09:00:00Z".into();
+    current["eventID"] = "current-record".into();
+    current["recipientAccountId"] = "111122223333".into();
+    records.push(current);
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("old.json"), &envelope(&records));
+    let (_, report) = audit(&["--logs", dir.path().to_str().unwrap()]);
+
+    // One finding for anaya, in her account, whichever version wrote the record.
+    let f = &policy(&report, "TA-EVT-402")["findings"];
+    assert_eq!(f.as_array().unwrap().len(), 1, "{f}");
+    assert_eq!(f[0]["account"], "111122223333");
+    assert_eq!(f[0]["event_total"], 3);
+    for e in f[0]["evidence"].as_array().unwrap() {
+        assert_eq!(e["account"], "111122223333", "{e}");
+    }
+    // The 1.01 StartLogging is a CloudTrail change in its caller's account.
+    let f = &policy(&report, "TA-EVT-405")["findings"];
+    assert_eq!(f[0]["account"], "123456789012", "{f}");
+    assert_eq!(
+        report["scope"]["accounts"],
+        serde_json::json!(["111122223333", "123456789012"])
+    );
+}
+
+#[test]
+fn root_use_is_caught_in_records_without_event_type() {
+    // The User Guide's root console sign-in (line 5) as CloudTrail wrote records before
+    // eventVersion 1.02: no eventType, no recipientAccountId.
+    let mut old = user_guide_records(&[5]).remove(0);
+    assert_eq!(old["userIdentity"]["type"], "Root");
+    old.as_object_mut().unwrap().remove("eventType");
+    old.as_object_mut().unwrap().remove("recipientAccountId");
+    old["eventVersion"] = "1.01".into();
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("old.json"), &envelope(&[old]));
+    let (_, report) = audit(&["--logs", dir.path().to_str().unwrap()]);
+    for id in ["TA-EVT-402", "TA-EVT-403", "TA-EVT-501"] {
+        let f = &policy(&report, id)["findings"];
+        assert_eq!(f.as_array().unwrap().len(), 1, "{id}: {f}");
+        assert_eq!(f[0]["account"], "111122223333", "{id}: {f}");
+    }
+}
+
 fn get<'a>(r: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(r, |v, k| v.get(k))
 }
@@ -552,6 +678,7 @@ fn samples_audit_tells_the_story_and_exits_1() {
     assert_eq!(cis43["status"], "pass");
     assert_eq!(cis43["activity"][0]["policy"], "TA-EVT-403");
     assert!(cis43["activity"][0]["findings"].as_u64().unwrap() > 0);
+    findings_explain_themselves(&report);
 
     // Only critical: the CloudTrail tampering and the public legacy bucket still fail the run.
     let critical = trailaudit(["audit", "--fail-on", "critical", "--format", "json"]);
@@ -564,6 +691,77 @@ fn samples_audit_tells_the_story_and_exits_1() {
         .unwrap()
         .iter()
         .all(|p| p["frameworks"].get("pci-dss-v4.0").is_some()));
+}
+
+/// Config findings state the observed value and the file that shows it; no finding quotes an
+/// example's note (notes are for policy authors); messages stay short.
+fn findings_explain_themselves(report: &Value) {
+    let set = trailaudit::policy::PolicySet::load(&[], false).unwrap();
+    // (A note that reads like the event's own name, `DeleteGroupPolicy (iam.amazonaws.com)`, is
+    // not a quote.)
+    let notes: Vec<&str> = set
+        .policies
+        .iter()
+        .flat_map(|p| p.examples.iter().map(move |e| (p, e)))
+        .filter(|(p, e)| e.note.len() > 12 && e.note != e.describe(p.pattern()))
+        .map(|(_, e)| e.note.as_str())
+        .collect();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/config");
+    let logging = &policy(report, "TA-CFG-007")["findings"][0]["message"];
+    assert_eq!(
+        logging,
+        "Status.IsLogging: false in 210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json"
+    );
+    for p in report["policies"].as_array().unwrap() {
+        let texts = p["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| &f["message"])
+            .chain(
+                p["filters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| &v["problem"]),
+            )
+            .filter_map(Value::as_str);
+        for text in texts {
+            assert!(
+                text.chars().count() < 300,
+                "{}: {} chars: {text}",
+                p["id"],
+                text.len()
+            );
+            for note in &notes {
+                assert!(
+                    !text.contains(note),
+                    "{} quotes an example note: {text}",
+                    p["id"]
+                );
+            }
+        }
+        if p["kind"] == "config" {
+            for f in p["findings"].as_array().unwrap() {
+                let message = f["message"].as_str().unwrap();
+                let file = message
+                    .split(" in ")
+                    .nth(1)
+                    .and_then(|rest| rest.split([';', ' ']).next())
+                    .unwrap_or_else(|| panic!("{}: no file in {message}", p["id"]));
+                assert!(
+                    samples.join(file).is_file(),
+                    "{}: {file} is not evidence: {message}",
+                    p["id"]
+                );
+                assert!(
+                    message.contains(": "),
+                    "{}: no observed value: {message}",
+                    p["id"]
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -579,7 +777,7 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
     .unwrap();
     let broken_pattern = good
         .replace("id = \"TA-EVT-403\"", "id = \"X-2\"")
-        .replace("$.eventType != \"AwsServiceEvent\" }", "$.eventType != }");
+        .replace("$.eventType != \"AwsServiceEvent\"", "$.eventType != ");
     write(
         &dir.path().join("X-2-pattern.toml"),
         broken_pattern.as_bytes(),

@@ -182,16 +182,25 @@ fn explain(set: &PolicySet, p: &policy::Policy) -> String {
             }
         }
         Check::Monitoring { control_events } => {
-            let _ = writeln!(s, "  a metric filter must catch every `match` example of {control_events}, and no everyday (`routine`) example,");
+            let _ = writeln!(s, "  a metric filter must catch the `match` examples of {control_events} it is asked to, and no everyday (`routine`) example,");
             let _ = writeln!(s, "  with an alarm on its metric notifying an SNS topic that has a confirmed subscription");
             if let Some(c) = set.control_events(p) {
-                let required: Vec<String> = c
-                    .examples
-                    .iter()
-                    .filter(|e| e.matches)
-                    .map(|e| e.note.clone())
-                    .collect();
-                let _ = writeln!(s, "  required events: {}", required.join("; "));
+                let notes = |it: &mut dyn Iterator<Item = &policy::Example>| {
+                    it.map(|e| e.note.clone()).collect::<Vec<_>>().join("; ")
+                };
+                let _ = writeln!(s, "  required events: {}", notes(&mut c.filter_required()));
+                let exempt = notes(
+                    &mut c
+                        .examples
+                        .iter()
+                        .filter(|e| e.matches && !e.filter_must_match),
+                );
+                if !exempt.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "  not required of the filter (`filter_must_match = false`): {exempt}"
+                    );
+                }
             }
         }
         Check::Integrity(policy::IntegrityCheck::DigestChain) => {

@@ -105,18 +105,20 @@ pub struct Scope {
 /// The recognised contents, by kind and scope, before assembly.
 #[derive(Debug, Clone, Default)]
 pub struct RawConfig {
-    pub trails: Vec<(Scope, aws::Trail)>,
+    /// With the file each came from (as do statuses, selectors and insights), so a finding can
+    /// name it.
+    pub trails: Vec<(Scope, aws::Trail, PathBuf)>,
     /// Keyed by trail ARN when the file says, else by trail name.
-    pub statuses: Vec<(Scope, String, aws::TrailStatus)>,
-    pub selectors: Vec<(Scope, String, aws::EventSelectors)>,
-    pub insights: Vec<(Scope, String, aws::InsightSelectors)>,
+    pub statuses: Vec<(Scope, String, aws::TrailStatus, PathBuf)>,
+    pub selectors: Vec<(Scope, String, aws::EventSelectors, PathBuf)>,
+    pub insights: Vec<(Scope, String, aws::InsightSelectors, PathBuf)>,
     pub metric_filters: Vec<(Scope, aws::MetricFilter)>,
     pub alarms: Vec<(Scope, aws::MetricAlarm)>,
     /// Topic ARN (or name) -> its subscriptions.
     pub subscriptions: BTreeMap<String, Vec<aws::Subscription>>,
     pub buckets: BTreeMap<String, posture::BucketEvidence>,
-    /// Key id or ARN -> rotation enabled.
-    pub key_rotation: BTreeMap<String, bool>,
+    /// Key id or ARN -> rotation enabled, and the file that says so.
+    pub key_rotation: BTreeMap<String, (bool, PathBuf)>,
     pub caller: Vec<(Scope, aws::CallerIdentity)>,
 }
 
@@ -205,6 +207,17 @@ fn is_event_history(dir: &Path) -> bool {
     }
 }
 
+/// A configuration file as a finding names it: from its account directory on
+/// (`210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json`), the layout
+/// `collect-config.sh` writes, whatever directory was given; the whole path otherwise.
+pub fn evidence_name(path: &Path) -> String {
+    let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+    match parts.iter().rposition(|p| is_account(p)) {
+        Some(i) => parts[i..].join("/"),
+        None => path.display().to_string(),
+    }
+}
+
 fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -268,23 +281,38 @@ fn read(
     let kind = if has("trailList") {
         let d: aws::DescribeTrails = from(v)?;
         let scope = scope.clone().unwrap_or_default();
-        raw.trails
-            .extend(d.trail_list.into_iter().map(|t| (scope.clone(), t)));
+        raw.trails.extend(
+            d.trail_list
+                .into_iter()
+                .map(|t| (scope.clone(), t, path.to_path_buf())),
+        );
         Kind::DescribeTrails
     } else if has("IsLogging") {
         let key = trail_key(&v);
-        raw.statuses
-            .push((scope.clone().unwrap_or_default(), key, from(v)?));
+        raw.statuses.push((
+            scope.clone().unwrap_or_default(),
+            key,
+            from(v)?,
+            path.to_path_buf(),
+        ));
         Kind::TrailStatus
     } else if has("EventSelectors") || has("AdvancedEventSelectors") {
         let key = trail_key(&v);
-        raw.selectors
-            .push((scope.clone().unwrap_or_default(), key, from(v)?));
+        raw.selectors.push((
+            scope.clone().unwrap_or_default(),
+            key,
+            from(v)?,
+            path.to_path_buf(),
+        ));
         Kind::EventSelectors
     } else if has("InsightSelectors") {
         let key = trail_key(&v);
-        raw.insights
-            .push((scope.clone().unwrap_or_default(), key, from(v)?));
+        raw.insights.push((
+            scope.clone().unwrap_or_default(),
+            key,
+            from(v)?,
+            path.to_path_buf(),
+        ));
         Kind::InsightSelectors
     } else if has("metricFilters") {
         let scope = scope_or("describe-metric-filters output")?;
@@ -314,28 +342,40 @@ fn read(
     } else if has("Policy") && o.get("Policy").is_some_and(Value::is_string) {
         let d: aws::BucketPolicy = from(v)?;
         let bucket = parent_name(path).ok_or("bucket policy outside a <bucket>/ folder")?;
-        raw.buckets.entry(bucket).or_default().policy = Some(d.policy);
+        let e = raw.buckets.entry(bucket).or_default();
+        e.policy = Some(d.policy);
+        e.files.insert("Public", path.to_path_buf());
         Kind::BucketPolicy
     } else if has("PublicAccessBlockConfiguration") {
         let d: aws::PublicAccessBlock = from(v)?;
         let bucket = parent_name(path).ok_or("public access block outside a <bucket>/ folder")?;
-        raw.buckets.entry(bucket).or_default().public_access_block =
-            Some(d.public_access_block_configuration);
+        let e = raw.buckets.entry(bucket).or_default();
+        e.public_access_block = Some(d.public_access_block_configuration);
+        e.files
+            .entry("Public")
+            .or_insert_with(|| path.to_path_buf());
         Kind::PublicAccessBlock
     } else if has("LoggingEnabled") || (o.is_empty() && stem(path).ends_with("bucket-logging")) {
         let d: aws::BucketLogging = from(v)?;
         let bucket = parent_name(path).ok_or("bucket logging outside a <bucket>/ folder")?;
-        raw.buckets.entry(bucket).or_default().logging = Some(d.logging_enabled.is_some());
+        let e = raw.buckets.entry(bucket).or_default();
+        e.logging = Some(d.logging_enabled.is_some());
+        e.files.insert("AccessLogging", path.to_path_buf());
         Kind::BucketLogging
     } else if has("Grants") && has("Owner") {
         let d: aws::BucketAcl = from(v)?;
         let bucket = parent_name(path).ok_or("bucket ACL outside a <bucket>/ folder")?;
-        raw.buckets.entry(bucket).or_default().acl = Some(d.grants);
+        let e = raw.buckets.entry(bucket).or_default();
+        e.acl = Some(d.grants);
+        e.files
+            .entry("Public")
+            .or_insert_with(|| path.to_path_buf());
         Kind::BucketAcl
     } else if has("KeyRotationEnabled") {
         let d: aws::KeyRotation = from(v)?;
         let key = d.key_id.clone().unwrap_or_else(|| stem(path));
-        raw.key_rotation.insert(key, d.key_rotation_enabled);
+        raw.key_rotation
+            .insert(key, (d.key_rotation_enabled, path.to_path_buf()));
         Kind::KeyRotation
     } else if has("Account") && has("Arn") && has("UserId") {
         raw.caller
@@ -356,7 +396,9 @@ fn read(
         match s("code").as_str() {
             "TrailNotFoundException" => return Ok(Kind::CollectionError),
             "NoSuchBucketPolicy" => {
-                raw.buckets.entry(bucket()).or_default().policy = Some(String::new());
+                let e = raw.buckets.entry(bucket()).or_default();
+                e.policy = Some(String::new());
+                e.files.insert("Public", path.to_path_buf());
                 return Ok(Kind::BucketPolicy);
             }
             "NoSuchPublicAccessBlockConfiguration" => {

@@ -3,6 +3,7 @@
 //! trail's JSON (`{ $.IsMultiRegionTrail IS TRUE && $.Status.IsLogging IS TRUE }`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,6 +18,9 @@ pub struct BucketEvidence {
     pub public_access_block: Option<aws::PublicAccessBlockConfiguration>,
     pub logging: Option<bool>,
     pub acl: Option<Vec<aws::Grant>>,
+    /// The file behind each `Bucket` field (`Public`: the policy, else the ACL or public access
+    /// block; `AccessLogging`).
+    pub files: BTreeMap<&'static str, PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -59,6 +63,10 @@ pub struct TrailPosture {
     pub kms_key_rotation_enabled: Option<bool>,
     /// The CloudWatch Logs group's metric filters, their alarms, topics and subscriptions.
     pub monitoring: Option<Monitoring>,
+    /// The file behind each part of the Posture, by its path (`Status`, `Bucket.Public`; ``
+    /// for describe-trails' own fields): what a finding cites as evidence.
+    #[serde(skip)]
+    pub files: BTreeMap<String, PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -163,7 +171,7 @@ fn arn_part(arn: &str, index: usize) -> Option<&str> {
 pub fn assemble(raw: &RawConfig) -> Posture {
     let mut trails: BTreeMap<(String, String), TrailPosture> = BTreeMap::new();
     let mut accounts = BTreeSet::new();
-    for (scope, t) in &raw.trails {
+    for (scope, t, file) in &raw.trails {
         let name = t.name.clone().unwrap_or_default();
         let arn = t.trail_arn.clone().unwrap_or_else(|| name.clone());
         let account = if scope.account.is_empty() {
@@ -189,6 +197,7 @@ pub fn assemble(raw: &RawConfig) -> Posture {
                 is_organization_trail: t.is_organization_trail,
                 s3_bucket_name: t.s3_bucket_name.clone(),
                 selectors: (t.has_custom_event_selectors == Some(false)).then(default_selectors),
+                files: BTreeMap::from([(String::new(), file.clone())]),
                 ..TrailPosture::default()
             });
     }
@@ -208,13 +217,22 @@ pub fn assemble(raw: &RawConfig) -> Posture {
                         || scope.account == trail.account
                         || scope.account == owner))
         };
-        if let Some((_, _, s)) = raw.statuses.iter().rev().find(|(sc, k, _)| matches(sc, k)) {
+        let mut files = Vec::new();
+        if let Some((_, _, s, f)) = raw.statuses.iter().rev().find(|(sc, k, ..)| matches(sc, k)) {
             trail.status = Some(status(s));
+            files.push(("Status", f));
         }
-        if let Some((_, _, s)) = raw.selectors.iter().rev().find(|(sc, k, _)| matches(sc, k)) {
+        if let Some((_, _, s, f)) = raw
+            .selectors
+            .iter()
+            .rev()
+            .find(|(sc, k, ..)| matches(sc, k))
+        {
             trail.selectors = Some(resolve_selectors(s));
+            files.push(("Selectors", f));
         }
-        if let Some((_, _, s)) = raw.insights.iter().rev().find(|(sc, k, _)| matches(sc, k)) {
+        if let Some((_, _, s, f)) = raw.insights.iter().rev().find(|(sc, k, ..)| matches(sc, k)) {
+            files.push(("InsightTypes", f));
             trail.insight_types = Some(
                 s.insight_selectors
                     .iter()
@@ -228,17 +246,28 @@ pub fn assemble(raw: &RawConfig) -> Posture {
             .and_then(|n| raw.buckets.get(n).map(|e| (n, e)))
         {
             trail.bucket = Some(bucket(b.0, b.1));
+            for (field, f) in &b.1.files {
+                trail
+                    .files
+                    .insert(format!("Bucket.{field}"), f.to_path_buf());
+            }
         }
         if let Some(key) = &trail.kms_key_id {
             let short = key.rsplit('/').next().unwrap_or(key);
-            trail.kms_key_rotation_enabled = raw
+            let rotation = raw
                 .key_rotation
                 .iter()
-                .find(|(k, _)| *k == key || k.rsplit('/').next() == Some(short))
-                .map(|(_, v)| *v);
+                .find(|(k, _)| *k == key || k.rsplit('/').next() == Some(short));
+            trail.kms_key_rotation_enabled = rotation.map(|(_, (v, _))| *v);
+            if let Some((_, (_, f))) = rotation {
+                files.push(("KmsKeyRotationEnabled", f));
+            }
         }
         if let Some(group_arn) = &trail.cloud_watch_logs_log_group_arn {
             trail.monitoring = monitoring(raw, group_arn);
+        }
+        for (section, f) in files {
+            trail.files.insert(section.to_string(), f.to_path_buf());
         }
     }
     Posture {

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub use record::{Keep, Reject};
 pub use shape::{Content, Format, Position};
-pub use source::{FileError, Fingerprint, KeyInfo};
+pub use source::{record_account, FileError, Fingerprint, KeyInfo};
 
 use frame::FrameBuilder;
 use source::Found;

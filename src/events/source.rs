@@ -49,6 +49,25 @@ pub struct KeyInfo {
     pub digest: bool,
 }
 
+/// The columns [`record_account`] reads.
+pub const ACCOUNT_COLUMNS: [&str; 2] = ["recipientAccountId", "userIdentity.accountId"];
+
+/// The account a record belongs to, whatever its CloudTrail version: `recipientAccountId`, else
+/// the account whose trail delivered it (its S3 key), else the caller's account
+/// (`userIdentity.accountId`). Records before eventVersion 1.02 have no `recipientAccountId`;
+/// without this one rule a principal's old and new records would count as two accounts.
+pub fn record_account<'a>(
+    recipient: Option<&'a str>,
+    key: Option<&'a KeyInfo>,
+    caller: Option<&'a str>,
+) -> Option<&'a str> {
+    let known = |a: &&str| !a.is_empty();
+    recipient
+        .filter(known)
+        .or_else(|| key.and_then(|k| k.account.as_deref()).filter(known))
+        .or_else(|| caller.filter(known))
+}
+
 impl KeyInfo {
     pub fn from_path(path: &Path) -> KeyInfo {
         let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
@@ -454,6 +473,27 @@ fn inflate_error(e: std::io::Error, decompressed: u64) -> FileError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_record_account_falls_back_to_the_key_then_the_caller() {
+        let key = KeyInfo::from_path(Path::new(
+            "AWSLogs/111122223333/CloudTrail/us-east-1/2014/07/16/f.json.gz",
+        ));
+        assert_eq!(
+            record_account(Some("444455556666"), Some(&key), Some("777788889999")),
+            Some("444455556666")
+        );
+        assert_eq!(
+            record_account(None, Some(&key), Some("777788889999")),
+            Some("111122223333")
+        );
+        assert_eq!(
+            record_account(Some(""), None, Some("777788889999")),
+            Some("777788889999")
+        );
+        assert_eq!(record_account(None, Some(&KeyInfo::default()), None), None);
+    }
+
     use super::*;
     use flate2::{write::GzEncoder, Compression};
     use std::io::Write;

@@ -20,6 +20,49 @@ pub enum Expr {
     Cond(Condition),
 }
 
+impl Pattern {
+    /// Every condition's selector, in pattern order (none for term patterns): the fields the
+    /// pattern looks at, so a message can show a record's values there.
+    pub fn selectors(&self) -> Vec<&Selector> {
+        fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Selector>) {
+            match e {
+                Expr::And(items) | Expr::Or(items) => items.iter().for_each(|i| walk(i, out)),
+                Expr::Cond(c) => out.push(&c.selector),
+            }
+        }
+        let mut out = Vec::new();
+        if let Pattern::Json(e) = self {
+            walk(e, &mut out);
+        }
+        out
+    }
+}
+
+impl fmt::Display for Condition {
+    /// As a filter pattern writes it, for messages (`$.Status.IsLogging IS TRUE`).
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{} ", self.selector)?;
+        match &self.test {
+            Test::Cmp(op, v) => write!(f, "{op} {v}"),
+            Test::IsNull => f.write_str("IS NULL"),
+            Test::IsTrue => f.write_str("IS TRUE"),
+            Test::IsFalse => f.write_str("IS FALSE"),
+            Test::NotExists => f.write_str("NOT EXISTS"),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Value::Any => f.write_str("*"),
+            Value::Glob(g) => write!(f, "{:?}", g.parts.join("*")),
+            Value::Num(n) => write!(f, "{n}"),
+            Value::Regex(r) => write!(f, "%{}%", r.source),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Condition {
     pub selector: Selector,

@@ -121,6 +121,31 @@ fn expr_raw(e: &Expr, record: &str) -> bool {
     }
 }
 
+/// Why a record does not match: the fewest conditions that would have to hold for it to
+/// (every failing condition of an `&&`, the nearest alternative of an `||`). Empty when it
+/// matches, or for term patterns, which have no conditions.
+pub fn failing_conditions<'p>(
+    pattern: &'p Pattern,
+    record: &serde_json::Value,
+) -> Vec<&'p Condition> {
+    fn walk<'p>(e: &'p Expr, record: &serde_json::Value) -> Vec<&'p Condition> {
+        match e {
+            Expr::And(items) => items.iter().flat_map(|i| walk(i, record)).collect(),
+            Expr::Or(items) => items
+                .iter()
+                .map(|i| walk(i, record))
+                .min_by_key(Vec::len)
+                .unwrap_or_default(),
+            Expr::Cond(c) if cond_value(c, record) => Vec::new(),
+            Expr::Cond(c) => vec![c],
+        }
+    }
+    match pattern {
+        Pattern::Json(e) => walk(e, record),
+        Pattern::All | Pattern::Terms(_) => Vec::new(),
+    }
+}
+
 fn expr_value(e: &Expr, record: &serde_json::Value) -> bool {
     match e {
         Expr::And(items) => items.iter().all(|i| expr_value(i, record)),

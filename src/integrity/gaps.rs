@@ -91,9 +91,10 @@ pub struct GapTally {
 
 impl GapTally {
     /// The columns [`GapTally::add`] reads.
-    pub const COLUMNS: [&'static str; 8] = [
+    pub const COLUMNS: [&'static str; 9] = [
         "eventTime",
         "recipientAccountId",
+        "userIdentity.accountId",
         "awsRegion",
         "eventSource",
         "eventName",
@@ -109,6 +110,7 @@ impl GapTally {
         let str_col = |name: &str| df.column(name).and_then(|c| c.str());
         let times = df.column("eventTime")?.datetime()?.physical().clone();
         let accounts = str_col("recipientAccountId")?;
+        let callers = str_col("userIdentity.accountId")?;
         let regions = str_col("awsRegion")?;
         let sources_col = str_col("eventSource")?;
         let names = str_col("eventName")?;
@@ -129,9 +131,7 @@ impl GapTally {
                 .get(row)
                 .and_then(|id| sources.get(id as usize))
                 .map(|f| &f.key);
-            let account = accounts
-                .get(row)
-                .or_else(|| key.and_then(|k| k.account.as_deref()))
+            let account = crate::events::record_account(accounts.get(row), key, callers.get(row))
                 .unwrap_or("unknown");
             let region = regions
                 .get(row)

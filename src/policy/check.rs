@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::message;
 use super::{Check, ConfigScope, Policy, PolicySet};
 use crate::config::Posture;
 use crate::filter::Pattern;
@@ -15,6 +16,51 @@ fn known(value: &Value, path: &str) -> bool {
     path.split('.')
         .try_fold(value, |v, k| v.get(k))
         .is_some_and(|v| !v.is_null())
+}
+
+/// What a trail's evidence says where the policy's pattern fails on it, and which file says
+/// it: `Status.IsLogging: false in 210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json`.
+fn observed(pattern: &Pattern, trail: &crate::config::TrailPosture, json: &Value) -> String {
+    // Facts from one file are named together, then the file.
+    let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
+    for c in crate::filter::eval::failing_conditions(pattern, json) {
+        let path = c.selector.to_string();
+        let path = path.trim_start_matches("$.").to_string();
+        let value = match c.selector.keys() {
+            Some(keys) => match keys.iter().try_fold(json, |v, k| v.get(k)) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => "not set".into(),
+                Some(v) => v.to_string(),
+            },
+            None => format!("does not satisfy `{c}`"),
+        };
+        let file = evidence_file(trail, &path);
+        let fact = format!("{path}: {value}");
+        match by_file.iter_mut().find(|(f, _)| *f == file) {
+            Some((_, facts)) => facts.push(fact),
+            None => by_file.push((file, vec![fact])),
+        }
+    }
+    let facts: Vec<String> = by_file
+        .into_iter()
+        .map(|(file, facts)| format!("{} in {file}", facts.join(", ")))
+        .collect();
+    message::list(&facts, 220)
+}
+
+/// The file behind a Posture path: that of its most specific part with a file of its own
+/// (`Bucket.Public`, `Status`), else describe-trails'.
+fn evidence_file(trail: &crate::config::TrailPosture, path: &str) -> String {
+    let file = trail
+        .files
+        .iter()
+        .filter(|(part, _)| {
+            !part.is_empty() && (path == part.as_str() || path.starts_with(&format!("{part}.")))
+        })
+        .max_by_key(|(part, _)| part.len())
+        .or_else(|| trail.files.get_key_value(""))
+        .map(|(_, f)| crate::config::evidence_name(f));
+    file.unwrap_or_else(|| "the configuration evidence".into())
 }
 
 pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
@@ -58,6 +104,8 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
         .iter()
         .map(|a| (a.as_str(), false))
         .collect();
+    // Any-trail policies: what each judged trail of an account shows instead.
+    let mut seen_instead: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     // An organization trail is listed by every member account; each-trail policies judge it once,
     // as its owner sees it.
     let mut seen = std::collections::BTreeSet::new();
@@ -97,12 +145,16 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                 account: t.account.clone(),
                 region: t.home_region.clone().unwrap_or_else(|| "unknown".into()),
                 resource: t.trail_arn.clone(),
-                message: format!("trail {} does not satisfy: {}", t.name, p.title),
+                message: message::bounded(observed(pattern, t, &json)),
                 ..Finding::default()
             }),
             ConfigScope::AnyTrail if ok => {
                 satisfied.insert(t.account.as_str(), true);
             }
+            ConfigScope::AnyTrail => seen_instead
+                .entry(t.account.as_str())
+                .or_default()
+                .push(format!("{}: {}", t.name, observed(pattern, t, &json))),
             _ => {}
         }
     }
@@ -113,7 +165,12 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                     account: account.to_string(),
                     region: "all".into(),
                     resource: format!("account {account}"),
-                    message: format!("no trail in the account satisfies: {}", p.title),
+                    message: message::bounded(match seen_instead.get(account) {
+                        Some(seen) => {
+                            format!("no trail satisfies it: {}", message::list(seen, 240))
+                        }
+                        None => "no trail in the account could be judged".into(),
+                    }),
                     ..Finding::default()
                 });
             }
@@ -131,12 +188,69 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
     }
 }
 
-fn example_label(ex: &super::Example) -> String {
-    if !ex.note.is_empty() {
-        return ex.note.clone();
+/// How a filter misses the control's events that it catches none of: the event it comes
+/// nearest to (fewest failing conditions) and the conditions that fail on it.
+fn nearest_miss(
+    pattern: &Pattern,
+    required: &[&super::Example],
+    control: &Policy,
+) -> (usize, String) {
+    let nearest = required
+        .iter()
+        .map(|e| {
+            (
+                e,
+                crate::filter::eval::failing_conditions(pattern, &e.value),
+            )
+        })
+        .min_by_key(|(_, failing)| failing.len());
+    match nearest {
+        Some((e, failing)) if !failing.is_empty() => {
+            let conds: Vec<String> = failing.iter().map(|c| format!("`{c}`")).collect();
+            let text = format!(
+                "nearest miss {}: fails {}",
+                e.describe(control.pattern()),
+                message::list(&conds, 100)
+            );
+            (failing.len(), text)
+        }
+        Some((e, _)) => (0, format!("nearest miss {}", e.describe(control.pattern()))),
+        None => (usize::MAX, "no required event".into()),
     }
-    let get = |k: &str| ex.value.get(k).and_then(Value::as_str).unwrap_or("?");
-    format!("{} {}", get("eventSource"), get("eventName"))
+}
+
+/// The finding when no filter on the trails' log groups catches any of the control's events:
+/// each filter by name, and the nearest miss of the filter nearest to the control (every
+/// filter's own is in the report's filter list).
+fn none_catches(
+    with_logs: &[&&crate::config::TrailPosture],
+    verdicts: &[FilterVerdict],
+    distances: &[usize],
+) -> String {
+    let monitoring = with_logs[0].monitoring.as_ref();
+    let group = monitoring.map(|m| m.log_group.as_str()).unwrap_or("?");
+    if verdicts.is_empty() {
+        return if monitoring.is_some_and(|m| !m.metric_filters.is_empty()) {
+            format!("no metric filter on log group {group} parses (see the warnings)")
+        } else {
+            format!("no metric filter on log group {group}")
+        };
+    }
+    let names: Vec<String> = verdicts.iter().map(|v| v.filter_name.clone()).collect();
+    let nearest = verdicts
+        .iter()
+        .zip(distances)
+        .min_by_key(|(_, d)| **d)
+        .and_then(|(v, _)| Some((v, v.problem.as_deref()?.split_once("; ")?.1)));
+    let mut text = format!(
+        "none of the {} metric filters on log group {group} catches these events ({})",
+        names.len(),
+        message::list(&names, 120)
+    );
+    if let Some((v, miss)) = nearest {
+        text.push_str(&format!("; {}: {miss}", v.filter_name));
+    }
+    text
 }
 
 /// A monitoring control: some multi-region, logging trail's log group has a metric filter that
@@ -153,8 +267,9 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
     if posture.accounts.is_empty() {
         return Outcome::not_applicable("no configuration evidence");
     }
-    let required: Vec<&super::Example> = control.examples.iter().filter(|e| e.matches).collect();
-    let benign: Vec<&super::Example> = control.examples.iter().filter(|e| !e.matches).collect();
+    let required: Vec<&super::Example> = control.filter_required().collect();
+    let benign: Vec<&super::Example> = control.filter_benign().collect();
+    let label = |e: &&super::Example| e.describe(control.pattern());
     let mut findings = Vec::new();
     let mut verdicts = Vec::new();
     let mut warnings = Vec::new();
@@ -167,6 +282,8 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
             .collect();
         let with_logs: Vec<_> = trails.iter().filter(|t| t.monitoring.is_some()).collect();
         let mut account_verdicts = Vec::new();
+        // Per verdict: how many conditions its filter fails on the nearest required event.
+        let mut distances = Vec::new();
         for t in &with_logs {
             let m = t.monitoring.as_ref().expect("filtered");
             for f in &m.metric_filters {
@@ -191,17 +308,17 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 v.misses = required
                     .iter()
                     .filter(|e| !pattern.matches(&e.value))
-                    .map(|e| example_label(e))
+                    .map(label)
                     .collect();
                 let over: Vec<&&super::Example> = benign
                     .iter()
                     .filter(|e| pattern.matches(&e.value))
                     .collect();
-                v.also_matches = over.iter().map(|e| example_label(e)).collect();
+                v.also_matches = over.iter().map(|e| label(e)).collect();
                 v.matches_everyday = over
                     .iter()
                     .filter(|e| e.routine)
-                    .map(|e| example_label(e))
+                    .map(|e| label(e))
                     .collect();
                 v.alarms = f.alarms.iter().map(|a| a.alarm_name.clone()).collect();
                 let live: Vec<_> = f
@@ -212,12 +329,18 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     .collect();
                 v.topics = live.iter().map(|t| t.topic_arn.clone()).collect();
                 v.confirmed_subscriptions = live.iter().map(|t| t.confirmed_subscriptions).sum();
-                v.problem = if !v.misses.is_empty() {
-                    Some(format!("misses {}", v.misses.join("; ")))
+                let (distance, nearest) = nearest_miss(&pattern, &required, control);
+                v.problem = if v.misses.len() == required.len() && !required.is_empty() {
+                    Some(format!(
+                        "catches none of the {} events; {nearest}",
+                        required.len()
+                    ))
+                } else if !v.misses.is_empty() {
+                    Some(format!("misses {}", message::list(&v.misses, 200)))
                 } else if !v.matches_everyday.is_empty() {
                     Some(format!(
                         "also matches everyday events ({}), so its alarm would stay in ALARM and cannot signal these events",
-                        v.matches_everyday.join("; ")
+                        message::list(&v.matches_everyday, 120)
                     ))
                 } else if f.alarms.is_empty() {
                     Some(format!(
@@ -242,6 +365,7 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 };
                 v.passes = v.problem.is_none();
                 account_verdicts.push(v);
+                distances.push(distance);
             }
         }
         // The most precise passing filter speaks for the account.
@@ -272,21 +396,14 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     Some(best) if !best.matches_everyday.is_empty() => format!(
                         "no metric filter catches these events without also counting everyday traffic: {} also matches {}",
                         best.filter_name,
-                        best.matches_everyday.join("; ")
+                        message::list(&best.matches_everyday, 120)
                     ),
                     Some(best) => format!(
                         "metric filter {}: {}",
                         best.filter_name,
                         best.problem.as_deref().unwrap_or("fails")
                     ),
-                    None => format!(
-                        "no metric filter on log group {} catches these events",
-                        with_logs[0]
-                            .monitoring
-                            .as_ref()
-                            .map(|m| m.log_group.as_str())
-                            .unwrap_or("?")
-                    ),
+                    None => none_catches(&with_logs, &account_verdicts, &distances),
                 }
             };
             findings.push(Finding {
@@ -303,14 +420,19 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                             .map(|m| format!("log group {}", m.log_group))
                     })
                     .unwrap_or_else(|| format!("account {account}")),
-                message,
+                message: message::bounded(message),
                 ..Finding::default()
             });
         }
+        // The filters that catch some of the control's events explain its verdict; when none
+        // does, every filter on the group is listed with its nearest miss.
+        let any_catches = account_verdicts
+            .iter()
+            .any(|v| v.misses.len() < required.len());
         verdicts.extend(
             account_verdicts
                 .into_iter()
-                .filter(|v| v.misses.len() < required.len()),
+                .filter(|v| !any_catches || v.misses.len() < required.len()),
         );
     }
     // The monitoring chain is judged per account with configuration evidence.

@@ -15,10 +15,11 @@ use crate::filter::to_polars;
 use crate::finding::{EvidenceEvent, Finding, Outcome, MAX_EVENT_IDS, MAX_PARAMETERS};
 
 /// Columns every evidence event reads.
-const EVIDENCE_COLUMNS: [&str; 11] = [
+const EVIDENCE_COLUMNS: [&str; 12] = [
     "eventTime",
     "eventID",
     "recipientAccountId",
+    "userIdentity.accountId",
     "awsRegion",
     "userIdentity.arn",
     "sourceIPAddress",
@@ -191,9 +192,14 @@ impl<'p> EventPolicies<'p> {
             let state = &mut self.state[i];
             state.total += matched.height() as u64;
             for row in 0..matched.height() {
-                let group_key: Vec<String> = keys
+                let group_key: Vec<String> = group_by
                     .iter()
-                    .map(|c| match c.get(row) {
+                    .zip(&keys)
+                    .map(|(g, c)| match c.get(row) {
+                        // One principal's records of every version make one group.
+                        _ if g == "recipientAccountId" => {
+                            rows.account(row).unwrap_or_default().to_string()
+                        }
                         Ok(AnyValue::Null) | Err(_) => String::new(),
                         Ok(v) => v.str_value().to_string(),
                     })
@@ -489,6 +495,7 @@ struct Rows<'a> {
     times: Vec<Option<i64>>,
     ids: &'a StringChunked,
     accounts: &'a StringChunked,
+    callers: &'a StringChunked,
     regions: &'a StringChunked,
     principals: &'a StringChunked,
     ips: &'a StringChunked,
@@ -517,6 +524,7 @@ impl<'a> Rows<'a> {
                 .collect(),
             ids: s("eventID")?,
             accounts: s("recipientAccountId")?,
+            callers: s("userIdentity.accountId")?,
             regions: s("awsRegion")?,
             principals: s("userIdentity.arn")?,
             ips: s("sourceIPAddress")?,
@@ -549,12 +557,19 @@ impl<'a> Rows<'a> {
         self.file_id(row).and_then(|f| self.sources.get(f as usize))
     }
 
+    /// The record's account, by the one rule of [`crate::events::record_account`].
+    fn account(&self, row: usize) -> Option<&str> {
+        crate::events::record_account(
+            self.accounts.get(row),
+            self.source(row).map(|s| &s.key),
+            self.callers.get(row),
+        )
+    }
+
     fn head(&self, row: usize) -> Head {
         Head {
             account: self
-                .accounts
-                .get(row)
-                .or_else(|| self.source(row).and_then(|s| s.key.account.as_deref()))
+                .account(row)
                 .unwrap_or(crate::inventory::UNKNOWN)
                 .to_string(),
             region: self
@@ -570,7 +585,7 @@ impl<'a> Rows<'a> {
         let text = |c: &StringChunked| c.get(row).map(str::to_string);
         EvidenceEvent {
             time: self.times[row].map(format_event_time),
-            account: text(self.accounts),
+            account: self.account(row).map(str::to_string),
             region: text(self.regions),
             principal: text(self.principals)
                 .or_else(|| self.types.get(row).map(|t| format!("({t})"))),

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod event;
 pub mod integrity;
+pub mod message;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -158,6 +159,16 @@ struct ExampleFile {
     /// all the time, so it cannot serve as this control's alarm.
     #[serde(default)]
     routine: bool,
+    /// A `match` example that the event policy must catch in the history, but that a monitoring
+    /// control's metric filter need not catch: another control covers it (root sign-ins are
+    /// CIS 4.3's, not 4.2's), or CloudTrail no longer writes records of its shape to CloudWatch
+    /// Logs (records before eventVersion 1.02 have no `eventType`).
+    #[serde(default = "yes")]
+    filter_must_match: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// An example input and whether the policy must match it.
@@ -167,7 +178,38 @@ pub struct Example {
     pub note: String,
     /// Everyday traffic (only for `no-match` examples).
     pub routine: bool,
+    /// Whether a monitoring control's metric filter must catch it (only `match` examples can
+    /// be exempt).
+    pub filter_must_match: bool,
     pub value: Value,
+}
+
+impl Example {
+    /// The event as a finding names it: name, source and the values of the fields the control's
+    /// pattern tests (never the note, which is for policy authors):
+    /// `ConsoleLogin (signin.amazonaws.com, userIdentity.type=Root, eventType absent)`.
+    pub fn describe(&self, pattern: Option<&Pattern>) -> String {
+        let get = |k: &str| self.value.get(k).and_then(Value::as_str).unwrap_or("?");
+        let mut parts = vec![get("eventSource").to_string()];
+        for keys in pattern
+            .map(Pattern::selectors)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|sel| sel.keys())
+            .filter(|keys| !matches!(keys.as_slice(), ["eventSource"] | ["eventName"]))
+        {
+            let shown = match keys.iter().try_fold(&self.value, |v, k| v.get(k)) {
+                Some(Value::String(s)) => format!("={s}"),
+                Some(v) => format!("={v}"),
+                None => " absent".into(),
+            };
+            let part = format!("{}{shown}", keys.join("."));
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        format!("{} ({})", get("eventName"), parts.join(", "))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -357,6 +399,29 @@ impl PolicySet {
             listing.push_str(&format!("{} {}\n", p.id, p.sha256));
         }
         crate::events::Fingerprint::of(listing.as_bytes()).sha256
+    }
+}
+
+impl Policy {
+    /// The events a metric filter standing for this (event) policy must catch: its `match`
+    /// examples, less those exempt from filters.
+    pub fn filter_required(&self) -> impl Iterator<Item = &Example> {
+        self.examples
+            .iter()
+            .filter(|e| e.matches && e.filter_must_match)
+    }
+
+    /// The events such a filter should not count: its `no-match` examples.
+    pub fn filter_benign(&self) -> impl Iterator<Item = &Example> {
+        self.examples.iter().filter(|e| !e.matches)
+    }
+
+    /// The filter pattern of an event or config policy.
+    pub fn pattern(&self) -> Option<&Pattern> {
+        match &self.check {
+            Check::Event { pattern, .. } | Check::Config { pattern, .. } => Some(pattern),
+            Check::Monitoring { .. } | Check::Integrity(_) => None,
+        }
     }
 }
 
@@ -608,10 +673,17 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                         "only `no-match` examples can be routine".into(),
                     ));
                 }
+                if !matches && !ex.filter_must_match {
+                    errors.push(err(
+                        &format!("{key}.filter_must_match"),
+                        "only `match` examples can be exempt from a metric filter".into(),
+                    ));
+                }
                 examples.push(Example {
                     matches,
                     note: ex.note.clone(),
                     routine: ex.routine,
+                    filter_must_match: ex.filter_must_match,
                     value,
                 })
             }
@@ -651,9 +723,8 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
 /// Runs a policy's examples: the failures, each with its note.
 pub fn test_examples(p: &Policy) -> Vec<String> {
     let mut failures = Vec::new();
-    let pattern = match &p.check {
-        Check::Event { pattern, .. } | Check::Config { pattern, .. } => pattern,
-        Check::Monitoring { .. } | Check::Integrity(_) => return failures,
+    let Some(pattern) = p.pattern() else {
+        return failures;
     };
     for (i, ex) in p.examples.iter().enumerate() {
         let got = pattern.matches(&ex.value);
