@@ -23,7 +23,7 @@ fi
 
 # TRAILAUDIT=path/to/trailaudit uses a binary already built; otherwise cargo builds one.
 if [ -n "${TRAILAUDIT:-}" ]; then run=("$TRAILAUDIT"); else run=(cargo run --quiet --release --); fi
-"${run[@]}" audit --quiet --format html -o "$out/report.html" || [ $? -eq 1 ]
+"${run[@]}" audit --logs samples/logs --config samples/config --quiet --format html -o "$out/report.html" || [ $? -eq 1 ]
 
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT

@@ -31,10 +31,14 @@ pub struct Inventory {
     pub formats: BTreeMap<Format, u64>,
     pub events: u64,
     pub rejected_records: u64,
+    /// Records not counted because the same event (`eventID` and account) was loaded already.
+    pub duplicate_records: u64,
     pub failed_files: Vec<FailedFile>,
     pub skipped_files: Vec<SkippedFile>,
     /// Files with rejected records: the exact count and the first few with their reasons.
     pub rejections: Vec<FileRejections>,
+    /// Files with duplicate records, and how many each.
+    pub duplicates: Vec<FileDuplicates>,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
     pub accounts: Vec<String>,
@@ -53,6 +57,37 @@ pub struct FailedFile {
 pub struct SkippedFile {
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// `, N duplicates counted once` after a count of events, when there are any: most histories
+/// have none, and their summary line stays as it was.
+pub fn duplicates_note(duplicates: u64) -> String {
+    if duplicates == 0 {
+        String::new()
+    } else {
+        format!(", {duplicates} duplicate(s) counted once")
+    }
+}
+
+/// The duplicate records of one file ([`crate::events::InputFile::duplicates`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct FileDuplicates {
+    pub path: PathBuf,
+    pub records: u64,
+}
+
+impl FileDuplicates {
+    /// The files of `files` with duplicate records.
+    pub fn of(files: &[InputFile]) -> Vec<FileDuplicates> {
+        files
+            .iter()
+            .filter(|f| f.duplicates > 0)
+            .map(|f| FileDuplicates {
+                path: f.path.clone(),
+                records: f.duplicates,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -170,9 +205,11 @@ impl Tally {
             formats: BTreeMap::new(),
             events: self.events,
             rejected_records: files.iter().map(|f| f.rejections.total).sum(),
+            duplicate_records: files.iter().map(|f| f.duplicates).sum(),
             failed_files: Vec::new(),
             skipped_files: Vec::new(),
             rejections: Vec::new(),
+            duplicates: FileDuplicates::of(files),
             first_event: None,
             last_event: None,
             accounts: Vec::new(),

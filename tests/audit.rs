@@ -9,6 +9,15 @@ use common::*;
 use serde_json::Value;
 use trailaudit::synth::config::{self, ConfigSpec, SelectorSpec};
 
+/// The bundled samples, named: `audit` audits nothing by default.
+const SAMPLES: [&str; 5] = [
+    "audit",
+    "--logs",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/samples/logs"),
+    "--config",
+    concat!(env!("CARGO_MANIFEST_DIR"), "/samples/config"),
+];
+
 fn audit(args: &[&str]) -> (i32, Value) {
     let mut all = vec!["audit", "--format", "json"];
     all.extend_from_slice(args);
@@ -633,7 +642,7 @@ fn gunzip(bytes: &[u8]) -> String {
 
 #[test]
 fn samples_audit_tells_the_story_and_exits_1() {
-    let run = trailaudit(["audit", "--format", "json"]);
+    let run = trailaudit([&SAMPLES[..], &["--format", "json"][..]].concat());
     assert_eq!(run.code, 1, "violations at or above high: {}", run.stderr);
     let report = run.json();
     let fails = failing(&report);
@@ -681,11 +690,24 @@ fn samples_audit_tells_the_story_and_exits_1() {
     findings_explain_themselves(&report);
 
     // Only critical: the CloudTrail tampering and the public legacy bucket still fail the run.
-    let critical = trailaudit(["audit", "--fail-on", "critical", "--format", "json"]);
+    let critical = trailaudit(
+        [
+            &SAMPLES[..],
+            &["--fail-on", "critical", "--format", "json"][..],
+        ]
+        .concat(),
+    );
     assert_eq!(critical.code, 1);
     assert_eq!(critical.json()["summary"]["violations"], 2);
     // A framework filter runs only that framework's policies.
-    let pci = trailaudit(["audit", "--framework", "pci-dss-v4.0", "--format", "json"]).json();
+    let pci = trailaudit(
+        [
+            &SAMPLES[..],
+            &["--framework", "pci-dss-v4.0", "--format", "json"][..],
+        ]
+        .concat(),
+    )
+    .json();
     assert!(pci["policies"]
         .as_array()
         .unwrap()
@@ -859,4 +881,18 @@ fn policy_commands() {
         "{}",
         test.stdout
     );
+}
+
+#[test]
+fn audit_without_evidence_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailaudit"))
+        .args(["-q", "audit"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no evidence given"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no report of nothing");
 }

@@ -135,6 +135,8 @@ fn a_frame_spans_several_chunks_in_order() {
         .map(|i| {
             let mut r = record("2024-07-31T13:10:00Z", "111122223333", "us-east-1", "E");
             r["eventName"] = serde_json::Value::String(format!("E{i}"));
+            // Distinct events: the same id, account and time twice is one event (tests/dedup.rs).
+            r["eventID"] = serde_json::Value::String(format!("e{i}"));
             r["requestParameters"] = serde_json::json!({ "i": i });
             r
         })

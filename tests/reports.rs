@@ -178,6 +178,10 @@ fn a_saved_report_renders_like_a_fresh_one() {
     let out = dir.path().join("fresh");
     let run = trailaudit([
         "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--config".as_ref(),
+        SAMPLE_CONFIG.as_ref(),
         "--format".as_ref(),
         "json,md,sarif,junit".as_ref(),
         "-o".as_ref(),
@@ -215,7 +219,15 @@ fn a_saved_report_renders_like_a_fresh_one() {
 
 #[test]
 fn several_formats_need_a_directory_and_templates_can_be_replaced() {
-    let run = trailaudit(["audit", "--format", "md,json"]);
+    let run = trailaudit([
+        "audit",
+        "--logs",
+        SAMPLE_LOGS,
+        "--config",
+        SAMPLE_CONFIG,
+        "--format",
+        "md,json",
+    ]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains("several formats need -o DIR"),
@@ -230,6 +242,10 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
     );
     let md = trailaudit([
         "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--config".as_ref(),
+        SAMPLE_CONFIG.as_ref(),
         "--format".as_ref(),
         "md".as_ref(),
         "--templates".as_ref(),
@@ -244,6 +260,10 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
     );
     let html = trailaudit([
         "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--config".as_ref(),
+        SAMPLE_CONFIG.as_ref(),
         "--format".as_ref(),
         "html".as_ref(),
         "--templates".as_ref(),
@@ -258,6 +278,10 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
 
     let missing = trailaudit([
         "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--config".as_ref(),
+        SAMPLE_CONFIG.as_ref(),
         "--format".as_ref(),
         "html".as_ref(),
         "--templates".as_ref(),
@@ -269,7 +293,15 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
 
 #[test]
 fn the_manifest_fingerprints_every_input() {
-    let run = trailaudit(["audit", "--format", "json"]);
+    let run = trailaudit([
+        "audit",
+        "--logs",
+        SAMPLE_LOGS,
+        "--config",
+        SAMPLE_CONFIG,
+        "--format",
+        "json",
+    ]);
     let report = run.json();
     let manifest = &report["manifest"];
     let inputs = manifest["inputs"].as_array().unwrap();
@@ -298,7 +330,16 @@ fn the_manifest_fingerprints_every_input() {
         .iter()
         .any(|a| a == "audit"));
     // The same inputs and policies give the same fingerprints.
-    let again = trailaudit(["audit", "--format", "json"]).json();
+    let again = trailaudit([
+        "audit",
+        "--logs",
+        SAMPLE_LOGS,
+        "--config",
+        SAMPLE_CONFIG,
+        "--format",
+        "json",
+    ])
+    .json();
     assert_eq!(
         again["manifest"]["policy_set_sha256"],
         manifest["policy_set_sha256"]
@@ -312,6 +353,10 @@ fn the_html_report_of_the_samples_has_every_section() {
     let out = dir.path().join("out");
     let run = trailaudit([
         "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--config".as_ref(),
+        SAMPLE_CONFIG.as_ref(),
         "--format".as_ref(),
         "html,json,md,sarif,junit".as_ref(),
         "-o".as_ref(),

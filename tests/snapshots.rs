@@ -90,7 +90,16 @@ fn markdown_report() {
 
 #[test]
 fn markdown_report_of_the_samples() {
-    let run = trailaudit(["audit", "--quiet", "--format", "md"]);
+    let run = trailaudit([
+        "audit",
+        "--logs",
+        SAMPLE_LOGS,
+        "--config",
+        SAMPLE_CONFIG,
+        "--quiet",
+        "--format",
+        "md",
+    ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!("markdown_samples", run.stdout);
 }

@@ -243,8 +243,15 @@ fn input_order_streams_every_match_in_file_then_record_order() {
     let mut expected = by_input.clone();
     expected.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     assert_eq!(by_input, expected, "not in input order");
+    // The same events; which copy of a repeated event (the fixtures repeat some across files)
+    // is shown follows read order, so the events are compared, not their files.
+    let events = |rows: &[(String, u64, Value)]| {
+        let mut ids: Vec<String> = rows.iter().map(|r| r.2.to_string()).collect();
+        ids.sort();
+        ids
+    };
     by_time.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    assert_eq!(by_time, by_input, "not the same matches");
+    assert_eq!(events(&by_time), events(&by_input), "not the same matches");
 
     let csv = query(&[pattern, path, "--format", "csv", "--input-order"], "3");
     assert_eq!(

@@ -17,8 +17,8 @@ use crate::report::{self, Report};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Event history: files and directories of CloudTrail log files, LookupEvents output,
-    /// JSON or NDJSON records (searched recursively). Without --logs and --config, the bundled
-    /// samples/ are audited.
+    /// JSON or NDJSON records (searched recursively). At least one of --logs and --config is
+    /// needed.
     #[arg(long, num_args = 1..)]
     logs: Vec<PathBuf>,
     /// Configuration evidence: the directory the README's aws CLI script or `trailaudit
@@ -101,16 +101,6 @@ impl OutputArgs {
     }
 }
 
-/// `samples/` next to the working directory, else in the source tree this binary was built from.
-fn samples_dir() -> Option<PathBuf> {
-    [
-        PathBuf::from("samples"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"),
-    ]
-    .into_iter()
-    .find(|p| p.join("logs").is_dir())
-}
-
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     if let Some(f) = &args.framework {
         if !FRAMEWORKS.contains(&f.as_str()) {
@@ -129,20 +119,14 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         .as_deref()
         .map(judge::waiver::Baseline::load)
         .transpose()?;
-    let (mut logs, mut configs) = (args.logs.clone(), args.config.clone());
+    let (logs, configs) = (args.logs.clone(), args.config.clone());
+    // An audit of nothing, or of evidence nobody named, would be a report about the wrong
+    // thing: say what is missing instead.
     if logs.is_empty() && configs.is_empty() {
-        let samples = samples_dir()
-            .context("no --logs or --config given, and no samples/ directory to audit")?;
-        if !quiet {
-            eprintln!(
-                "trailaudit: no --logs or --config given: auditing the bundled {}",
-                samples.display()
-            );
-        }
-        logs.push(samples.join("logs"));
-        if samples.join("config").is_dir() {
-            configs.push(samples.join("config"));
-        }
+        bail!(
+            "no evidence given: name the event history with --logs PATH and the configuration \
+             with --config PATH (the bundled samples: --logs samples/logs --config samples/config)"
+        );
     }
     check_paths_exist(&logs)?;
     check_paths_exist(&configs)?;

@@ -78,8 +78,10 @@ fn render_text(inv: &Inventory) -> String {
     );
     let _ = writeln!(
         s,
-        "Events:   {} loaded, {} rejected",
-        inv.events, inv.rejected_records
+        "Events:   {} loaded, {} rejected{}",
+        inv.events,
+        inv.rejected_records,
+        crate::inventory::duplicates_note(inv.duplicate_records)
     );
     if let (Some(first), Some(last)) = (&inv.first_event, &inv.last_event) {
         let _ = writeln!(s, "Period:   {first} .. {last}");
@@ -152,6 +154,16 @@ fn render_text(inv: &Inventory) -> String {
                     f.total - f.first.len() as u64
                 );
             }
+        }
+    }
+    if !inv.duplicates.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nDuplicate records ({}), copies of events loaded already:",
+            inv.duplicate_records
+        );
+        for f in &inv.duplicates {
+            let _ = writeln!(s, "  {}: {}", f.path.display(), f.records);
         }
     }
     if !inv.skipped_files.is_empty() {

@@ -132,6 +132,13 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     };
 
     let partial = accounting.is_partial();
+    if accounting.duplicate_records() > 0 && !quiet {
+        eprintln!(
+            "trailaudit: {} duplicate record(s) (copies of events loaded already) not matched \
+             twice; `trailaudit inventory` lists them",
+            accounting.duplicate_records()
+        );
+    }
     if partial && !quiet {
         eprintln!(
             "{}; `trailaudit inventory` lists them",

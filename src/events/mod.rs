@@ -1,6 +1,7 @@
 //! Event history: CloudTrail records from files of every shape a user has, into one polars
 //! DataFrame (the [`EventFrame`]), with every input file and record accounted for.
 
+pub mod dedup;
 pub mod json;
 pub mod record;
 pub mod scan;
@@ -89,6 +90,9 @@ pub struct InputFile {
     pub key: KeyInfo,
     pub outcome: Outcome,
     pub rejections: Rejections,
+    /// Records not loaded because the same event (`eventID` and account) was loaded already,
+    /// from this file or another ([`dedup`]). Not partial evidence: the event is there.
+    pub duplicates: u64,
     /// Size and SHA-256 as stored, when the file could be read (and the load asked for it).
     pub fingerprint: Option<source::Fingerprint>,
     /// Size and SHA-256 of the uncompressed content, when the load asked for it
@@ -115,6 +119,11 @@ impl Accounting {
 
     pub fn rejected_records(&self) -> u64 {
         self.files.iter().map(|f| f.rejections.total).sum()
+    }
+
+    /// Records that were copies of an event already loaded ([`InputFile::duplicates`]).
+    pub fn duplicate_records(&self) -> u64 {
+        self.files.iter().map(|f| f.duplicates).sum()
     }
 
     /// Some input could not be fully read: a file failed or a record was rejected.
@@ -299,7 +308,25 @@ pub fn stream_in<E>(
     chunk_rows: usize,
     mut consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
 ) -> Result<Accounting, E> {
-    let found = source::discover(inputs);
+    let mut found = source::discover(inputs);
+    let copies = source::skip_copies(&mut found);
+    // A copy wanted by a digest is checked through its original's content.
+    let wanted: Option<std::collections::HashSet<PathBuf>> = options.content_hashes.map(|set| {
+        let mut set = set.clone();
+        for &(copy, original) in &copies {
+            if let (Found::Skipped(p, _), Found::File(o)) = (&found[copy], &found[original]) {
+                if set.contains(p) {
+                    set.insert(o.clone());
+                }
+            }
+        }
+        set
+    });
+    let options = LoadOptions {
+        content_hashes: wanted.as_ref(),
+        ..options
+    };
+    let seen = dedup::Seen::default();
     let sources: Vec<Source> = found
         .iter()
         .map(|f| {
@@ -339,8 +366,8 @@ pub fn stream_in<E>(
         // waits for a thread that waits for it.
         let producer = scope.spawn(|| {
             let read = || match order {
-                Order::Any => read_any_order(&to_read, options, chunk_rows, &stop, tx),
-                Order::Input => read_in_order(&to_read, options, chunk_rows, &stop, tx),
+                Order::Any => read_any_order(&to_read, options, &seen, chunk_rows, &stop, tx),
+                Order::Input => read_in_order(&to_read, options, &seen, chunk_rows, &stop, tx),
             };
             match rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("trailaudit-load-{i}"))
@@ -379,7 +406,7 @@ pub fn stream_in<E>(
         }
         read[id as usize] = Some(result);
     }
-    let files = found
+    let mut files: Vec<InputFile> = found
         .into_iter()
         .zip(read)
         .zip(sources)
@@ -397,11 +424,22 @@ pub fn stream_in<E>(
                 path: source.path,
                 outcome: read.outcome,
                 rejections: read.rejections,
+                duplicates: read.duplicates,
                 fingerprint: read.fingerprint,
                 content: read.content,
             }
         })
         .collect();
+    // A copy's bytes are its original's: the manifest and the digest check see them too.
+    for (copy, original) in copies {
+        files[copy].fingerprint = files[original].fingerprint.clone();
+        if options
+            .content_hashes
+            .is_some_and(|set| set.contains(&files[copy].path))
+        {
+            files[copy].content = files[original].content.clone();
+        }
+    }
     Ok(Accounting { files, events })
 }
 
@@ -410,6 +448,10 @@ pub fn stream_in<E>(
 struct Read {
     outcome: Outcome,
     rejections: Rejections,
+    duplicates: u64,
+    /// The indexes of the records that were copies, when [`Dedup::Check`] was asked to note
+    /// them (a file that may be read again).
+    copies: Vec<u64>,
     fingerprint: Option<Fingerprint>,
     content: Option<Fingerprint>,
 }
@@ -419,6 +461,8 @@ impl Read {
         Read {
             outcome,
             rejections: Rejections::default(),
+            duplicates: 0,
+            copies: Vec::new(),
             fingerprint: None,
             content: None,
         }
@@ -448,12 +492,13 @@ fn read_one(
     path: &Path,
     id: u32,
     options: LoadOptions,
+    dedup: Dedup,
     sink: &mut Sink,
     scratch: &mut Vec<u8>,
 ) -> Read {
     // A large file's turn is held until its buffer is let go.
     let mut turn = None;
-    let read = read_file(path, id, options, sink, scratch, &mut turn);
+    let read = read_file(path, id, options, dedup, sink, scratch, &mut turn);
     read.report(options.progress, path);
     if scratch.capacity() > SCRATCH_KEEP {
         *scratch = Vec::new();
@@ -466,6 +511,7 @@ fn read_one(
 fn read_any_order(
     to_read: &[(u32, &Path)],
     options: LoadOptions,
+    seen: &dedup::Seen,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
     tx: std::sync::mpsc::SyncSender<DataFrame>,
@@ -482,7 +528,9 @@ fn read_any_order(
             },
             |(mut sink, mut reads, mut scratch), &(id, path)| {
                 if !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    reads.push((id, read_one(path, id, options, &mut sink, &mut scratch)));
+                    let dedup = Dedup::Check { seen, note: false };
+                    let read = read_one(path, id, options, dedup, &mut sink, &mut scratch);
+                    reads.push((id, read));
                 }
                 (sink, reads, scratch)
             },
@@ -501,6 +549,7 @@ fn read_any_order(
 fn read_in_order(
     to_read: &[(u32, &Path)],
     options: LoadOptions,
+    seen: &dedup::Seen,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
     tx: std::sync::mpsc::SyncSender<DataFrame>,
@@ -515,11 +564,14 @@ fn read_in_order(
             .map_init(Vec::new, |scratch, &(id, path)| {
                 let mut sink = Sink::new(options.keep, chunk_rows, None);
                 sink.hold_at_most(KEPT_CHUNKS * chunk_rows);
-                let read = read_one(path, id, options, &mut sink, scratch);
+                let dedup = Dedup::Check { seen, note: true };
+                let read = read_one(path, id, options, dedup, &mut sink, scratch);
                 (id, path, read, sink.into_frames())
             })
             .collect();
         for (id, path, read, frames) in done {
+            let mut read = read;
+            let copies = std::mem::take(&mut read.copies);
             match frames {
                 Some(frames) => {
                     for frame in frames {
@@ -536,7 +588,9 @@ fn read_in_order(
                         ..options
                     };
                     let mut sink = Sink::new(options.keep, chunk_rows, Some(tx.clone()));
-                    drop(read_one(path, id, again, &mut sink, &mut Vec::new()));
+                    // The copies were decided by the first reading: the others' keys are seen now.
+                    let dedup = Dedup::Replay(&copies);
+                    drop(read_one(path, id, again, dedup, &mut sink, &mut Vec::new()));
                     sink.flush();
                 }
             }
@@ -636,10 +690,39 @@ impl Sink {
 /// Largest decompression buffer a loading thread keeps between files.
 const SCRATCH_KEEP: usize = source::LARGE_FILE;
 
+/// How a file's records are told from copies of events already loaded.
+#[derive(Clone, Copy)]
+enum Dedup<'a> {
+    /// Against every event loaded so far; with `note`, the copies' indexes are kept in
+    /// [`Read::copies`].
+    Check { seen: &'a dedup::Seen, note: bool },
+    /// As the first reading of the same file decided: these record indexes, ascending, were
+    /// copies.
+    Replay(&'a [u64]),
+}
+
+impl Dedup<'_> {
+    /// Whether the record at `index` is a copy of an event already loaded.
+    fn is_copy(self, row: &record::Row, index: u64, copies: &mut Vec<u64>) -> bool {
+        match self {
+            Dedup::Check { seen, note } => {
+                let copy = dedup::key(row).is_some_and(|k| !seen.first(k));
+                if copy && note {
+                    copies.push(index);
+                }
+                copy
+            }
+            Dedup::Replay(copies) => copies.binary_search(&index).is_ok(),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn read_file(
     path: &Path,
     id: u32,
     options: LoadOptions,
+    dedup: Dedup,
     sink: &mut Sink,
     scratch: &mut Vec<u8>,
     turn: &mut Option<source::LargeFileTurn>,
@@ -669,12 +752,19 @@ fn read_file(
             return read;
         }
     };
-    let rejections = &mut read.rejections;
+    let (rejections, duplicates, copies) =
+        (&mut read.rejections, &mut read.duplicates, &mut read.copies);
     let mut loaded = 0u64;
     let keep = options.keep;
-    let content = shape::read_records(text, keep, &mut |pos, item| match item
-        .and_then(|i| record::parse_item_with(i, keep, options.rest_if))
+    // The fields a copy is recognised by are read whatever the frame keeps.
+    let parse_keep = match keep {
+        Keep::Whole => Keep::Whole,
+        Keep::Columns(bits) => Keep::Columns(bits | Keep::fields(&dedup::FIELDS).columns()),
+    };
+    let content = shape::read_records(text, parse_keep, &mut |pos, item| match item
+        .and_then(|i| record::parse_item_with(i, parse_keep, options.rest_if))
     {
+        Ok(row) if dedup.is_copy(&row, pos.index, copies) => *duplicates += 1,
         Ok(row) => {
             sink.push(&row, id, pos.index);
             loaded += 1;

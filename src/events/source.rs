@@ -178,6 +178,95 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
     out
 }
 
+/// Marks each file whose stored bytes are those of an earlier file (in input order) as skipped,
+/// `duplicate of PATH`, so that a log file reachable twice (a backup copy, the organization
+/// trail's bucket and the account trail's bucket both synced) loads once. Returns the pairs
+/// (copy, original) of indexes into `found`.
+///
+/// Cheapest sound test: only files of a size that another file also has are read, and those are
+/// compared by SHA-256 (streamed, nothing held), in parallel. Empty files and files beyond the
+/// per-file limit are left to fail with their own reason.
+pub fn skip_copies(found: &mut [Found]) -> Vec<(usize, usize)> {
+    use rayon::prelude::*;
+    use std::collections::HashMap;
+    let mut by_size: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, f) in found.iter().enumerate() {
+        if let Found::File(p) = f {
+            match fs::metadata(p) {
+                Ok(m) if m.len() > 0 && m.len() <= MAX_DECOMPRESSED => {
+                    by_size.entry(m.len()).or_default().push(i)
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut candidates: Vec<usize> = by_size
+        .into_values()
+        .filter(|v| v.len() > 1)
+        .flatten()
+        .collect();
+    candidates.sort_unstable();
+    let path = |i: usize| match &found[i] {
+        Found::File(p) => p.clone(),
+        _ => unreachable!("candidates are files"),
+    };
+    let hashed: Vec<(usize, Option<Digest>)> = candidates
+        .par_iter()
+        .map(|&i| (i, sha256_of_file(&path(i))))
+        .collect();
+    let mut first: HashMap<Digest, usize> = HashMap::new();
+    let mut copies = Vec::new();
+    // Ascending indexes: the first of equal files in input order is the one loaded.
+    for (i, digest) in hashed {
+        let Some(digest) = digest else { continue };
+        match first.get(&digest) {
+            Some(&original) => copies.push((i, original)),
+            None => {
+                first.insert(digest, i);
+            }
+        }
+    }
+    let skipped: Vec<(usize, Found)> = copies
+        .iter()
+        .map(|&(copy, original)| {
+            let reason = format!("duplicate of {}", path(original).display());
+            (copy, Found::Skipped(path(copy), reason))
+        })
+        .collect();
+    for (copy, skip) in skipped {
+        found[copy] = skip;
+    }
+    copies
+}
+
+/// A file's size and SHA-256.
+type Digest = (u64, [u8; 32]);
+
+/// Size and SHA-256 of a file's bytes, read in blocks; `None` when it cannot be read (the load
+/// then says why).
+fn sha256_of_file(path: &Path) -> Option<Digest> {
+    use sha2::Digest;
+    let mut file = fs::File::open(path).ok()?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut total = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+        if total > MAX_DECOMPRESSED {
+            return None;
+        }
+    }
+    Some((total, hasher.finalize().into()))
+}
+
 /// Why a file that is not a regular file is not read.
 fn special_file(kind: fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;

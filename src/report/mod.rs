@@ -276,6 +276,12 @@ pub struct LogInputs {
     pub rejected_records: u64,
     pub failed_files: Vec<PathError>,
     pub skipped_files: Vec<PathError>,
+    /// Records not counted because the same event (`eventID` and account) was loaded already,
+    /// and the files they were in: not partial evidence.
+    #[serde(default)]
+    pub duplicate_records: u64,
+    #[serde(default)]
+    pub duplicates: Vec<crate::inventory::FileDuplicates>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -485,6 +491,8 @@ pub fn build(
             events: acc.events,
             events_in_scope: logs.in_scope,
             rejected_records: acc.rejected_records(),
+            duplicate_records: acc.duplicate_records(),
+            duplicates: crate::inventory::FileDuplicates::of(&acc.files),
             ..LogInputs::default()
         };
         for f in &acc.files {

@@ -706,12 +706,13 @@ pub fn text(r: &Report) -> String {
     if let Some(l) = &r.inputs.logs {
         let _ = writeln!(
             s,
-            "Events:  {} in scope of {} loaded from {} files ({} failed, {} records rejected); {} .. {}",
+            "Events:  {} in scope of {} loaded from {} files ({} failed, {} records rejected{}); {} .. {}",
             l.events_in_scope,
             l.events,
             l.files,
             l.failed_files.len(),
             l.rejected_records,
+            crate::inventory::duplicates_note(l.duplicate_records),
             r.scope.first_event.as_deref().unwrap_or("-"),
             r.scope.last_event.as_deref().unwrap_or("-")
         );

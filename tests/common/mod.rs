@@ -54,6 +54,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> PathBuf {
     path.to_path_buf()
 }
 
+/// The bundled samples: `audit` audits only the evidence it is given.
+pub const SAMPLE_LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/logs");
+pub const SAMPLE_CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/config");
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpora")
 }

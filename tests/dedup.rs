@@ -1,0 +1,197 @@
+//! Each event once: a log file reachable twice, or its records re-packed into another file,
+//! counts every event once (issue 16, point 4).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// The samples' log files, copied into `dir/logs`.
+fn copy_logs(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(samples().join("logs")).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(samples()).unwrap();
+            files.push(write(&dir.join(rel), &std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    files
+}
+
+fn records_of(gz: &Path) -> Vec<Value> {
+    let text = gunzip(&std::fs::read(gz).unwrap());
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["Records"].as_array().unwrap().clone()
+}
+
+fn gunzip(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+fn inventory(paths: &[&Path], extra: &[&str]) -> Run {
+    let mut args: Vec<std::ffi::OsString> = vec!["inventory".into()];
+    args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+    args.extend(["--format", "json"].map(Into::into));
+    args.extend(extra.iter().map(Into::into));
+    trailaudit(args)
+}
+
+fn audit(logs: &Path) -> Value {
+    let config = samples().join("config");
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.json()
+}
+
+/// Every count of an inventory, less its accounting of files.
+fn counts(inv: &Value) -> Value {
+    serde_json::json!({
+        "events": inv["events"],
+        "rejected": inv["rejected_records"],
+        "days": inv["events_by_account_region_day"],
+        "gaps": inv["gaps"],
+        "first": inv["first_event"],
+        "last": inv["last_event"],
+    })
+}
+
+#[test]
+fn a_copy_of_a_log_file_is_skipped_as_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = copy_logs(dir.path());
+    let alone = inventory(&[&dir.path().join("logs")], &[]);
+    assert_eq!(alone.code, 0, "{}", alone.stderr);
+    // A backup copy under another name, after the original in input order.
+    let original = &files[3];
+    let copy = write(
+        &dir.path().join("logs/zz-backup/copy.json.gz"),
+        &std::fs::read(original).unwrap(),
+    );
+    let twice = inventory(&[&dir.path().join("logs")], &[]);
+    assert_eq!(twice.code, 0, "duplicates are not partial evidence");
+    let (a, b) = (alone.json(), twice.json());
+    assert_eq!(counts(&a), counts(&b));
+    assert_eq!(b["files"], a["files"].as_u64().unwrap() + 1);
+    assert_eq!(b["loaded_files"], a["loaded_files"]);
+    assert_eq!(b["duplicate_records"], 0);
+    let skipped = b["skipped_files"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["path"], copy.display().to_string());
+    assert_eq!(
+        skipped[0]["reason"],
+        format!("duplicate of {}", original.display())
+    );
+}
+
+#[test]
+fn repacked_records_are_counted_once_and_verdicts_do_not_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = copy_logs(dir.path());
+    let logs = dir.path().join("logs");
+    let alone = audit(&logs);
+    // The same records in another shape (NDJSON, different bytes): an export beside the trail's
+    // files.
+    let mut ndjson = String::new();
+    let mut repacked = 0;
+    for f in files.iter().step_by(3) {
+        for r in records_of(f) {
+            ndjson += &serde_json::to_string(&r).unwrap();
+            ndjson.push('\n');
+            repacked += 1;
+        }
+    }
+    let export = write(&logs.join("export/events.ndjson"), ndjson.as_bytes());
+    let both = audit(&logs);
+    let (a, b) = (&alone["inputs"]["logs"], &both["inputs"]["logs"]);
+    assert_eq!(a["events"], b["events"]);
+    assert_eq!(a["events_in_scope"], b["events_in_scope"]);
+    assert_eq!(b["duplicate_records"], repacked);
+    assert_eq!(b["duplicates"][0]["path"], export.display().to_string());
+    assert_eq!(b["duplicates"][0]["records"], repacked);
+    assert_eq!(both["activity"], alone["activity"]);
+    let verdicts = |r: &Value| -> Vec<(Value, Value, usize)> {
+        r["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let n = p["findings"].as_array().map_or(0, Vec::len);
+                (p["id"].clone(), p["status"].clone(), n)
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&alone), verdicts(&both));
+    let evt509 = |r: &Value| policy(r, "TA-EVT-509")["status"].clone();
+    assert_eq!(evt509(&alone), evt509(&both));
+}
+
+#[test]
+fn records_without_event_id_are_never_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = record("2024-01-01T00:00:00Z", "111122223333", "us-east-1", "A");
+    r.as_object_mut().unwrap().remove("eventID");
+    let line = serde_json::to_string(&r).unwrap();
+    let with_id = record("2024-01-01T00:00:00Z", "111122223333", "us-east-1", "B");
+    let with_id = serde_json::to_string(&with_id).unwrap();
+    let text = [line.as_str(), &line, &with_id, &with_id].join("\n");
+    let path = write(&dir.path().join("events.ndjson"), text.as_bytes());
+    let run = inventory(&[&path], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let inv = run.json();
+    assert_eq!(
+        inv["events"], 3,
+        "both records without an id, one of the two with"
+    );
+    assert_eq!(inv["duplicate_records"], 1);
+}
+
+#[test]
+fn chunking_does_not_change_the_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = copy_logs(dir.path());
+    let logs = dir.path().join("logs");
+    let mut ndjson = String::new();
+    for f in files.iter().take(40) {
+        for r in records_of(f) {
+            ndjson += &serde_json::to_string(&r).unwrap();
+            ndjson.push('\n');
+        }
+    }
+    write(&logs.join("export/events.ndjson"), ndjson.as_bytes());
+    write(
+        &logs.join("zz/copy.json.gz"),
+        &std::fs::read(&files[0]).unwrap(),
+    );
+    let runs: Vec<Value> = ["1", "7", "4096", "1000000"]
+        .iter()
+        .map(|rows| {
+            let run = inventory(&[&logs], &["--chunk-rows", rows]);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            run.json()
+        })
+        .collect();
+    assert!(runs[0]["duplicate_records"].as_u64().unwrap() > 0);
+    for r in &runs[1..] {
+        assert_eq!(r, &runs[0]);
+    }
+}
