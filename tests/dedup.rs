@@ -191,7 +191,15 @@ fn chunking_does_not_change_the_duplicates() {
         })
         .collect();
     assert!(runs[0]["duplicate_records"].as_u64().unwrap() > 0);
+    // Which of two files holding copies of an event is read first is up to the loading
+    // threads, so the per-file split of the duplicates may differ between runs; everything
+    // else, totals included, may not.
+    let settled = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().unwrap().remove("duplicates");
+        v
+    };
     for r in &runs[1..] {
-        assert_eq!(r, &runs[0]);
+        assert_eq!(settled(r), settled(&runs[0]));
     }
 }
