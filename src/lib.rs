@@ -11,6 +11,7 @@ pub mod events;
 pub mod exit;
 pub mod filter;
 pub mod finding;
+pub mod inputs;
 pub mod integrity;
 pub mod inventory;
 pub mod judge;

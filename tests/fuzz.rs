@@ -114,6 +114,7 @@ fn audit(dir: &std::path::Path) -> trailaudit::report::Report {
         command_line: Vec::new(),
         progress: None,
         whole_records: false,
+        ignored: Vec::new(),
     };
     trailaudit::audit::run(req).unwrap().report
 }

@@ -341,3 +341,44 @@ fn a_baseline_sees_new_events_of_a_known_finding() {
     assert_eq!(finding["baseline"], "new", "{finding:#}");
     assert_eq!(finding["event_total"], 2);
 }
+
+#[test]
+fn evidence_paths_are_classified_by_content() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let positional = audit(&[root.as_os_str()]);
+    let explicit = audit(&[
+        "--logs".as_ref(),
+        samples("logs").as_os_str(),
+        "--config".as_ref(),
+        samples("config").as_os_str(),
+    ]);
+    assert_eq!(positional.code, 1, "{}", positional.stderr);
+    assert_eq!(explicit.code, 1);
+    let settle = |run: &Run| {
+        let mut v = run.json();
+        v["manifest"]["command_line"] = Value::Null;
+        v["inputs"].as_object_mut().unwrap().remove("ignored");
+        v
+    };
+    assert_eq!(settle(&positional), settle(&explicit));
+    let report = positional.json();
+    assert_eq!(
+        report["inputs"]["logs"]["paths"][0],
+        samples("logs").to_str().unwrap()
+    );
+    assert_eq!(
+        report["inputs"]["config"]["paths"][0],
+        samples("config").to_str().unwrap()
+    );
+    let ignored = report["inputs"]["ignored"].as_array().unwrap();
+    assert_eq!(ignored.len(), 1);
+    assert!(ignored[0]["path"].as_str().unwrap().ends_with("README.md"));
+
+    // Positional paths and the flags together: each path read once, as what it is.
+    let mixed = audit(&[
+        samples("logs").as_os_str(),
+        "--config".as_ref(),
+        samples("config").as_os_str(),
+    ]);
+    assert_eq!(settle(&mixed), settle(&explicit));
+}

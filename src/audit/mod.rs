@@ -52,6 +52,9 @@ pub struct Request<'a> {
     /// Load whole records, not only what the policies read (for comparison: the report is
     /// the same).
     pub whole_records: bool,
+    /// Files under the evidence paths that are neither event history nor configuration
+    /// evidence, with why (see [`crate::inputs`]).
+    pub ignored: Vec<(PathBuf, String)>,
 }
 
 /// A finished audit: the report and the exit status it calls for.
@@ -282,6 +285,7 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
         activity: Vec::new(),
         command_line: req.command_line.clone(),
         partial_allowed: req.allow_partial,
+        ignored: req.ignored.clone(),
     };
     if let Some(h) = &history {
         let inv = &h.inventory;

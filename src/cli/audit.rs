@@ -16,9 +16,13 @@ use crate::report::{self, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Evidence: files and directories (searched recursively), each file classified by its
+    /// content as event history or configuration evidence (e.g. `audit samples/`). Files that
+    /// are neither are listed in the report and not read.
+    paths: Vec<PathBuf>,
     /// Event history: files and directories of CloudTrail log files, LookupEvents output,
-    /// JSON or NDJSON records (searched recursively). At least one of --logs and --config is
-    /// needed.
+    /// JSON or NDJSON records (searched recursively). Evidence must be given, here, with
+    /// --config or as PATHs.
     #[arg(long, num_args = 1..)]
     logs: Vec<PathBuf>,
     /// Configuration evidence: the directory the README's aws CLI script or `trailaudit
@@ -119,17 +123,22 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         .as_deref()
         .map(judge::waiver::Baseline::load)
         .transpose()?;
-    let (logs, configs) = (args.logs.clone(), args.config.clone());
+    let (mut logs, mut configs) = (args.logs.clone(), args.config.clone());
     // An audit of nothing, or of evidence nobody named, would be a report about the wrong
     // thing: say what is missing instead.
-    if logs.is_empty() && configs.is_empty() {
+    if logs.is_empty() && configs.is_empty() && args.paths.is_empty() {
         bail!(
-            "no evidence given: name the event history with --logs PATH and the configuration \
-             with --config PATH (the bundled samples: --logs samples/logs --config samples/config)"
+            "no evidence given: name it as PATH... (classified by content: e.g. `audit \
+             samples/`), or the event history with --logs PATH and the configuration with \
+             --config PATH"
         );
     }
+    check_paths_exist(&args.paths)?;
     check_paths_exist(&logs)?;
     check_paths_exist(&configs)?;
+    let classified = crate::inputs::classify(&args.paths);
+    logs.extend(classified.logs);
+    configs.extend(classified.config);
 
     let bar = Bar::for_terminal(quiet, "auditing");
     let audit = audit::run(audit::Request {
@@ -149,6 +158,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         command_line: std::env::args().collect(),
         progress: Bar::progress(&bar),
         whole_records: args.whole_records,
+        ignored: classified.ignored,
     })?;
     drop(bar);
     let report = &audit.report;

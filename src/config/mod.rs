@@ -198,7 +198,14 @@ pub fn is_answer(code: &str) -> bool {
 /// Event history that `trailaudit collect` keeps beside the configuration: the trail bucket's
 /// log files (`<account>/logs/`) and LookupEvents pages (`cloudtrail/lookup-events/`). They
 /// are `audit --logs` input, so the configuration walk does not enter them.
-fn is_event_history(dir: &Path) -> bool {
+/// Whether `bytes`, read from `path`, is configuration evidence this module recognises (what
+/// `audit PATH...` uses to tell configuration from event history).
+pub fn recognises(path: &Path, bytes: &[u8]) -> bool {
+    let (mut raw, mut gaps) = (RawConfig::default(), Vec::new());
+    read(path, bytes, &scope_of(path), &mut raw, &mut gaps).is_ok()
+}
+
+pub fn is_event_history(dir: &Path) -> bool {
     let mut parts = dir.iter().rev().filter_map(|p| p.to_str());
     match (parts.next(), parts.next()) {
         (Some("logs"), Some(account)) => is_account(account),

@@ -262,6 +262,10 @@ pub struct Inputs {
     /// window, or a window reaching past the evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shortfalls: Vec<String>,
+    /// Files under the paths given to `audit PATH...` that are neither event history nor
+    /// configuration evidence: not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<PathError>,
     /// `--allow-partial` was given.
     pub partial_allowed: bool,
 }
@@ -470,6 +474,8 @@ pub struct Evidence<'a> {
     pub command_line: Vec<String>,
     /// `--allow-partial` was given.
     pub partial_allowed: bool,
+    /// Files under the evidence paths that are neither kind of evidence, with why.
+    pub ignored: Vec<(PathBuf, String)>,
 }
 
 pub fn build(
@@ -480,6 +486,14 @@ pub fn build(
 ) -> Report {
     let mut inputs = Inputs {
         partial_allowed: evidence.partial_allowed,
+        ignored: evidence
+            .ignored
+            .iter()
+            .map(|(path, why)| PathError {
+                path: path.clone(),
+                error: why.clone(),
+            })
+            .collect(),
         ..Inputs::default()
     };
     let mut accounts: Vec<String> = Vec::new();

@@ -703,6 +703,9 @@ pub fn text(r: &Report) -> String {
     for shortfall in &r.inputs.shortfalls {
         let _ = writeln!(s, "No evidence: {shortfall}");
     }
+    for i in &r.inputs.ignored {
+        let _ = writeln!(s, "Not read: {}: {}", i.path.display(), i.error);
+    }
     if let Some(l) = &r.inputs.logs {
         let _ = writeln!(
             s,
