@@ -66,6 +66,31 @@ fn no_event_evidence_is_no_pass_and_exits_2() {
         "the event history holds no record"
     );
 
+    // SARIF says it too, as the run's notifications (a consumer of results alone would see
+    // no finding and think all is well).
+    let sarif = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        empty.path().as_os_str(),
+        "--format".as_ref(),
+        "sarif".as_ref(),
+    ])
+    .json();
+    let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(notes.iter().any(|n| n["message"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("partial evidence: the event history holds no record")));
+    assert!(notes
+        .iter()
+        .any(|n| n["associatedRule"]["id"] == "TA-EVT-401"
+            && n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("no evidence")));
+
     // Accepted as partial, the configuration verdicts decide the exit.
     let run = audit(&[
         "--logs".as_ref(),

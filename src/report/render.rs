@@ -495,6 +495,7 @@ pub fn sarif(report: &Report) -> Value {
             "informationUri": "https://github.com/trailaudit/trailaudit",
             "rules": rules
         }},
+        "invocations": [sarif_invocation(report)],
         "results": results
     });
     if !used_bases.is_empty() {
@@ -509,6 +510,46 @@ pub fn sarif(report: &Report) -> Value {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [run]
+    })
+}
+
+/// The run as SARIF states it: what kept verdicts from resting on evidence (a shortfall of
+/// the event history, a policy without evidence or judged in part) as warnings, a policy that
+/// could not be evaluated as an error, which also makes the execution unsuccessful.
+fn sarif_invocation(report: &Report) -> Value {
+    let note = |level: &str, text: String, rule: Option<&str>| {
+        let mut n = json!({"level": level, "message": {"text": text}});
+        if let Some(id) = rule {
+            n["associatedRule"] = json!({"id": id});
+        }
+        n
+    };
+    let mut notes: Vec<Value> = report
+        .inputs
+        .shortfalls
+        .iter()
+        .map(|s| note("warning", format!("partial evidence: {s}"), None))
+        .collect();
+    for p in &report.policies {
+        let reason = p.reason.clone().unwrap_or_default();
+        match p.status {
+            Status::NoEvidence => notes.push(note(
+                "warning",
+                format!("{}: no evidence: {reason}", p.id),
+                Some(&p.id),
+            )),
+            Status::Incomplete => notes.push(note(
+                "warning",
+                format!("{}: incomplete: {reason}", p.id),
+                Some(&p.id),
+            )),
+            Status::Error => notes.push(note("error", format!("{}: {reason}", p.id), Some(&p.id))),
+            _ => {}
+        }
+    }
+    json!({
+        "executionSuccessful": report.policies.iter().all(|p| p.status != Status::Error),
+        "toolExecutionNotifications": notes
     })
 }
 
