@@ -122,6 +122,94 @@ pub struct Finding {
     /// With `--baseline`: `new`, or `unchanged` when the baseline report has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
+    /// Event findings: what the events were (changes and refused attempts, read-only calls,
+    /// calls a service made on the principal's behalf).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<Breakdown>,
+    /// A finding of a policy that claims a change, all of whose events AWS refused: an attempt,
+    /// not a change, and never a violation of that policy (TA-EVT-401 judges refused calls).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attempt: bool,
+}
+
+/// Distinct error codes kept per finding; the others are counted as `other`.
+pub const MAX_ERROR_CODES: usize = 8;
+
+/// What a finding's events were.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Breakdown {
+    /// Events AWS carried out (no `errorCode`).
+    pub changes: u64,
+    /// Events AWS refused (with an `errorCode`), and how many of each code.
+    pub refused: u64,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub refused_by_code: std::collections::BTreeMap<String, u64>,
+    /// Read-only calls (`readOnly: true`).
+    pub read_only: u64,
+    /// Calls a service made on the principal's behalf (`userIdentity.invokedBy`).
+    pub by_service: u64,
+}
+
+impl Breakdown {
+    /// Counts one event.
+    pub fn add(&mut self, error_code: Option<&str>, read_only: bool, invoked_by: Option<&str>) {
+        match error_code {
+            Some(code) => {
+                self.refused += 1;
+                let key = if self.refused_by_code.contains_key(code)
+                    || self.refused_by_code.len() < MAX_ERROR_CODES
+                {
+                    code
+                } else {
+                    "other"
+                };
+                *self.refused_by_code.entry(key.to_string()).or_default() += 1;
+            }
+            None => self.changes += 1,
+        }
+        self.read_only += u64::from(read_only);
+        self.by_service += u64::from(invoked_by.is_some());
+    }
+
+    /// `2 changes, 1 attempt refused (AccessDenied)`, for a policy that claims a change and
+    /// has a refused event; the read-only calls and the calls by a service, for any.
+    pub fn describe(&self, claims_change: bool) -> String {
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = Vec::new();
+        // Without a refused event every event is a change: the count says it.
+        if claims_change && self.refused > 0 {
+            parts.push(plural(self.changes, "change", "changes"));
+            {
+                let codes: Vec<String> = self
+                    .refused_by_code
+                    .iter()
+                    .map(|(c, n)| {
+                        if *n == self.refused {
+                            c.clone()
+                        } else {
+                            format!("{c} {n}")
+                        }
+                    })
+                    .collect();
+                parts.push(format!(
+                    "{} refused ({})",
+                    plural(self.refused, "attempt", "attempts"),
+                    codes.join(", ")
+                ));
+            }
+        }
+        if self.read_only > 0 {
+            parts.push(format!("{} read-only", self.read_only));
+        }
+        if self.by_service > 0 {
+            parts.push(format!(
+                "{} made by a service on the principal's behalf",
+                self.by_service
+            ));
+        }
+        parts.join(", ")
+    }
 }
 
 /// How one configured metric filter fares against a monitoring control.

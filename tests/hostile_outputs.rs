@@ -269,7 +269,7 @@ fn record_text_in_markdown_never_becomes_a_link_markup_or_a_table_break() {
         finding[2..],
         [
             format!("arn:aws:iam::111122223333:user/{shown}"),
-            "1 matching event".into(),
+            "1 matching event (1 read-only)".into(),
             "open".into()
         ],
         "{html}"

@@ -117,12 +117,39 @@ fn the_sample_audit_is_the_same_in_chunks_of_any_size() {
 fn real_corpora_audit_the_same_in_chunks_of_seven_rows() {
     let corpora = fixtures();
     let args = ["--logs", corpora.to_str().unwrap(), "--allow-partial"];
-    assert_same(&audit(&args, WHOLE), &audit(&args, "7"), "corpora");
     assert_same(
-        &inventory(&corpora, WHOLE),
-        &inventory(&corpora, "1"),
+        &copy_choice_left_out(audit(&args, WHOLE)),
+        &copy_choice_left_out(audit(&args, "7")),
+        "corpora",
+    );
+    assert_same(
+        &copy_choice_left_out(inventory(&corpora, WHOLE)),
+        &copy_choice_left_out(inventory(&corpora, "1")),
         "corpora inventory",
     );
+}
+
+/// The corpora hold copies of one event in two files (panther's tests and a Stratus
+/// detonation): which copy is kept follows which file a loading thread reads first (README,
+/// "Each event once"), so the per-file split of duplicates and the file and record an
+/// evidence event names may be either copy's. Everything else must not change.
+fn copy_choice_left_out(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.remove("duplicates");
+                if o.contains_key("event_id") && o.contains_key("file") {
+                    o.remove("file");
+                    o.remove("record");
+                }
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
 }
 
 #[test]

@@ -27,8 +27,8 @@ pub struct Judged<'p> {
     /// With waived findings marked (`waived` when every finding is) and, with a baseline, each
     /// finding marked `new` or `unchanged`.
     pub outcome: Outcome,
-    /// Fails the run: `fail`, at or above `--fail-on`, with a finding neither waived nor (with
-    /// a baseline) in the baseline.
+    /// Fails the run: `fail`, at or above `--fail-on`, with a finding neither waived, nor (with
+    /// a baseline) in the baseline, nor an attempt AWS refused.
     pub violation: bool,
 }
 
@@ -104,6 +104,12 @@ pub fn judge<'p>(results: Vec<(&'p Policy, Outcome)>, options: Options) -> Judge
             if f.waived_by.is_some() {
                 waived_findings += 1;
                 waived_keys.insert(key);
+                continue;
+            }
+            // An attempt AWS refused is not the change the policy is about: it is reported,
+            // and judged by TA-EVT-401, but never a violation here.
+            if f.attempt {
+                seen_keys.insert(key);
                 continue;
             }
             match (&baseline, &mut summary) {

@@ -12,10 +12,12 @@ use super::{Check, Policy};
 use crate::events::record::format_event_time;
 use crate::events::{schema, LoadOptions, Source};
 use crate::filter::to_polars;
-use crate::finding::{EvidenceEvent, Finding, Outcome, MAX_EVENT_IDS, MAX_PARAMETERS};
+use crate::finding::{Breakdown, EvidenceEvent, Finding, Outcome, MAX_EVENT_IDS, MAX_PARAMETERS};
 
 /// Columns every evidence event reads.
-const EVIDENCE_COLUMNS: [&str; 12] = [
+const EVIDENCE_COLUMNS: [&str; 14] = [
+    "readOnly",
+    "userIdentity.invokedBy",
     "eventTime",
     "eventID",
     "recipientAccountId",
@@ -64,6 +66,8 @@ struct Group {
     ids: BTreeMap<Key, String>,
     /// Policies with a time window: every matching event, to find the densest window.
     times: Vec<Key>,
+    /// What the events were: changes or refused attempts, read-only, made by a service.
+    breakdown: Breakdown,
 }
 
 #[derive(Clone)]
@@ -212,6 +216,11 @@ impl<'p> EventPolicies<'p> {
                     group.times.push(key);
                     continue;
                 }
+                group.breakdown.add(
+                    rows.errors.get(row),
+                    rows.read_only.get(row) == Some(true),
+                    rows.invoked_by.get(row),
+                );
                 if group.head.as_ref().is_none_or(|(k, _)| key < *k) {
                     group.head = Some((key, rows.head(row)));
                 }
@@ -248,6 +257,7 @@ impl<'p> EventPolicies<'p> {
                 group_by,
                 threshold,
                 window_ms,
+                claims_change,
                 ..
             } = &p.check
             else {
@@ -276,7 +286,7 @@ impl<'p> EventPolicies<'p> {
                         if t.is_some_and(|t| group.count < t) {
                             continue;
                         }
-                        let message = match t {
+                        let mut message = match t {
                             Some(t) => format!("{} matching events (threshold {t})", group.count),
                             None => format!(
                                 "{} matching event{}",
@@ -284,7 +294,14 @@ impl<'p> EventPolicies<'p> {
                                 if group.count == 1 { "" } else { "s" }
                             ),
                         };
-                        findings.push(group_finding(group, &key, message, named));
+                        let what = group.breakdown.describe(*claims_change);
+                        if !what.is_empty() {
+                            message = format!("{message} ({what})");
+                        }
+                        let attempt = *claims_change && group.breakdown.changes == 0;
+                        let mut pending = group_finding(group, &key, message, named);
+                        pending.finding.attempt = attempt;
+                        findings.push(pending);
                     }
                 }
             }
@@ -344,6 +361,7 @@ fn group_finding(
     events.extend(group.last);
     Pending {
         finding: Finding {
+            breakdown: Some(group.breakdown),
             resource: head.resource(group_key),
             account: head.account,
             region: head.region,
@@ -502,6 +520,8 @@ struct Rows<'a> {
     event_sources: &'a StringChunked,
     names: &'a StringChunked,
     errors: &'a StringChunked,
+    read_only: &'a BooleanChunked,
+    invoked_by: &'a StringChunked,
     agents: &'a StringChunked,
     types: &'a StringChunked,
     files: &'a UInt32Chunked,
@@ -531,6 +551,8 @@ impl<'a> Rows<'a> {
             event_sources: s("eventSource")?,
             names: s("eventName")?,
             errors: s("errorCode")?,
+            read_only: df.column("readOnly")?.bool()?,
+            invoked_by: s("userIdentity.invokedBy")?,
             agents: s("userAgent")?,
             types: s("userIdentity.type")?,
             files: df.column(schema::FILE_ID)?.u32()?,

@@ -131,6 +131,9 @@ struct CheckFile {
     threshold: Option<u64>,
     /// ...within this long (`10m`, `1h`, `1d`).
     window: Option<String>,
+    /// Event policies: the policy claims that something changed, so each finding tells the
+    /// changes AWS carried out from the attempts it refused (`errorCode`).
+    change: Option<bool>,
     /// Config policies: `each-trail` (every trail must match) or `any-trail` (each account
     /// needs one trail that matches).
     scope: Option<String>,
@@ -227,6 +230,8 @@ pub enum Check {
         group_by: Vec<String>,
         threshold: Option<u64>,
         window_ms: Option<i64>,
+        /// Findings tell changes from refused attempts (`change = true`).
+        claims_change: bool,
     },
     Config {
         pattern: Pattern,
@@ -534,7 +539,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
     let c = &file.check;
     // Each kind uses some of the check keys; any other given is an error.
     let used: &[&str] = match file.kind {
-        Kind::Event => &["pattern", "group_by", "threshold", "window"],
+        Kind::Event => &["pattern", "group_by", "threshold", "window", "change"],
         Kind::Config => &["pattern", "scope", "requires", "applies_to"],
         Kind::Monitoring => &["control_events"],
         Kind::Integrity => &["integrity"],
@@ -544,6 +549,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
         ("group_by", c.group_by.is_some()),
         ("threshold", c.threshold.is_some()),
         ("window", c.window.is_some()),
+        ("change", c.change.is_some()),
         ("scope", c.scope.is_some()),
         ("requires", c.requires.is_some()),
         ("applies_to", c.applies_to.is_some()),
@@ -598,6 +604,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                 }),
                 threshold: c.threshold,
                 window_ms,
+                claims_change: c.change.unwrap_or(false),
             })
         }
         Kind::Config => {

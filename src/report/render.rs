@@ -687,7 +687,7 @@ pub fn junit(report: &Report) -> String {
                         if waived {
                             "every finding is waived"
                         } else {
-                            "below --fail-on, waived or in the baseline"
+                            "below --fail-on, waived, in the baseline or attempts AWS refused"
                         },
                         lines.join("\n")
                     ))
