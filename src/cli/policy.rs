@@ -146,10 +146,17 @@ fn explain(set: &PolicySet, p: &policy::Policy) -> String {
             group_by,
             threshold,
             window_ms,
+            claims_change,
             ..
         } => {
             let _ = writeln!(s, "  pattern:  {text}");
             let _ = writeln!(s, "  group by: {}", group_by.join(", "));
+            if *claims_change {
+                let _ = writeln!(
+                    s,
+                    "  a change: each finding tells the changes AWS carried out from the attempts it refused (errorCode); refused attempts alone are no violation"
+                );
+            }
             if let Some(t) = threshold {
                 let window = window_ms
                     .map(|w| format!(" within {} minutes", w / 60_000))
@@ -212,7 +219,15 @@ fn explain(set: &PolicySet, p: &policy::Policy) -> String {
             let _ = writeln!(s, "  in an account and region that otherwise logs (the shorter, the busier the region)");
         }
     }
-    let _ = writeln!(s, "\nFrameworks");
+    let _ = writeln!(
+        s,
+        "\nFrameworks ({})",
+        if p.kind.decides() {
+            "decides these controls"
+        } else {
+            "activity under these controls: its findings are listed for review, they never make a control fail"
+        }
+    );
     for (k, ids) in &p.frameworks {
         let _ = writeln!(s, "  {k}: {}", ids.join(", "));
     }
