@@ -407,3 +407,56 @@ fn evidence_paths_are_classified_by_content() {
     ]);
     assert_eq!(settle(&mixed), settle(&explicit));
 }
+
+#[test]
+fn every_run_prints_a_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    // Reports written to a directory: the verdict goes to stdout.
+    let run = trailaudit([
+        "audit".as_ref(),
+        root.as_os_str(),
+        "--format".as_ref(),
+        "json,html".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("54 policies: 39 fail, 14 pass, 0 not applicable, 1 no evidence"),
+        "{}",
+        run.stdout
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("cis-aws-v3.0: 25 controls: ")));
+    // Failures first, most severe first; passes only counted.
+    let statuses: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("FAIL ") || l.starts_with("NO-EV") || l.starts_with("pass "))
+        .map(|l| &l[..5])
+        .collect();
+    assert_eq!(statuses.first(), Some(&"FAIL "));
+    assert!(!statuses.contains(&"pass "));
+    let first = lines.iter().find(|l| l.starts_with("FAIL ")).unwrap();
+    assert!(first.contains("critical"), "{first}");
+    assert!(run
+        .stdout
+        .contains("... and 14 policies that pass or do not apply"));
+    assert!(!run.stdout.contains('\u{1b}'), "no colour when piped");
+    // JSON on stdout: the verdict goes to stderr, the JSON stays parseable.
+    let run = trailaudit([
+        "audit".as_ref(),
+        root.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert!(
+        run.stderr.contains("54 policies: 39 fail"),
+        "{}",
+        run.stderr
+    );
+    let _ = run.json();
+}

@@ -95,6 +95,25 @@ impl OutputArgs {
         }
     }
 
+    /// A verdict on every run: unless the text report went to stdout, its summary (the counts,
+    /// the frameworks, what failed) goes to stdout when nothing else does (`-o`), else to
+    /// stderr; coloured on a terminal unless `NO_COLOR` is set.
+    pub fn print_verdict(&self, report: &Report) {
+        use std::io::IsTerminal;
+        let text_on_stdout = self.output.is_none() && self.format == [Format::Text];
+        if text_on_stdout {
+            return;
+        }
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if self.output.is_some() {
+            let colour = !no_colour && std::io::stdout().is_terminal();
+            print!("{}", report::render::summary(report, colour));
+        } else {
+            let colour = !no_colour && std::io::stderr().is_terminal();
+            eprint!("{}", report::render::summary(report, colour));
+        }
+    }
+
     pub fn write(&self, report: &Report) -> anyhow::Result<()> {
         write_formats(
             report,
@@ -163,6 +182,9 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     drop(bar);
     let report = &audit.report;
     args.out.write(report)?;
+    if !quiet {
+        args.out.print_verdict(report);
+    }
     if report.inputs.partial && !quiet {
         let (failed, rejected) = report
             .inputs

@@ -717,8 +717,54 @@ pub fn junit(report: &Report) -> String {
     x
 }
 
-/// The text summary: counts, inputs, then every policy, failures first.
+/// The text report: counts, inputs, frameworks, then every policy, failures first.
 pub fn text(r: &Report) -> String {
+    text_with(r, true, false)
+}
+
+/// The verdict printed beside the other formats (`audit -o DIR`): the text report without the
+/// policies that passed or do not apply (counted on a last line); coloured for a terminal.
+pub fn summary(r: &Report, colour: bool) -> String {
+    text_with(r, false, colour)
+}
+
+/// Where a status stands in the text: what needs attention first.
+fn attention(s: Status) -> u8 {
+    match s {
+        Status::Fail => 0,
+        Status::Error => 1,
+        Status::NoEvidence => 2,
+        Status::Incomplete => 3,
+        Status::Waived => 4,
+        Status::Pass => 5,
+        Status::NotApplicable => 6,
+    }
+}
+
+/// The text's status words, coloured for a terminal (after escaping, so no field can add or
+/// remove a colour).
+fn colour_line(line: &str) -> String {
+    const CODES: [(&str, &str); 6] = [
+        ("FAIL ", "31;1"),
+        ("ERROR", "35;1"),
+        ("NO-EV", "33"),
+        ("PART ", "33"),
+        ("waivd", "36"),
+        ("pass ", "32"),
+    ];
+    for (word, code) in CODES {
+        if let Some(rest) = line.strip_prefix(word) {
+            return format!(
+                "\x1b[{code}m{}\x1b[0m{}{rest}",
+                word.trim_end(),
+                &word[word.trim_end().len()..]
+            );
+        }
+    }
+    line.to_string()
+}
+
+fn text_with(r: &Report, all: bool, colour: bool) -> String {
     let mut s = String::new();
     let c = &r.summary.by_status;
     let _ = writeln!(
@@ -780,10 +826,52 @@ pub fn text(r: &Report) -> String {
             r.scope.accounts.join(", ")
         }
     );
+    for (key, rows) in &r.summary.frameworks {
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for row in rows {
+            let status = serde_json::to_value(row.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            *counts.entry(status).or_default() += 1;
+        }
+        let order = [
+            "fail",
+            "error",
+            "no_evidence",
+            "incomplete",
+            "waived",
+            "pass",
+            "not_applicable",
+            "manual",
+        ];
+        let parts: Vec<String> = order
+            .iter()
+            .filter_map(|k| {
+                counts
+                    .get(*k)
+                    .map(|n| format!("{n} {}", k.replace('_', " ")))
+            })
+            .collect();
+        let _ = writeln!(s, "{key}: {} controls: {}", rows.len(), parts.join(", "));
+    }
     let mut rows: Vec<&super::PolicyResult> = r.policies.iter().collect();
-    rows.sort_by_key(|p| (p.status, std::cmp::Reverse(p.severity), p.id.clone()));
+    rows.sort_by_key(|p| {
+        (
+            attention(p.status),
+            std::cmp::Reverse(p.severity),
+            p.id.clone(),
+        )
+    });
     let _ = writeln!(s);
+    let hidden = rows
+        .iter()
+        .filter(|p| matches!(p.status, Status::Pass | Status::NotApplicable))
+        .count();
     for p in rows {
+        if !all && matches!(p.status, Status::Pass | Status::NotApplicable) {
+            continue;
+        }
         let status = match p.status {
             Status::Pass => "pass",
             Status::Fail => "FAIL",
@@ -833,7 +921,18 @@ pub fn text(r: &Report) -> String {
             let _ = writeln!(s, "        ! {}", terminal_escape(w));
         }
     }
-    terminal_text(&s)
+    if !all && hidden > 0 {
+        let _ = writeln!(
+            s,
+            "... and {hidden} policies that pass or do not apply (the report lists them)"
+        );
+    }
+    let s = terminal_text(&s);
+    if colour {
+        s.lines().map(|l| colour_line(l) + "\n").collect()
+    } else {
+        s
+    }
 }
 
 /// `report` in `format`.
@@ -894,6 +993,19 @@ fn write_with(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_words_are_coloured_and_nothing_else() {
+        assert_eq!(
+            super::colour_line("FAIL  high     X-1 t"),
+            "\x1b[31;1mFAIL\x1b[0m  high     X-1 t"
+        );
+        assert_eq!(
+            super::colour_line("pass  low  X-2"),
+            "\x1b[32mpass\x1b[0m  low  X-2"
+        );
+        assert_eq!(super::colour_line("        - FAIL x"), "        - FAIL x");
+    }
+
     use super::*;
 
     #[test]
