@@ -374,3 +374,71 @@ fn partials_that_include_each_other_are_an_error_not_a_crash() {
     ]);
     assert!(run.code < 2, "{}", run.stderr);
 }
+
+#[test]
+fn markdown_stays_under_the_job_summary_limit_whatever_the_records_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    // Twelve principals refused a call, each with a 150 KB ARN: ten findings shown in full
+    // would be 1.5 MB of Markdown.
+    let long = "x".repeat(150_000);
+    let records: Vec<Value> = (0..12)
+        .map(|i| {
+            let mut r = evil_record(&format!("{i}-{long}"));
+            r["eventID"] = format!("e-{i}").into();
+            r
+        })
+        .collect();
+    let logs = dir.path().join("logs");
+    write(&logs.join("big.json"), &envelope(&records));
+    let out = dir.path().join("report.md");
+    audit(&logs, "md", &out, &[]);
+    let md = std::fs::read_to_string(&out).unwrap();
+    assert!(md.len() <= 1_000_000, "{} bytes", md.len());
+    assert!(
+        md.contains("> **Truncated:** this Markdown stops after"),
+        "{}",
+        &md[md.len() - 400..]
+    );
+}
+
+#[test]
+fn markdown_renders_commands_as_code_and_severities_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.md");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let run = trailaudit([
+        "audit".as_ref(),
+        root.as_os_str(),
+        "--format".as_ref(),
+        "md".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let md = std::fs::read_to_string(&out).unwrap();
+    let html = gfm_html(&md);
+    // A remediation's command is code, not literal backticks.
+    assert!(
+        html.contains(
+            "<code>aws cloudtrail update-trail --name T --enable-log-file-validation</code>"
+        ),
+        "{html}"
+    );
+    assert!(!md.contains("\\`"));
+    // Severity rows from the most severe down.
+    let order: Vec<&str> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("| ").and_then(|l| l.split(" |").next()))
+        .filter(|s| ["critical", "high", "medium", "low", "info"].contains(s))
+        .collect();
+    assert_eq!(order, ["critical", "high", "medium", "low"]);
+    // The scope lines are paragraphs of their own.
+    assert!(
+        html.contains("<p><strong>Event history:</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<p><strong>Configuration:</strong>"),
+        "{html}"
+    );
+}

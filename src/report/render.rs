@@ -214,6 +214,10 @@ handlebars::handlebars_helper!(count_helper: |list: Value, key: str, value: str|
 });
 
 handlebars::handlebars_helper!(short_helper: |arn: str| short_name(arn));
+// `{{{prose TEXT}}}`: policy text (remediation) as its author wrote it, Markdown and all (a
+// command in backticks stays code); only the characters no output may carry raw are shown as
+// escapes. Record text never goes through it.
+handlebars::handlebars_helper!(prose_helper: |text: str| super::escape::visible(text, &['\n', '\t']).into_owned());
 
 /// The resource part of an ARN, without a log group's `log-group:` prefix and `:*` suffix:
 /// what a reader recognises in a narrow table cell (the full ARN goes in a title attribute).
@@ -397,6 +401,7 @@ fn register_helpers(hb: &mut Handlebars) {
     hb.register_helper("count", Box::new(count_helper));
     hb.register_helper("yn", Box::new(yn_helper));
     hb.register_helper("short", Box::new(short_helper));
+    hb.register_helper("prose", Box::new(prose_helper));
     hb.register_helper("activity_chart", Box::new(activity_chart_helper));
 }
 
@@ -969,13 +974,44 @@ pub fn write(
         Format::Junit => out.write_all(junit(report).as_bytes()).map_err(io),
         Format::Md => {
             let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
-            write_with(&hb, "report.md", report, out)
+            let mut md = Vec::new();
+            write_with(&hb, "report.md", report, &mut md)?;
+            out.write_all(&within_job_summary(md)).map_err(io)
         }
         Format::Html => {
             let hb = registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
             write_with(&hb, "report.html", report, out)
         }
     }
+}
+
+/// Most bytes of Markdown written: GitHub refuses a job summary over 1 MiB, and a pull-request
+/// comment has a smaller limit still; record text (a long ARN, a long message) has no bound.
+pub const MARKDOWN_LIMIT: usize = 1_000_000;
+
+/// `md`, cut (after a whole policy where it can) to [`MARKDOWN_LIMIT`] with a note saying so.
+fn within_job_summary(mut md: Vec<u8>) -> Vec<u8> {
+    if md.len() <= MARKDOWN_LIMIT {
+        return md;
+    }
+    let total = md.len();
+    let room = MARKDOWN_LIMIT - 400;
+    let head = &md[..room];
+    let cut = memchr::memmem::rfind(head, b"\n</details>\n")
+        .map(|i| i + "\n</details>\n".len())
+        .or_else(|| memchr::memrchr(b'\n', head).map(|i| i + 1))
+        .unwrap_or(0);
+    md.truncate(cut);
+    md.extend_from_slice(
+        format!(
+            "\n> **Truncated:** this Markdown stops after {} of its {} KB, to stay under GitHub's \
+             1 MiB job-summary limit. The JSON and HTML reports hold every finding.\n",
+            cut / 1000,
+            total / 1000
+        )
+        .as_bytes(),
+    );
+    md
 }
 
 fn write_with(
