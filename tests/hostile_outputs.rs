@@ -442,3 +442,36 @@ fn markdown_renders_commands_as_code_and_severities_in_order() {
         "{html}"
     );
 }
+
+#[test]
+fn the_csv_report_has_a_row_per_finding_and_no_formula() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    write(
+        &logs.join("evil.json"),
+        &envelope(&[evil_record("=HYPERLINK(\"http://e\")")]),
+    );
+    let out = dir.path().join("out");
+    audit(&logs, "json,csv", &out, &[]);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    let findings: usize = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["findings"].as_array().unwrap().len())
+        .sum();
+    assert!(findings > 0);
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("policy,title,severity,status,violation,account"));
+    assert_eq!(lines.count(), findings, "{csv}");
+    // No cell starts a formula, quoted or not.
+    for cell in csv.split([',', '\n']) {
+        let cell = cell.trim_start_matches('"');
+        assert!(!cell.starts_with(['=', '+', '@']), "{cell}");
+    }
+}

@@ -69,9 +69,9 @@ pub struct Args {
 /// Report formats and where they go, shared by `audit` and `report`.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// One or more of text, json, md, html, sarif, junit (comma-separated). Several formats
-    /// need `-o DIR`, which receives report.txt, report.json, report.md, report.html,
-    /// report.sarif and report.junit.xml.
+    /// One or more of text, json, md, html, sarif, junit, csv (comma-separated). Several
+    /// formats need `-o DIR`, which receives report.txt, report.json, report.md, report.html,
+    /// report.sarif, report.junit.xml and report.csv.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "text")]
     pub format: Vec<Format>,
     /// Write to this file (one format) or directory (several) instead of stdout.

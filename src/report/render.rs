@@ -22,6 +22,8 @@ pub enum Format {
     Sarif,
     Junit,
     Html,
+    /// One row per finding, for spreadsheets and ticket imports.
+    Csv,
 }
 
 impl Format {
@@ -34,6 +36,7 @@ impl Format {
             Format::Sarif => "report.sarif",
             Format::Junit => "report.junit.xml",
             Format::Html => "report.html",
+            Format::Csv => "report.csv",
         }
     }
 }
@@ -722,6 +725,69 @@ pub fn junit(report: &Report) -> String {
     x
 }
 
+/// The columns of the CSV report.
+pub const CSV_COLUMNS: [&str; 16] = [
+    "policy",
+    "title",
+    "severity",
+    "status",
+    "violation",
+    "account",
+    "region",
+    "resource",
+    "message",
+    "first_seen",
+    "last_seen",
+    "event_total",
+    "state",
+    "attempt",
+    "frameworks",
+    "event_ids",
+];
+
+/// One row per finding (policies in the report's order, findings in theirs), every cell
+/// escaped by [`super::escape::csv_cell`]: text from records never becomes a formula or breaks a
+/// row. `state` is `open`, `waived by ID`, or the baseline's verdict.
+fn csv(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use super::escape::csv_cell;
+    writeln!(out, "{}", CSV_COLUMNS.join(","))?;
+    for p in &report.policies {
+        let frameworks: Vec<String> = p
+            .frameworks
+            .iter()
+            .map(|(k, ids)| format!("{k}:{}", ids.join(" ")))
+            .collect();
+        for f in &p.findings {
+            let state = match (&f.waived_by, &f.baseline) {
+                (Some(w), _) => format!("waived by {w}"),
+                (None, Some(b)) => format!("open, {b}"),
+                (None, None) => "open".into(),
+            };
+            let cells = [
+                p.id.clone(),
+                p.title.clone(),
+                p.severity.to_string(),
+                p.status.as_str().to_string(),
+                p.violation.to_string(),
+                f.account.clone(),
+                f.region.clone(),
+                f.resource.clone(),
+                f.message.clone(),
+                f.first_seen.clone().unwrap_or_default(),
+                f.last_seen.clone().unwrap_or_default(),
+                f.event_total.to_string(),
+                state,
+                f.attempt.to_string(),
+                frameworks.join("; "),
+                f.event_ids.join(" "),
+            ];
+            let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            writeln!(out, "{}", row.join(","))?;
+        }
+    }
+    Ok(())
+}
+
 /// The text report: counts, inputs, frameworks, then every policy, failures first.
 pub fn text(r: &Report) -> String {
     text_with(r, true, false)
@@ -972,6 +1038,7 @@ pub fn write(
         }
         Format::Text => out.write_all(text(report).as_bytes()).map_err(io),
         Format::Junit => out.write_all(junit(report).as_bytes()).map_err(io),
+        Format::Csv => csv(report, out).map_err(io),
         Format::Md => {
             let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
             let mut md = Vec::new();
