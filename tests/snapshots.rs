@@ -73,6 +73,7 @@ fn json_report() {
     let report: Value = serde_json::from_str(&audit(dir.path(), "json")).unwrap();
     insta::assert_json_snapshot!("json_report", report, {
         ".tool.version" => "[version]",
+        ".generated_at" => "[generated_at]",
         ".manifest.tool_version" => "[version]",
         ".manifest.command_line" => "[command line]",
         ".manifest.inputs[].path" => "[path]",

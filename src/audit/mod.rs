@@ -286,6 +286,7 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
         command_line: req.command_line.clone(),
         partial_allowed: req.allow_partial,
         ignored: req.ignored.clone(),
+        generated_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     };
     if let Some(h) = &history {
         let inv = &h.inventory;

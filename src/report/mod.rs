@@ -45,6 +45,9 @@ pub fn read(text: &str) -> Result<Report, String> {
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
+    /// When the audit ran, RFC 3339 UTC (kept when `trailaudit report` renders it again).
+    #[serde(default)]
+    pub generated_at: String,
     pub scope: Scope,
     pub inputs: Inputs,
     /// Each trail's resolved configuration (empty without configuration evidence).
@@ -476,6 +479,8 @@ pub struct Evidence<'a> {
     pub partial_allowed: bool,
     /// Files under the evidence paths that are neither kind of evidence, with why.
     pub ignored: Vec<(PathBuf, String)>,
+    /// When the audit ran, RFC 3339 UTC.
+    pub generated_at: String,
 }
 
 pub fn build(
@@ -681,6 +686,7 @@ pub fn build(
     };
     Report {
         manifest,
+        generated_at: evidence.generated_at.clone(),
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "trailaudit".into(),
