@@ -853,6 +853,10 @@ fn policy_commands() {
                 .contains("$.userIdentity.invokedBy NOT EXISTS")
     );
     assert_eq!(trailaudit(["policy", "explain", "NOPE"]).code, 2);
+    // Ids are typed by people: any case finds the policy.
+    let lower = trailaudit(["policy", "explain", "ta-evt-403"]);
+    assert_eq!(lower.code, 0, "{}", lower.stderr);
+    assert_eq!(lower.stdout, explain.stdout);
     let list = trailaudit(["policy", "list", "--format", "json"]);
     assert_eq!(
         serde_json::from_str::<Value>(&list.stdout)
@@ -861,6 +865,33 @@ fn policy_commands() {
             .unwrap()
             .len(),
         54
+    );
+    // --framework lists only the policies mapped to it, every one of them.
+    let policies = |args: &[&str]| -> Vec<Value> {
+        let run = trailaudit([&["policy", "list", "--format", "json"], args].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str::<Value>(&run.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let all = policies(&[]);
+    let cis = policies(&["--framework", "cis-aws-v3.0"]);
+    let mapped = |p: &Value| p["frameworks"].get("cis-aws-v3.0").is_some();
+    assert!(!cis.is_empty() && cis.len() < all.len());
+    assert!(cis.iter().all(mapped));
+    assert_eq!(cis.len(), all.iter().filter(|p| mapped(p)).count());
+    let text = trailaudit(["policy", "list", "--framework", "cis-aws-v3.0"]);
+    assert!(
+        text.stdout
+            .ends_with(&format!("\n{} policies\n", cis.len())),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(
+        trailaudit(["policy", "list", "--framework", "cis-v9"]).code,
+        2
     );
 
     // A user's policy whose example is wrong: `policy test` says which and exits 1.

@@ -384,8 +384,12 @@ impl PolicySet {
         }
     }
 
+    /// The policy with this id, in any case: users type ids (`policy explain ta-evt-403`).
     pub fn get(&self, id: &str) -> Option<&Policy> {
-        self.policies.iter().find(|p| p.id == id)
+        self.policies
+            .iter()
+            .find(|p| p.id == id)
+            .or_else(|| self.policies.iter().find(|p| p.id.eq_ignore_ascii_case(id)))
     }
 
     /// The event policy whose examples a monitoring policy judges filters with.
