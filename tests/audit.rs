@@ -820,6 +820,19 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
         good.replace("id = \"TA-EVT-403\"", "id = \"X-4\"")
     );
     write(&dir.path().join("X-4-key.toml"), foreign_key.as_bytes());
+    // An unknown severity or kind is one problem among the file's others, all reported.
+    let severity = good
+        .replace("id = \"TA-EVT-403\"", "id = \"X-5\"")
+        .replace("severity = \"high\"", "severity = \"hgh\"")
+        .replace("\"cis-aws-v3.0\"", "\"cis-v9\"");
+    assert!(severity.contains("\"hgh\""));
+    write(&dir.path().join("X-5-severity.toml"), severity.as_bytes());
+    let kind = good
+        .replace("id = \"TA-EVT-403\"", "id = \"X-6\"")
+        .replace("kind = \"event\"", "kind = \"evnt\"")
+        .replace("severity = \"high\"", "severity = \"never\"");
+    assert!(kind.contains("\"evnt\""));
+    write(&dir.path().join("X-6-kind.toml"), kind.as_bytes());
     let run = trailaudit([
         "audit".as_ref(),
         "--policies".as_ref(),
@@ -840,6 +853,15 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
         "{}",
         run.stderr
     );
+    for problem in [
+        "X-5-severity.toml: `severity`: \"hgh\": use one of info, low, medium, high, critical",
+        "X-5-severity.toml: `frameworks.cis-v9`: unknown framework",
+        // `never` is a --fail-on value, not a severity a policy can have.
+        "X-6-kind.toml: `severity`: \"never\": use one of",
+        "X-6-kind.toml: `kind`: \"evnt\": use one of event, config, monitoring, integrity",
+    ] {
+        assert!(run.stderr.contains(problem), "{problem}\n{}", run.stderr);
+    }
 }
 
 #[test]
