@@ -864,6 +864,57 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
     }
 }
 
+/// `--fail-on never`: a report-only run exits 0 with the same findings; only the verdicts of
+/// violation change.
+#[test]
+fn fail_on_never_reports_the_same_findings_and_exits_0() {
+    let (code, judged) = audit(&SAMPLES[1..]);
+    assert_eq!(code, 1, "the samples have violations at high");
+    let (code, never) = audit(&[&SAMPLES[1..], &["--fail-on", "never"]].concat());
+    assert_eq!(code, 0);
+    assert_eq!(never["summary"]["fail_on"], "never");
+    assert_eq!(never["summary"]["violations"], 0);
+    assert_eq!(judged["summary"]["fail_on"], "high");
+    assert_ne!(judged["summary"]["violations"], 0);
+    let policies = |r: &Value| -> Vec<Value> {
+        let mut ps = r["policies"].as_array().unwrap().clone();
+        for p in &mut ps {
+            assert!(p["violation"].is_boolean());
+            p["violation"] = Value::Null;
+        }
+        ps
+    };
+    assert!(never["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["violation"] == false));
+    assert_eq!(policies(&never), policies(&judged));
+    assert_eq!(
+        never["summary"]["by_status"],
+        judged["summary"]["by_status"]
+    );
+    // The saved report reads back, and says the run was report-only.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = write(&dir.path().join("never.json"), never.to_string().as_bytes());
+    let md = trailaudit([
+        "report".as_ref(),
+        saved.as_os_str(),
+        "--format".as_ref(),
+        "md".as_ref(),
+    ]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(
+        md.stdout
+            .contains("Report only (`--fail-on never`): no failing policy fails the run."),
+        "{}",
+        md.stdout
+    );
+    // Still 2 on a usage error; `never` is no severity a policy file can have (tested above).
+    let bad = trailaudit([&SAMPLES[..], &["--fail-on", "never", "--from", "yesterday"]].concat());
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
 #[test]
 fn policy_commands() {
     let explain = trailaudit(["policy", "explain", "TA-EVT-403"]);

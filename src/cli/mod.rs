@@ -29,7 +29,7 @@ impl From<Status> for ExitCode {
 /// The README's "Exit codes", shown under `--help` (top level and `audit`).
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0  success: no failing policy at or above --fail-on (default high)
+  0  success: no failing policy at or above --fail-on (default high; never: whatever fails)
   1  at least one violation at or above --fail-on; for verify, any integrity failure
   2  usage error, a path that does not exist, an invalid policy file, a policy that could not
      be evaluated, an input verify could not read, or partial evidence (a failed file, a
