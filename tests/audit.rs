@@ -820,6 +820,19 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
         good.replace("id = \"TA-EVT-403\"", "id = \"X-4\"")
     );
     write(&dir.path().join("X-4-key.toml"), foreign_key.as_bytes());
+    // An unknown severity or kind is one problem among the file's others, all reported.
+    let severity = good
+        .replace("id = \"TA-EVT-403\"", "id = \"X-5\"")
+        .replace("severity = \"high\"", "severity = \"hgh\"")
+        .replace("\"cis-aws-v3.0\"", "\"cis-v9\"");
+    assert!(severity.contains("\"hgh\""));
+    write(&dir.path().join("X-5-severity.toml"), severity.as_bytes());
+    let kind = good
+        .replace("id = \"TA-EVT-403\"", "id = \"X-6\"")
+        .replace("kind = \"event\"", "kind = \"evnt\"")
+        .replace("severity = \"high\"", "severity = \"never\"");
+    assert!(kind.contains("\"evnt\""));
+    write(&dir.path().join("X-6-kind.toml"), kind.as_bytes());
     let run = trailaudit([
         "audit".as_ref(),
         "--policies".as_ref(),
@@ -840,6 +853,66 @@ fn invalid_policy_files_are_all_reported_then_exit_2() {
         "{}",
         run.stderr
     );
+    for problem in [
+        "X-5-severity.toml: `severity`: \"hgh\": use one of info, low, medium, high, critical",
+        "X-5-severity.toml: `frameworks.cis-v9`: unknown framework",
+        // `never` is a --fail-on value, not a severity a policy can have.
+        "X-6-kind.toml: `severity`: \"never\": use one of",
+        "X-6-kind.toml: `kind`: \"evnt\": use one of event, config, monitoring, integrity",
+    ] {
+        assert!(run.stderr.contains(problem), "{problem}\n{}", run.stderr);
+    }
+}
+
+/// `--fail-on never`: a report-only run exits 0 with the same findings; only the verdicts of
+/// violation change.
+#[test]
+fn fail_on_never_reports_the_same_findings_and_exits_0() {
+    let (code, judged) = audit(&SAMPLES[1..]);
+    assert_eq!(code, 1, "the samples have violations at high");
+    let (code, never) = audit(&[&SAMPLES[1..], &["--fail-on", "never"]].concat());
+    assert_eq!(code, 0);
+    assert_eq!(never["summary"]["fail_on"], "never");
+    assert_eq!(never["summary"]["violations"], 0);
+    assert_eq!(judged["summary"]["fail_on"], "high");
+    assert_ne!(judged["summary"]["violations"], 0);
+    let policies = |r: &Value| -> Vec<Value> {
+        let mut ps = r["policies"].as_array().unwrap().clone();
+        for p in &mut ps {
+            assert!(p["violation"].is_boolean());
+            p["violation"] = Value::Null;
+        }
+        ps
+    };
+    assert!(never["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["violation"] == false));
+    assert_eq!(policies(&never), policies(&judged));
+    assert_eq!(
+        never["summary"]["by_status"],
+        judged["summary"]["by_status"]
+    );
+    // The saved report reads back, and says the run was report-only.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = write(&dir.path().join("never.json"), never.to_string().as_bytes());
+    let md = trailaudit([
+        "report".as_ref(),
+        saved.as_os_str(),
+        "--format".as_ref(),
+        "md".as_ref(),
+    ]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert!(
+        md.stdout
+            .contains("Report only (`--fail-on never`): no failing policy fails the run."),
+        "{}",
+        md.stdout
+    );
+    // Still 2 on a usage error; `never` is no severity a policy file can have (tested above).
+    let bad = trailaudit([&SAMPLES[..], &["--fail-on", "never", "--from", "yesterday"]].concat());
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
 
 #[test]
@@ -853,6 +926,10 @@ fn policy_commands() {
                 .contains("$.userIdentity.invokedBy NOT EXISTS")
     );
     assert_eq!(trailaudit(["policy", "explain", "NOPE"]).code, 2);
+    // Ids are typed by people: any case finds the policy.
+    let lower = trailaudit(["policy", "explain", "ta-evt-403"]);
+    assert_eq!(lower.code, 0, "{}", lower.stderr);
+    assert_eq!(lower.stdout, explain.stdout);
     let list = trailaudit(["policy", "list", "--format", "json"]);
     assert_eq!(
         serde_json::from_str::<Value>(&list.stdout)
@@ -861,6 +938,33 @@ fn policy_commands() {
             .unwrap()
             .len(),
         54
+    );
+    // --framework lists only the policies mapped to it, every one of them.
+    let policies = |args: &[&str]| -> Vec<Value> {
+        let run = trailaudit([&["policy", "list", "--format", "json"], args].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str::<Value>(&run.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let all = policies(&[]);
+    let cis = policies(&["--framework", "cis-aws-v3.0"]);
+    let mapped = |p: &Value| p["frameworks"].get("cis-aws-v3.0").is_some();
+    assert!(!cis.is_empty() && cis.len() < all.len());
+    assert!(cis.iter().all(mapped));
+    assert_eq!(cis.len(), all.iter().filter(|p| mapped(p)).count());
+    let text = trailaudit(["policy", "list", "--framework", "cis-aws-v3.0"]);
+    assert!(
+        text.stdout
+            .ends_with(&format!("\n{} policies\n", cis.len())),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(
+        trailaudit(["policy", "list", "--framework", "cis-v9"]).code,
+        2
     );
 
     // A user's policy whose example is wrong: `policy test` says which and exits 1.

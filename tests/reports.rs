@@ -616,6 +616,17 @@ fn an_unexpired_waiver_passes_the_run_and_an_expired_one_does_not() {
     assert_eq!(report["summary"]["waived_findings"], 1);
     assert_eq!(report["summary"]["violations"], 0);
 
+    // A policy id in any case names the policy; the report keeps the set's spelling.
+    let lower = write(
+        &dir.path().join("lower.toml"),
+        waiver("2999-12-31")
+            .replace("\"TA-EVT-401\"", "\"ta-evt-401\"")
+            .as_bytes(),
+    );
+    let run = audit(&["--waivers".as_ref(), lower.as_os_str()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["waivers"][0]["policy"], "TA-EVT-401");
+
     let html_dir = dir.path().join("html");
     let html_run = audit(&[
         "--waivers".as_ref(),

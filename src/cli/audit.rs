@@ -10,7 +10,7 @@ use std::io::Write as _;
 use super::{check_paths_exist, InputArgs, Status, TimeWindow};
 use crate::audit;
 use crate::judge;
-use crate::policy::{PolicySet, Severity, FRAMEWORKS};
+use crate::policy::{PolicySet, FRAMEWORKS};
 use crate::report::render::{Format, RenderError};
 use crate::report::{self, Report};
 
@@ -41,9 +41,11 @@ pub struct Args {
     framework: Option<String>,
     #[command(flatten)]
     window: TimeWindow,
-    /// Exit 1 when a policy of this severity or higher fails.
-    #[arg(long, value_enum, default_value_t = Severity::High)]
-    fail_on: Severity,
+    /// Exit 1 when a policy of this severity or higher fails; `never` for a report-only run
+    /// (exit 0 whatever fails; still 2 on errors and on partial evidence without
+    /// --allow-partial).
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = judge::FailOn::High)]
+    fail_on: judge::FailOn,
     /// Waiver files (TOML, see the README): waived findings do not fail the run and are
     /// listed in their own section; an expired waiver stops applying and is reported.
     #[arg(long, num_args = 1..)]

@@ -15,6 +15,7 @@ pub struct Args {
     /// Files and directories of event history (searched recursively).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// text: a summary to read; json: the same inventory, machine-readable.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write to this file instead of stdout.

@@ -26,11 +26,22 @@ impl From<Status> for ExitCode {
     }
 }
 
+/// The README's "Exit codes", shown under `--help` (top level and `audit`).
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: no failing policy at or above --fail-on (default high; never: whatever fails)
+  1  at least one violation at or above --fail-on; for verify, any integrity failure
+  2  usage error, a path that does not exist, an invalid policy file, a policy that could not
+     be evaluated, an input verify could not read, or partial evidence (a failed file, a
+     rejected record, an unrecognised configuration file, a failed collection call, or for
+     audit an empty history or one that does not cover --from/--to) without --allow-partial";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "trailaudit",
     version,
-    about = "Offline AWS CloudTrail compliance auditor"
+    about = "Offline AWS CloudTrail compliance auditor",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -47,6 +58,7 @@ enum Command {
     /// Hunt over event history with a CloudWatch Logs filter pattern.
     Query(query::Args),
     /// Run the policy set over trail configuration and event history.
+    #[command(after_help = EXIT_CODES)]
     Audit(audit::Args),
     /// List, explain and test policies.
     Policy(policy::Args),

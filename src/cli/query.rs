@@ -30,6 +30,8 @@ pub struct Args {
     /// Print only the number of matching records.
     #[arg(long)]
     count: bool,
+    /// table: one line per record; json: an array of records; ndjson: one record per line;
+    /// csv: one row per record, the --fields as columns.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Comma-separated record paths to show (`eventName`, `requestParameters.bucketName`, ...;

@@ -17,8 +17,18 @@ pub struct Args {
     /// public-keys.json). Without it, signatures are not checked.
     #[arg(long, num_args = 1..)]
     public_keys: Vec<PathBuf>,
-    #[command(flatten)]
-    window: TimeWindow,
+    /// Only digests whose period ends at or after this time, with the log files they list (a log
+    /// file no digest lists: by the time in its name): `YYYY-MM-DD` (midnight UTC) or an
+    /// RFC 3339 time.
+    #[arg(long)]
+    from: Option<String>,
+    /// Only digests whose period ends before this time or in the hour after it (that hour's
+    /// digest lists the files delivered up to it), with the log files they list (a log file no
+    /// digest lists: by the time in its name): `YYYY-MM-DD` (through the end of that UTC day)
+    /// or an RFC 3339 time (inclusive).
+    #[arg(long)]
+    to: Option<String>,
+    /// text: the verification to read; json: the same, machine-readable.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Write to this file instead of stdout.
@@ -36,7 +46,11 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     check_paths_exist(&args.paths)?;
     super::check_writable(args.output.as_deref())?;
     check_paths_exist(&args.public_keys)?;
-    let bounds = args.window.bounds()?;
+    let bounds = TimeWindow {
+        from: args.from.clone(),
+        to: args.to.clone(),
+    }
+    .bounds()?;
     let keys = KeyRing::load(&args.public_keys);
     if !args.public_keys.is_empty() && keys.files == 0 {
         anyhow::bail!("no public-keys.json under --public-keys");

@@ -5,6 +5,7 @@
 pub mod waiver;
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -12,10 +13,55 @@ use crate::finding::{Outcome, Status};
 use crate::policy::{Policy, Severity};
 use waiver::{finding_key, Baseline, Waiver, WaiverStatus};
 
+/// `--fail-on`: the lowest severity whose failing policies fail the run, or `never` for a
+/// report-only run. Not a severity: no policy can be `never`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    #[default]
+    High,
+    Critical,
+    // Report only: no failing policy is a violation.
+    Never,
+}
+
+impl FailOn {
+    /// The lowest severity that fails the run; `None` for `never`.
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+
+    /// Whether a failing policy of this severity fails the run.
+    pub fn catches(self, severity: Severity) -> bool {
+        self.severity().is_some_and(|s| severity >= s)
+    }
+}
+
+impl fmt::Display for FailOn {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self.severity() {
+            Some(s) => s.fmt(f),
+            None => f.write_str("never"),
+        }
+    }
+}
+
 /// How findings are judged.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    pub fail_on: Severity,
+    pub fail_on: FailOn,
     pub waivers: Vec<Waiver>,
     pub baseline: Option<Baseline>,
 }
@@ -48,7 +94,7 @@ pub struct BaselineSummary {
 #[derive(Debug, Clone)]
 pub struct Judgement<'p> {
     pub policies: Vec<Judged<'p>>,
-    pub fail_on: Severity,
+    pub fail_on: FailOn,
     /// Each waiver given, with whether it applied and to how many findings.
     pub waivers: Vec<Waiver>,
     /// Findings covered by a waiver in force.
@@ -134,7 +180,7 @@ pub fn judge<'p>(results: Vec<(&'p Policy, Outcome)>, options: Options) -> Judge
         {
             o.status = Status::Waived;
         }
-        let violation = o.status == Status::Fail && p.severity >= fail_on && counts_against;
+        let violation = o.status == Status::Fail && fail_on.catches(p.severity) && counts_against;
         policies.push(Judged {
             policy: p,
             outcome: o,

@@ -267,11 +267,14 @@ fn parse(
                 None
             }
         };
-        if let Some(p) = &policy {
-            if !set.policies.iter().any(|x| &x.id == p) {
+        // Ids are typed by people, in any case; the waiver keeps the set's spelling.
+        let policy = policy.and_then(|p| match set.get(&p) {
+            Some(x) => Some(x.id.clone()),
+            None => {
                 err(at("policy"), format!("no policy {p:?} in the policy set"));
+                None
             }
-        }
+        });
         if let (Some(policy), Some(reason), Some(owner), Some(ticket), Some(expires)) =
             (policy, reason, owner, ticket, expires)
         {

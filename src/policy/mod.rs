@@ -53,6 +53,16 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(match self {
@@ -88,6 +98,10 @@ impl Kind {
     }
 }
 
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Event, Kind::Config, Kind::Monitoring, Kind::Integrity];
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(match self {
@@ -105,8 +119,10 @@ impl fmt::Display for Kind {
 struct PolicyFile {
     id: String,
     title: String,
-    severity: Severity,
-    kind: Kind,
+    // Strings, checked after parsing: an unknown value is one problem among the file's others,
+    // not the end of reading it.
+    severity: String,
+    kind: String,
     description: String,
     rationale: String,
     remediation: String,
@@ -384,8 +400,12 @@ impl PolicySet {
         }
     }
 
+    /// The policy with this id, in any case: users type ids (`policy explain ta-evt-403`).
     pub fn get(&self, id: &str) -> Option<&Policy> {
-        self.policies.iter().find(|p| p.id == id)
+        self.policies
+            .iter()
+            .find(|p| p.id == id)
+            .or_else(|| self.policies.iter().find(|p| p.id.eq_ignore_ascii_case(id)))
     }
 
     /// The event policy whose examples a monitoring policy judges filters with.
@@ -481,6 +501,30 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
         }
     };
     let mut errors = Vec::new();
+    let severity = Severity::ALL
+        .into_iter()
+        .find(|s| s.to_string() == file.severity);
+    if severity.is_none() {
+        errors.push(err(
+            "severity",
+            format!(
+                "{:?}: use one of {}",
+                file.severity,
+                Severity::ALL.map(|s| s.to_string()).join(", ")
+            ),
+        ));
+    }
+    let kind = Kind::ALL.into_iter().find(|k| k.to_string() == file.kind);
+    if kind.is_none() {
+        errors.push(err(
+            "kind",
+            format!(
+                "{:?}: use one of {}",
+                file.kind,
+                Kind::ALL.map(|k| k.to_string()).join(", ")
+            ),
+        ));
+    }
     let valid_id = !file.id.is_empty()
         && file
             .id
@@ -537,12 +581,14 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
         }
     };
     let c = &file.check;
-    // Each kind uses some of the check keys; any other given is an error.
-    let used: &[&str] = match file.kind {
-        Kind::Event => &["pattern", "group_by", "threshold", "window", "change"],
-        Kind::Config => &["pattern", "scope", "requires", "applies_to"],
-        Kind::Monitoring => &["control_events"],
-        Kind::Integrity => &["integrity"],
+    // Each kind uses some of the check keys; any other given is an error. Without a known kind
+    // the check cannot be judged: the unknown kind is the problem reported.
+    let used: &[&str] = match kind {
+        Some(Kind::Event) => &["pattern", "group_by", "threshold", "window", "change"],
+        Some(Kind::Config) => &["pattern", "scope", "requires", "applies_to"],
+        Some(Kind::Monitoring) => &["control_events"],
+        Some(Kind::Integrity) => &["integrity"],
+        None => &[],
     };
     for (k, present) in [
         ("pattern", c.pattern.is_some()),
@@ -556,15 +602,16 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
         ("control_events", c.control_events.is_some()),
         ("integrity", c.integrity.is_some()),
     ] {
-        if present && !used.contains(&k) {
+        if let (true, false, Some(kind)) = (present, used.contains(&k), kind) {
             errors.push(err(
                 &format!("check.{k}"),
-                format!("not used by {} policies", file.kind),
+                format!("not used by {kind} policies"),
             ));
         }
     }
-    let check = match file.kind {
-        Kind::Event => {
+    let check = match kind {
+        None => None,
+        Some(Kind::Event) => {
             let window_ms = match &c.window {
                 Some(w) => match parse_duration_ms(w) {
                     Some(ms) => Some(ms),
@@ -607,7 +654,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                 claims_change: c.change.unwrap_or(false),
             })
         }
-        Kind::Config => {
+        Some(Kind::Config) => {
             let scope = match c.scope.as_deref() {
                 Some("each-trail") | None => Some(ConfigScope::EachTrail),
                 Some("any-trail") => Some(ConfigScope::AnyTrail),
@@ -634,7 +681,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                 _ => None,
             }
         }
-        Kind::Monitoring => match &c.control_events {
+        Some(Kind::Monitoring) => match &c.control_events {
             Some(id) => Some(Check::Monitoring {
                 control_events: id.clone(),
             }),
@@ -646,7 +693,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
                 None
             }
         },
-        Kind::Integrity => match c.integrity.as_deref() {
+        Some(Kind::Integrity) => match c.integrity.as_deref() {
             Some("digest-chain") => Some(Check::Integrity(IntegrityCheck::DigestChain)),
             Some("delivery-gaps") => Some(Check::Integrity(IntegrityCheck::DeliveryGaps)),
             other => {
@@ -700,19 +747,19 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
     }
     // Monitoring policies borrow their control's examples; integrity checks are tested on
     // signed digest chains (tests/verify.rs), not on single records.
-    if !matches!(file.kind, Kind::Monitoring | Kind::Integrity) {
+    if matches!(kind, Some(Kind::Event | Kind::Config)) {
         for (want, word) in [(true, "match"), (false, "no-match")] {
             if !examples.iter().any(|e| e.matches == want) {
                 errors.push(err("example", format!("add at least one `{word}` example")));
             }
         }
     }
-    match check {
-        Some(check) if errors.is_empty() => Ok(Policy {
+    match (check, severity, kind) {
+        (Some(check), Some(severity), Some(kind)) if errors.is_empty() => Ok(Policy {
             id: file.id,
             title: file.title,
-            severity: file.severity,
-            kind: file.kind,
+            severity,
+            kind,
             description: file.description,
             rationale: file.rationale,
             remediation: file.remediation,

@@ -445,7 +445,7 @@ pub struct Summary {
     pub frameworks: BTreeMap<String, Vec<ControlResult>>,
     /// Failing policies at or above `--fail-on` (with `--baseline`: those with a new finding).
     pub violations: u64,
-    pub fail_on: Severity,
+    pub fail_on: crate::judge::FailOn,
     /// Findings covered by a waiver in force.
     #[serde(default)]
     pub waived_findings: u64,

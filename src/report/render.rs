@@ -840,7 +840,7 @@ fn text_with(r: &Report, all: bool, colour: bool) -> String {
     let c = &r.summary.by_status;
     let _ = writeln!(
         s,
-        "{} policies: {} fail, {} pass, {} not applicable{}  (violations at or above {}: {})",
+        "{} policies: {} fail, {} pass, {} not applicable{}  ({})",
         r.policies.len(),
         c.fail,
         c.pass,
@@ -855,8 +855,10 @@ fn text_with(r: &Report, all: bool, colour: bool) -> String {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!(", {n} {what}"))
         .collect::<String>(),
-        r.summary.fail_on,
-        r.summary.violations
+        match r.summary.fail_on {
+            crate::judge::FailOn::Never => "report only: --fail-on never".to_string(),
+            at => format!("violations at or above {at}: {}", r.summary.violations),
+        }
     );
     for shortfall in &r.inputs.shortfalls {
         let _ = writeln!(s, "No evidence: {shortfall}");
