@@ -126,6 +126,11 @@ pub struct Finding {
     /// calls a service made on the principal's behalf).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Breakdown>,
+    /// The evidence file the finding rests on, as read: a configuration finding's (the file
+    /// of the value it fails on), an integrity finding's digest or log file. An event
+    /// finding's files are its evidence events'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// A finding of a policy that claims a change, all of whose events AWS refused: an attempt,
     /// not a change, and never a violation of that policy (TA-EVT-401 judges refused calls).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -461,3 +461,66 @@ fn every_run_prints_a_verdict() {
     );
     let _ = run.json();
 }
+
+#[test]
+fn every_sarif_result_points_at_a_file_under_the_evidence() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let run = trailaudit([
+        "audit".as_ref(),
+        root.as_os_str(),
+        "--format".as_ref(),
+        "sarif".as_ref(),
+    ]);
+    let sarif = run.json();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.len() > 100);
+    let bases = sarif["runs"][0]["originalUriBaseIds"].as_object().unwrap();
+    for r in results {
+        let artifact = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+        let base = artifact["uriBaseId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r:#}"));
+        assert!(bases.contains_key(base), "{base}");
+        let uri = artifact["uri"].as_str().unwrap();
+        assert!(!uri.starts_with('/') && !uri.contains("://"), "{uri}");
+    }
+    // A configuration finding points at the file that shows its value.
+    let cfg = results
+        .iter()
+        .find(|r| r["ruleId"] == "TA-CFG-007")
+        .unwrap();
+    assert_eq!(
+        cfg["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json"
+    );
+}
+
+#[test]
+fn sarif_keeps_within_github_limits() {
+    // The samples' report with one policy's finding repeated past GitHub's 25,000 results.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut report = audit(&[root.as_os_str()]).json();
+    let policies = report["policies"].as_array_mut().unwrap();
+    let p = policies
+        .iter_mut()
+        .find(|p| p["id"] == "TA-EVT-401")
+        .unwrap();
+    let one = p["findings"][0].clone();
+    p["findings"] = Value::Array(vec![one; 26_000]);
+    let report: trailaudit::report::Report = trailaudit::report::read(&report.to_string()).unwrap();
+    let sarif = trailaudit::report::render::sarif(&report);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), trailaudit::report::render::SARIF_MAX_RESULTS);
+    // The most severe are kept.
+    assert!(results.iter().any(|r| r["ruleId"] == "TA-EVT-503"));
+    let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(notes.iter().any(|n| n["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("results left out: GitHub code scanning accepts at most 25000")));
+    for r in results {
+        assert!(r["locations"].as_array().unwrap().len() <= 1000);
+    }
+}

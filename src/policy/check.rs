@@ -50,8 +50,11 @@ fn observed(pattern: &Pattern, trail: &crate::config::TrailPosture, json: &Value
 
 /// The file behind a Posture path: that of its most specific part with a file of its own
 /// (`Bucket.Public`, `Status`), else describe-trails'.
-fn evidence_file(trail: &crate::config::TrailPosture, path: &str) -> String {
-    let file = trail
+fn evidence_path<'t>(
+    trail: &'t crate::config::TrailPosture,
+    path: &str,
+) -> Option<&'t std::path::PathBuf> {
+    trail
         .files
         .iter()
         .filter(|(part, _)| {
@@ -59,8 +62,35 @@ fn evidence_file(trail: &crate::config::TrailPosture, path: &str) -> String {
         })
         .max_by_key(|(part, _)| part.len())
         .or_else(|| trail.files.get_key_value(""))
-        .map(|(_, f)| crate::config::evidence_name(f));
-    file.unwrap_or_else(|| "the configuration evidence".into())
+        .map(|(_, f)| f)
+}
+
+/// [`evidence_path`] as a finding names it.
+fn evidence_file(trail: &crate::config::TrailPosture, path: &str) -> String {
+    evidence_path(trail, path)
+        .map(|f| crate::config::evidence_name(f))
+        .unwrap_or_else(|| "the configuration evidence".into())
+}
+
+/// The file a configuration finding on `trail` rests on: that of the first condition the
+/// pattern fails on, else the trail's describe-trails output.
+fn finding_file(
+    pattern: &Pattern,
+    trail: &crate::config::TrailPosture,
+    json: &Value,
+) -> Option<String> {
+    let first = crate::filter::eval::failing_conditions(pattern, json)
+        .into_iter()
+        .next()
+        .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
+        .unwrap_or_default();
+    evidence_path(trail, &first).map(|f| f.display().to_string())
+}
+
+/// The describe-trails output that lists `trail`: where an account's or a log group's finding
+/// points.
+fn trail_file(trail: &crate::config::TrailPosture) -> Option<String> {
+    trail.files.get("").map(|f| f.display().to_string())
 }
 
 pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
@@ -146,6 +176,7 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                 region: t.home_region.clone().unwrap_or_else(|| "unknown".into()),
                 resource: t.trail_arn.clone(),
                 message: message::bounded(observed(pattern, t, &json)),
+                file: finding_file(pattern, t, &json),
                 ..Finding::default()
             }),
             ConfigScope::AnyTrail if ok => {
@@ -171,6 +202,11 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                         }
                         None => "no trail in the account could be judged".into(),
                     }),
+                    file: posture
+                        .trails
+                        .iter()
+                        .find(|t| t.account == *account)
+                        .and_then(trail_file),
                     ..Finding::default()
                 });
             }
@@ -421,6 +457,10 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     })
                     .unwrap_or_else(|| format!("account {account}")),
                 message: message::bounded(message),
+                file: with_logs.first().and_then(|t| trail_file(t)).or_else(|| {
+                    let t = posture.trails.iter().find(|t| &t.account == account)?;
+                    trail_file(t)
+                }),
                 ..Finding::default()
             });
         }

@@ -76,6 +76,7 @@ fn digest_chain(v: Option<&Verification>) -> Outcome {
                     account: p.account.clone(),
                     region: p.region.clone(),
                     resource: p.file.clone(),
+                    file: Some(p.file.clone()),
                     message: format!("{}: {}{extra}", p.reason, p.detail),
                     ..Finding::default()
                 });

@@ -461,8 +461,17 @@ pub fn sarif(report: &Report) -> Value {
                 "logicalLocations": [{"name": f.resource, "kind": "resource",
                     "fullyQualifiedName": format!("{}/{}/{}", f.account, f.region, f.resource)}]
             });
-            if let Some(file) = f.evidence.first().and_then(|e| e.file.as_deref()) {
-                let (artifact, base) = artifact_location(file, &bases);
+            // Every result points at a file, as code scanning wants: the finding's own evidence
+            // file, else its first evidence event's, else the evidence directory it was read from.
+            let file = f
+                .file
+                .as_deref()
+                .or_else(|| f.evidence.first().and_then(|e| e.file.as_deref()));
+            let artifact = match file {
+                Some(file) => Some(artifact_location(file, &bases)),
+                None => evidence_root(p.kind, &bases),
+            };
+            if let Some((artifact, base)) = artifact {
                 used_bases.extend(base);
                 location["physicalLocation"] = json!({ "artifactLocation": artifact });
             }
@@ -496,6 +505,24 @@ pub fn sarif(report: &Report) -> Value {
             results.push(result);
         }
     }
+    // GitHub code scanning takes at most 25,000 results a run: the most severe are kept, and the
+    // run says how many were left out (the JSON report has them all).
+    let mut notes = sarif_invocation(report);
+    if results.len() > SARIF_MAX_RESULTS {
+        let rank = |r: &Value| match r["level"].as_str() {
+            Some("error") => 0,
+            Some("warning") => 1,
+            _ => 2,
+        };
+        results.sort_by_key(rank);
+        let left_out = results.len() - SARIF_MAX_RESULTS;
+        results.truncate(SARIF_MAX_RESULTS);
+        if let Some(list) = notes["toolExecutionNotifications"].as_array_mut() {
+            list.push(json!({"level": "warning", "message": {"text": format!(
+                "{left_out} results left out: GitHub code scanning accepts at most {SARIF_MAX_RESULTS} a run; the JSON report has every finding"
+            )}}));
+        }
+    }
     let mut run = json!({
         "tool": {"driver": {
             "name": "trailaudit",
@@ -503,7 +530,7 @@ pub fn sarif(report: &Report) -> Value {
             "informationUri": "https://github.com/trailaudit/trailaudit",
             "rules": rules
         }},
-        "invocations": [sarif_invocation(report)],
+        "invocations": [notes],
         "results": results
     });
     if !used_bases.is_empty() {
@@ -520,6 +547,9 @@ pub fn sarif(report: &Report) -> Value {
         "runs": [run]
     })
 }
+
+/// Most results in one SARIF run: GitHub code scanning's documented upload limit.
+pub const SARIF_MAX_RESULTS: usize = 25_000;
 
 /// The run as SARIF states it: what kept verdicts from resting on evidence (a shortfall of
 /// the event history, a policy without evidence or judged in part) as warnings, a policy that
@@ -603,6 +633,22 @@ fn uri_bases(report: &Report) -> Vec<UriBase<'_>> {
         }
     }
     bases
+}
+
+/// The evidence directory a policy of `kind` read (the first `--logs` path for event and
+/// integrity policies, the first `--config` path for the others), as a SARIF location: for a
+/// finding with no file of its own (a run of silent hours).
+fn evidence_root(kind: crate::policy::Kind, bases: &[UriBase]) -> Option<(Value, Option<String>)> {
+    let option = if kind.decides() && kind != crate::policy::Kind::Integrity {
+        "--config"
+    } else {
+        "--logs"
+    };
+    let base = bases.iter().find(|b| b.option == option)?;
+    Some((
+        json!({"uri": "", "uriBaseId": base.id}),
+        Some(base.id.clone()),
+    ))
 }
 
 /// A SARIF `artifactLocation` of `file`, and the base id it uses: relative to the first
