@@ -524,3 +524,39 @@ fn sarif_keeps_within_github_limits() {
         assert!(r["locations"].as_array().unwrap().len() <= 1000);
     }
 }
+
+#[test]
+fn a_framework_narrows_the_whole_report_and_tables_read_by_severity() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let report = audit(&[
+        root.as_os_str(),
+        "--framework".as_ref(),
+        "cis-aws-v3.0".as_ref(),
+    ])
+    .json();
+    let keys: Vec<&String> = report["summary"]["frameworks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["cis-aws-v3.0"]);
+    let rank = |s: &str| {
+        ["critical", "high", "medium", "low", "info"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    let order: Vec<(usize, String)> = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                rank(p["severity"].as_str().unwrap()).unwrap(),
+                p["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted);
+}

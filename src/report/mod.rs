@@ -592,7 +592,14 @@ pub fn build(
             remediation: p.remediation.clone(),
         });
     }
-    for key in policy::FRAMEWORKS {
+    // Every table reads from the most severe down, then by id.
+    policies.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
+    // `--framework KEY` narrows the whole report, the control matrix included.
+    let keys = policy::FRAMEWORKS
+        .iter()
+        .copied()
+        .filter(|k| scope.framework.as_deref().is_none_or(|f| f == *k));
+    for key in keys {
         let mapped_ids = policy::controls(set, key);
         // Catalogued controls in the standard's order, then any other the policies map.
         let mut ids: Vec<(String, String)> = catalog::controls(key)
