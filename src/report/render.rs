@@ -685,12 +685,15 @@ fn uri_path(path: &str) -> String {
 
 /// JUnit XML: one test case per policy. A violation (what makes `audit` exit 1) is a failure;
 /// a failing policy that is not one (below `--fail-on`, waived, or known to the baseline) passes
-/// with its findings in `system-out`; not-applicable policies are skipped.
+/// with its findings in `system-out`; policies not applicable or without evidence are skipped.
 pub fn junit(report: &Report) -> String {
     let policies = &report.policies;
     let count = |status: Status| policies.iter().filter(|p| p.status == status).count();
     let fail = policies.iter().filter(|p| p.violation).count();
-    let (error, skipped) = (count(Status::Error), count(Status::NotApplicable));
+    let (error, skipped) = (
+        count(Status::Error),
+        count(Status::NotApplicable) + count(Status::NoEvidence),
+    );
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str(&format!(
         "<testsuites name=\"trailaudit\" tests=\"{}\" failures=\"{fail}\" errors=\"{error}\" skipped=\"{skipped}\">\n",
