@@ -448,11 +448,24 @@ fn the_audit_of_a_projected_load_is_the_audit_of_whole_records() {
         vec!["--logs", corpora.to_str().unwrap(), "--allow-partial"],
         vec!["--logs", dir.path().to_str().unwrap()],
     ] {
+        // The corpora hold one event in two files: which copy is kept is the loading
+        // threads' race (see copy_choice_left_out).
+        let settle = |v: Value| {
+            if args.contains(&corpora.to_str().unwrap()) {
+                copy_choice_left_out(v)
+            } else {
+                v
+            }
+        };
         let projected = audit(&args, WHOLE);
         let mut whole_args = args.clone();
         whole_args.push("--whole-records");
         let whole = audit(&whole_args, WHOLE);
-        assert_same(&whole, &projected, &format!("{args:?}"));
+        assert_same(
+            &settle(whole),
+            &settle(projected.clone()),
+            &format!("{args:?}"),
+        );
         assert!(projected["policies"]
             .as_array()
             .unwrap()
