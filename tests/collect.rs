@@ -7,6 +7,8 @@ mod cbor_proxy;
 mod common;
 #[path = "common/moto.rs"]
 mod moto;
+#[path = "common/pytools.rs"]
+mod pytools;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
