@@ -141,7 +141,8 @@ fn no_output_carries_a_control_or_bidi_character_raw() {
             (path.display().to_string(), text)
         })
         .collect();
-    assert_eq!(outputs.len(), 6);
+    // Six formats and the evidence's checksum file.
+    assert_eq!(outputs.len(), 7);
     let fields = "eventName,userAgent,userIdentity.arn,requestParameters.bucketName";
     for (format, fields) in [
         ("csv", Some(fields)),

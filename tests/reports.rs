@@ -347,6 +347,137 @@ fn the_manifest_fingerprints_every_input() {
     assert_eq!(again["manifest"]["inputs"], manifest["inputs"]);
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A `sha256sum` line read back as GNU coreutils does: `\\` starts a line whose name has
+/// `\\`, `\n` or `\r` escaped.
+fn checksum_line(line: &str) -> (String, String) {
+    let (escaped, line) = match line.strip_prefix('\\') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
+    let (hash, name) = line.split_once("  ").expect("HASH  NAME");
+    let name = if escaped {
+        let mut out = String::new();
+        let mut chars = name.chars();
+        while let Some(c) = chars.next() {
+            out.push(match (c, c == '\\') {
+                (_, true) => match chars.next() {
+                    Some('n') => '\n',
+                    Some('r') => '\r',
+                    Some('\\') => '\\',
+                    other => panic!("bad escape {other:?} in {line:?}"),
+                },
+                (c, false) => c,
+            });
+        }
+        out
+    } else {
+        name.to_string()
+    };
+    (hash.to_string(), name)
+}
+
+#[test]
+fn the_checksum_file_beside_the_report_checks_every_input_and_the_report_names_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    // Evidence whose file names need GNU's escapes, beside ordinary files.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let sample = walkdir::WalkDir::new(SAMPLE_LOGS)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.extension().is_some_and(|e| e == "gz"))
+        .unwrap();
+    for name in [
+        "plain.json.gz",
+        "back\\slash.json.gz",
+        "line\nbreak.json.gz",
+    ] {
+        std::fs::copy(&sample, logs.join(name)).unwrap();
+    }
+    let out = dir.path().join("out");
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--config".as_ref(),
+        SAMPLE_CONFIG.as_ref(),
+        "--format".as_ref(),
+        "json,html,md".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    assert!(run.code == 1, "{}", run.stderr);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let checksums = std::fs::read(out.join("manifest.sha256")).unwrap();
+    let file = &report["manifest"]["file"];
+    assert_eq!(file["name"], "manifest.sha256");
+    assert_eq!(file["sha256"].as_str().unwrap(), sha256_hex(&checksums));
+    let text = String::from_utf8(checksums).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(file["entries"].as_u64().unwrap(), lines.len() as u64);
+    // One line per input file read, each the hash of the file as stored now.
+    let inputs = report["manifest"]["inputs"].as_array().unwrap();
+    assert_eq!(lines.len(), inputs.len());
+    let mut names = Vec::new();
+    for line in &lines {
+        let (hash, name) = checksum_line(line);
+        assert_eq!(hash, sha256_hex(&std::fs::read(&name).unwrap()), "{name}");
+        names.push(name);
+    }
+    for name in ["back\\slash.json.gz", "line\nbreak.json.gz"] {
+        let path = logs.join(name).display().to_string();
+        assert!(names.contains(&path), "{path} in {names:?}");
+    }
+    assert!(
+        lines.iter().filter(|l| l.starts_with('\\')).count() == 2,
+        "{text}"
+    );
+    // The HTML and Markdown say where the checksums are, with the file's hash, and who wrote
+    // the report: version, commit and time.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(file["sha256"].as_str().unwrap()));
+    let commit = report["tool"]["commit"].as_str().unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    let generated = report["generated_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(generated).is_ok(),
+        "{generated}"
+    );
+    for text in [
+        &html,
+        &std::fs::read_to_string(out.join("report.md")).unwrap(),
+    ] {
+        assert!(text.contains(commit) && text.contains(generated));
+    }
+    // A report written to one file gets the checksums beside it too.
+    let single = dir.path().join("single");
+    std::fs::create_dir(&single).unwrap();
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--config".as_ref(),
+        SAMPLE_CONFIG.as_ref(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        "-o".as_ref(),
+        single.join("audit.html").as_os_str(),
+    ]);
+    assert!(run.code == 1, "{}", run.stderr);
+    assert!(single.join("manifest.sha256").is_file());
+}
+
 #[test]
 fn the_html_report_of_the_samples_has_every_section() {
     let dir = tempfile::tempdir().unwrap();
@@ -522,7 +653,8 @@ fn the_html_report_of_the_samples_has_every_section() {
         .sum();
     assert_eq!(gaps, 2);
 
-    // The manifest appendix lists every input with its SHA-256.
+    // The manifest appendix summarises: the policy set's hash, and the checksum file beside the
+    // report (every input's SHA-256) with its own hash.
     let manifest = doc
         .descendants()
         .find(|n| n.attribute("id") == Some("manifest"))
@@ -532,10 +664,12 @@ fn the_html_report_of_the_samples_has_every_section() {
         .filter(|n| n.is_text())
         .filter_map(|n| n.text())
         .collect();
-    for input in report["manifest"]["inputs"].as_array().unwrap() {
-        assert!(manifest_text.contains(input["sha256"].as_str().unwrap()));
-    }
     assert!(manifest_text.contains(report["manifest"]["policy_set_sha256"].as_str().unwrap()));
+    assert!(manifest_text.contains(report["manifest"]["file"]["sha256"].as_str().unwrap()));
+    let checksums = std::fs::read_to_string(out.join("manifest.sha256")).unwrap();
+    for input in report["manifest"]["inputs"].as_array().unwrap() {
+        assert!(checksums.contains(input["sha256"].as_str().unwrap()));
+    }
 
     // The sample run's SARIF is valid too, and every format is there.
     let sarif: Value =

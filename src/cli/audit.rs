@@ -76,7 +76,8 @@ pub struct OutputArgs {
     /// report.sarif, report.junit.xml and report.csv.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "text")]
     pub format: Vec<Format>,
-    /// Write to this file (one format) or directory (several) instead of stdout.
+    /// Write to this file (one format) or directory (several) instead of stdout; the evidence's
+    /// checksums (`sha256sum -c` format) go beside it in manifest.sha256.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Templates that replace the built-in ones: report.html.hbs, report.md.hbs and
@@ -213,7 +214,8 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
 }
 
 /// Renders `report` in each format: to stdout, to `output` as a file (one format), or into
-/// `output` as a directory (several). Each is written as it is rendered.
+/// `output` as a directory (several). Each is written as it is rendered. A report written to
+/// disk gets the evidence manifest's checksum file ([`report::MANIFEST_FILE`]) beside it.
 pub(crate) fn write_formats(
     report: &Report,
     formats: &[Format],
@@ -239,16 +241,24 @@ pub(crate) fn write_formats(
             },
         }
     };
-    match (formats, output) {
-        ([one], out) => write_to(*one, out),
+    let dir = match (formats, output) {
+        ([one], None) => return write_to(*one, None),
+        ([one], Some(file)) => {
+            write_to(*one, Some(file))?;
+            file.parent().unwrap_or(Path::new(""))
+        }
         (many, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             for f in many {
                 write_to(*f, Some(&dir.join(f.file_name())))?;
             }
-            Ok(())
+            dir
         }
         (_, None) => bail!("several formats need -o DIR"),
-    }
+    };
+    // A report on disk gets its evidence's checksums beside it, as the report names them.
+    let path = dir.join(report::MANIFEST_FILE);
+    std::fs::write(&path, report.manifest.checksums())
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -39,7 +39,7 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(
     name = "trailaudit",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("TRAILAUDIT_COMMIT"), ")"),
     about = "Offline AWS CloudTrail compliance auditor",
     after_help = EXIT_CODES
 )]

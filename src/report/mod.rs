@@ -211,6 +211,55 @@ pub struct Manifest {
     pub policies: Vec<ManifestPolicy>,
     /// Every input file: event history and configuration.
     pub inputs: Vec<ManifestInput>,
+    /// The checksum file written beside a report on disk ([`Manifest::checksums`]).
+    #[serde(default)]
+    pub file: ManifestFile,
+}
+
+/// The checksum file: its name and its own SHA-256, which the report states so the file cannot
+/// be swapped unnoticed.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct ManifestFile {
+    pub name: String,
+    pub sha256: String,
+    /// Files it lists.
+    pub entries: u64,
+}
+
+/// Name of the checksum file written beside a report.
+pub const MANIFEST_FILE: &str = "manifest.sha256";
+
+impl Manifest {
+    /// Every input file that could be read, and every policy read from a file, as `sha256sum`
+    /// writes them (`HASH  PATH`, paths as the run named them), so `sha256sum -c` run where the
+    /// audit ran checks that the evidence is unchanged. A path holding a backslash or a line
+    /// break is written the way GNU coreutils does: the line starts with `\` and those
+    /// characters are escaped.
+    pub fn checksums(&self) -> String {
+        let files = self
+            .inputs
+            .iter()
+            .filter_map(|i| Some((i.sha256.as_deref()?, i.path.to_string_lossy())))
+            .chain(
+                self.policies
+                    .iter()
+                    .filter(|p| !p.source.starts_with("builtin:"))
+                    .map(|p| (p.sha256.as_str(), p.source.as_str().into())),
+            );
+        let mut out = String::new();
+        for (hash, path) in files {
+            if path.contains(['\\', '\n', '\r']) {
+                let escaped = path
+                    .replace('\\', "\\\\")
+                    .replace('\n', "\\n")
+                    .replace('\r', "\\r");
+                out.push_str(&format!("\\{hash}  {escaped}\n"));
+            } else {
+                out.push_str(&format!("{hash}  {path}\n"));
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -234,6 +283,10 @@ pub struct ManifestInput {
 pub struct Tool {
     pub name: String,
     pub version: String,
+    /// The commit the binary was built from ("unknown" for a build outside a git checkout
+    /// without `TRAILAUDIT_COMMIT`).
+    #[serde(default)]
+    pub commit: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -690,6 +743,18 @@ pub fn build(
             })
             .collect(),
         inputs: inputs_manifest,
+        file: ManifestFile::default(),
+    };
+    let checksums = manifest.checksums();
+    let manifest = Manifest {
+        file: ManifestFile {
+            name: MANIFEST_FILE.into(),
+            sha256: crate::integrity::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+                checksums.as_bytes(),
+            )),
+            entries: checksums.lines().count() as u64,
+        },
+        ..manifest
     };
     Report {
         manifest,
@@ -698,6 +763,7 @@ pub fn build(
         tool: Tool {
             name: "trailaudit".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            commit: env!("TRAILAUDIT_COMMIT").into(),
         },
         scope,
         inputs,

@@ -217,6 +217,16 @@ handlebars::handlebars_helper!(count_helper: |list: Value, key: str, value: str|
 });
 
 handlebars::handlebars_helper!(short_helper: |arn: str| short_name(arn));
+// `{{count_missing LIST KEY}}`: the members of LIST whose KEY is null or absent.
+handlebars::handlebars_helper!(count_missing_helper: |list: Value, key: str| {
+    list.as_array().map_or(0, |a| a.iter().filter(|x| x.get(key).is_none_or(Value::is_null)).count())
+});
+// `{{count_files POLICIES}}`: manifest policies read from a file, not built in.
+handlebars::handlebars_helper!(count_files_helper: |list: Value| {
+    list.as_array().map_or(0, |a| a.iter().filter(|p| !s(p, "source").starts_with("builtin:")).count())
+});
+// `{{builtin SOURCE}}`: a policy source that is the built-in set.
+handlebars::handlebars_helper!(builtin_helper: |source: str| source.starts_with("builtin:"));
 // `{{{prose TEXT}}}`: policy text (remediation) as its author wrote it, Markdown and all (a
 // command in backticks stays code); only the characters no output may carry raw are shown as
 // escapes. Record text never goes through it.
@@ -404,6 +414,9 @@ fn register_helpers(hb: &mut Handlebars) {
     hb.register_helper("count", Box::new(count_helper));
     hb.register_helper("yn", Box::new(yn_helper));
     hb.register_helper("short", Box::new(short_helper));
+    hb.register_helper("count_missing", Box::new(count_missing_helper));
+    hb.register_helper("count_files", Box::new(count_files_helper));
+    hb.register_helper("builtin", Box::new(builtin_helper));
     hb.register_helper("prose", Box::new(prose_helper));
     hb.register_helper("activity_chart", Box::new(activity_chart_helper));
 }
@@ -914,6 +927,14 @@ fn text_with(r: &Report, all: bool, colour: bool) -> String {
     }
     for i in &r.inputs.ignored {
         let _ = writeln!(s, "Not read: {}: {}", i.path.display(), i.error);
+    }
+    if r.scope.from.is_some() || r.scope.to.is_some() {
+        let _ = writeln!(
+            s,
+            "Period:  {} .. {} (requested)",
+            r.scope.from.as_deref().unwrap_or("the first event"),
+            r.scope.to.as_deref().unwrap_or("the last event")
+        );
     }
     if let Some(l) = &r.inputs.logs {
         let _ = writeln!(
