@@ -199,7 +199,8 @@ fn finding(report: &Report, p: &PolicyResult, f: &Finding, time: i64) -> Value {
     o.insert("message".into(), json!(f.message));
     let mut cloud = json!({"provider": "AWS", "region": f.region});
     if !f.account.is_empty() && f.account != crate::inventory::UNKNOWN {
-        cloud["account"] = json!({"uid": f.account, "type_id": 10, "type": "AWS Account"});
+        cloud["account"] =
+            json!({"uid": f.account, "name": f.account, "type_id": 10, "type": "AWS Account"});
     }
     o.insert("cloud".into(), cloud);
     let mut resource = json!({
@@ -273,9 +274,6 @@ fn evidence(e: &EvidenceEvent) -> Value {
     let mut api = json!({
         "operation": e.event_name.as_deref().unwrap_or_default(),
     });
-    if let Some(source) = &e.event_source {
-        api["service"] = json!({"name": source});
-    }
     if let Some(id) = &e.event_id {
         api["request"] = json!({"uid": id});
     }
@@ -295,7 +293,10 @@ fn evidence(e: &EvidenceEvent) -> Value {
         };
     }
     let mut data = Map::new();
+    // Prowler's models want a service's uid and version, which a record does not give: the
+    // event source is kept with the rest.
     for (key, value) in [
+        ("event_source", &e.event_source),
         ("time", &e.time),
         ("account", &e.account),
         ("region", &e.region),
