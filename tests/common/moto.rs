@@ -4,11 +4,8 @@
 
 #![allow(dead_code)]
 
-use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A moto server; killed on drop.
