@@ -824,6 +824,9 @@ fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// A way to break an object: what it is, the change, the words the checker must answer with.
+type Break<'a> = (&'a str, &'a dyn Fn(&mut Value), &'a str);
+
 /// Each broken copy of `objects` (a description, the change) is rejected by the checker with a
 /// message holding the expected words.
 fn rejects_each(
@@ -831,7 +834,7 @@ fn rejects_each(
     script: &str,
     dir: &std::path::Path,
     objects: &[Value],
-    breaks: &[(&str, &dyn Fn(&mut Value), &str)],
+    breaks: &[Break],
 ) {
     for (i, (what, change, expected)) in breaks.iter().enumerate() {
         let mut broken = objects.to_vec();
