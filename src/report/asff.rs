@@ -210,7 +210,7 @@ fn finding(report: &Report, p: &PolicyResult, f: &Finding, now: &str) -> Value {
         "UpdatedAt": now,
         "Severity": {"Label": label(p.severity), "Original": p.severity.to_string()},
         "Title": truncate(&p.title, MAX_TITLE),
-        "Description": truncate(&f.message, MAX_DESCRIPTION),
+        "Description": truncate(&format!("{}. {}", f.message, p.description.trim()), MAX_DESCRIPTION),
         "Remediation": {"Recommendation": {"Text": truncate(p.remediation.trim_end(), MAX_RECOMMENDATION)}},
         "ProductFields": fields,
         "Resources": [{
