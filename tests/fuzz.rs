@@ -146,7 +146,7 @@ proptest! {
         });
         write(&dir.path().join("r.json"), &envelope(&[record]));
         let report = audit(dir.path());
-        for format in [Format::Text, Format::Json, Format::Md, Format::Sarif, Format::Junit, Format::Html] {
+        for format in [Format::Text, Format::Json, Format::Md, Format::Sarif, Format::Junit, Format::Html, Format::Ocsf, Format::Asff] {
             let out = render::render(format, &report, None).unwrap();
             let raw: Vec<char> = out
                 .chars()
@@ -154,7 +154,7 @@ proptest! {
                 .collect();
             prop_assert!(raw.is_empty(), "{:?} writes {:?} raw", format, raw);
             match format {
-                Format::Json | Format::Sarif => {
+                Format::Json | Format::Sarif | Format::Ocsf | Format::Asff => {
                     prop_assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
                 }
                 Format::Junit => {

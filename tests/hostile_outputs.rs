@@ -1,7 +1,10 @@
 //! Outputs that hostile record text cannot break: every record field is attacker-controlled and
-//! reaches every output format (HTML, Markdown, JSON, SARIF, JUnit, text, CSV, NDJSON).
+//! reaches every output format (HTML, Markdown, JSON, SARIF, JUnit, text, CSV, OCSF, ASFF,
+//! NDJSON).
 
 mod common;
+#[path = "common/pytools.rs"]
+mod pytools;
 
 use std::path::{Path, PathBuf};
 
@@ -132,7 +135,12 @@ fn no_output_carries_a_control_or_bidi_character_raw() {
     let dir = tempfile::tempdir().unwrap();
     let logs = evil_logs(dir.path(), HOSTILE);
     let out = dir.path().join("out");
-    audit(&logs, "json,md,sarif,junit,text,html", &out, &[]);
+    audit(
+        &logs,
+        "json,md,sarif,junit,text,html,csv,ocsf,asff",
+        &out,
+        &[],
+    );
     let mut outputs: Vec<(String, String)> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| {
@@ -141,8 +149,8 @@ fn no_output_carries_a_control_or_bidi_character_raw() {
             (path.display().to_string(), text)
         })
         .collect();
-    // Six formats and the evidence's checksum file.
-    assert_eq!(outputs.len(), 7);
+    // Nine formats and the evidence's checksum file.
+    assert_eq!(outputs.len(), 10);
     let fields = "eventName,userAgent,userIdentity.arn,requestParameters.bucketName";
     for (format, fields) in [
         ("csv", Some(fields)),
@@ -176,6 +184,35 @@ fn no_output_carries_a_control_or_bidi_character_raw() {
         result["locations"][0]["logicalLocations"][0]["name"],
         principal.as_str()
     );
+    // OCSF and ASFF keep the exact value too: the principal is the finding's resource, the
+    // request parameters and user agent are in the OCSF evidence.
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
+    };
+    let ocsf = read("report.ocsf.json");
+    let detection = ocsf
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["metadata"]["event_code"] == "TA-EVT-401")
+        .unwrap();
+    assert_eq!(detection["resources"][0]["uid"], principal.as_str());
+    assert_eq!(
+        detection["evidences"][0]["actor"]["user"]["uid"],
+        principal.as_str()
+    );
+    assert_eq!(
+        detection["evidences"][0]["data"]["user_agent"],
+        agent.as_str()
+    );
+    let asff = read("report.asff.json");
+    let finding = asff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["GeneratorId"] == "trailaudit/TA-EVT-401")
+        .unwrap();
+    assert_eq!(finding["Resources"][0]["Id"], principal.as_str());
     for (format, fields) in [("ndjson", None), ("ndjson", Some(fields))] {
         let line: Value = serde_json::from_str(query(&logs, format, fields).trim()).unwrap();
         let bucket = line
@@ -474,5 +511,44 @@ fn the_csv_report_has_a_row_per_finding_and_no_formula() {
     for cell in csv.split([',', '\n']) {
         let cell = cell.trim_start_matches('"');
         assert!(!cell.starts_with(['=', '+', '@']), "{cell}");
+    }
+}
+
+#[test]
+fn ocsf_and_asff_of_hostile_records_still_validate() {
+    let Some(venv) = pytools::require("the OCSF schema and botocore's Security Hub model") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let long = "L".repeat(5000);
+    let logs = dir.path().join("logs");
+    write(
+        &logs.join("evil.json"),
+        &envelope(&[
+            evil_record(HOSTILE),
+            evil_record(MARKDOWN),
+            evil_record(&format!("{long}\u{202e}")),
+        ]),
+    );
+    let out = dir.path().join("out");
+    audit(&logs, "ocsf,asff", &out, &[]);
+    for (script, file) in [
+        ("ocsf_check.py", "report.ocsf.json"),
+        ("asff_check.py", "report.asff.json"),
+    ] {
+        let run = std::process::Command::new(venv.join("bin/python"))
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/tools")
+                    .join(script),
+            )
+            .arg(out.join(file))
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&run.stdout)
+        );
     }
 }

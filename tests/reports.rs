@@ -2,6 +2,8 @@
 //! rendering a saved JSON report.
 
 mod common;
+#[path = "common/pytools.rs"]
+mod pytools;
 
 use common::*;
 use serde_json::Value;
@@ -909,5 +911,440 @@ fn a_baseline_fails_the_run_only_on_new_findings() {
         run.stderr.contains("not a trailaudit JSON report"),
         "{}",
         run.stderr
+    );
+}
+
+/// Runs `tests/tools/SCRIPT` of the test venv on `file`: its exit status and output.
+fn py_check(
+    venv: &std::path::Path,
+    script: &str,
+    file: &std::path::Path,
+    extra: &[&str],
+) -> (bool, String) {
+    let out = std::process::Command::new(venv.join("bin/python"))
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/tools")
+                .join(script),
+        )
+        .arg(file)
+        .args(extra)
+        .output()
+        .expect("run the checker");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// The samples (the README's first command) audited in `formats`, written to `out`.
+fn audit_samples(out: &std::path::Path, formats: &str) -> Value {
+    let run = trailaudit([
+        "audit".as_ref(),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .as_os_str(),
+        "--format".as_ref(),
+        format!("json,{formats}").as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "-q".as_ref(),
+    ]);
+    assert!(run.code < 2, "{}", run.stderr);
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A way to break an object: what it is, the change, the words the checker must answer with.
+type Break<'a> = (&'a str, &'a dyn Fn(&mut Value), &'a str);
+
+/// Each broken copy of `objects` (a description, the change) is rejected by the checker with a
+/// message holding the expected words.
+fn rejects_each(
+    venv: &std::path::Path,
+    script: &str,
+    dir: &std::path::Path,
+    objects: &[Value],
+    breaks: &[Break],
+) {
+    for (i, (what, change, expected)) in breaks.iter().enumerate() {
+        let mut broken = objects.to_vec();
+        change(&mut broken[0]);
+        let file = dir.join(format!("broken-{i}.json"));
+        std::fs::write(&file, serde_json::to_vec(&broken).unwrap()).unwrap();
+        let (ok, out) = py_check(venv, script, &file, &[]);
+        assert!(!ok, "{script} accepted {what}:\n{out}");
+        assert!(
+            out.contains(expected),
+            "{what}: expected {expected:?} in\n{out}"
+        );
+    }
+}
+
+#[test]
+fn the_samples_as_ocsf_validate_against_the_ocsf_schema() {
+    let Some(venv) =
+        pytools::require("the OCSF schema (pydantic-ocsf) and models (py-ocsf-models)")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let report = audit_samples(&out, "ocsf");
+    let file = out.join("report.ocsf.json");
+    let (ok, text) = py_check(venv, "ocsf_check.py", &file, &[]);
+    assert!(ok, "{text}");
+    assert!(text.contains("OCSF 1.5.0 objects valid"), "{text}");
+
+    // One object per finding, in the class of its policy's kind, and one verdict per deciding
+    // policy without findings; event policies without findings have none.
+    let objects = read_json(&file);
+    let objects = objects.as_array().unwrap();
+    let policies = report["policies"].as_array().unwrap();
+    let mut expected = Vec::new();
+    for p in policies {
+        let findings = p["findings"].as_array().unwrap();
+        let class = if p["kind"] == "event" { 2004 } else { 2003 };
+        if findings.is_empty() && p["kind"] != "event" {
+            expected.push((p["id"].as_str().unwrap().to_string(), 2003));
+        }
+        for _ in findings {
+            expected.push((p["id"].as_str().unwrap().to_string(), class));
+        }
+    }
+    let got: Vec<(String, i64)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o["metadata"]["event_code"].as_str().unwrap().to_string(),
+                o["class_uid"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let findings: usize = policies
+        .iter()
+        .map(|p| p["findings"].as_array().unwrap().len())
+        .sum();
+    // Every object has its own uid.
+    let uids: std::collections::BTreeSet<&str> = objects
+        .iter()
+        .map(|o| o["finding_info"]["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids.len(), objects.len());
+    assert!(objects.len() > findings);
+
+    // A verdict is Pass only for a policy that passed: no evidence is a Warning.
+    for o in objects
+        .iter()
+        .filter(|o| o["unmapped"].get("judged_on").is_some())
+    {
+        let status = o["unmapped"]["policy_status"].as_str().unwrap();
+        let want = match status {
+            "pass" => 1,
+            "no_evidence" | "incomplete" => 2,
+            "fail" | "waived" => 3,
+            _ => 99,
+        };
+        assert_eq!(o["compliance"]["status_id"], want, "{o}");
+    }
+    let no_evidence = objects
+        .iter()
+        .find(|o| o["metadata"]["event_code"] == "TA-INT-001")
+        .expect("TA-INT-001's verdict");
+    assert_eq!(policy(&report, "TA-INT-001")["status"], "no_evidence");
+    assert_eq!(no_evidence["compliance"]["status"], "Warning");
+
+    let remove = |path: &'static [&'static str]| {
+        move |o: &mut Value| {
+            let (last, parents) = path.split_last().unwrap();
+            let mut v = o;
+            for p in parents {
+                v = &mut v[*p];
+            }
+            v.as_object_mut().unwrap().remove(*last);
+        }
+    };
+    let detection = objects
+        .iter()
+        .find(|o| o["class_uid"] == 2004)
+        .unwrap()
+        .clone();
+    let mut first_detection = vec![detection];
+    first_detection.extend(objects.iter().cloned());
+    rejects_each(
+        venv,
+        "ocsf_check.py",
+        dir.path(),
+        objects,
+        &[
+            (
+                "no finding_info",
+                &remove(&["finding_info"]),
+                "required attribute 'finding_info' is missing",
+            ),
+            (
+                "no finding uid",
+                &remove(&["finding_info", "uid"]),
+                "required attribute 'uid' is missing",
+            ),
+            (
+                "no metadata.version",
+                &remove(&["metadata", "version"]),
+                "required attribute 'version' is missing",
+            ),
+            (
+                "no compliance",
+                &remove(&["compliance"]),
+                "required attribute 'compliance' is missing",
+            ),
+            (
+                "no cloud provider",
+                &remove(&["cloud", "provider"]),
+                "required attribute 'provider' is missing",
+            ),
+            (
+                "severity 7",
+                &|o: &mut Value| o["severity_id"] = 7.into(),
+                "7 is not one of",
+            ),
+            (
+                "compliance status 4",
+                &|o: &mut Value| o["compliance"]["status_id"] = 4.into(),
+                "4 is not one of",
+            ),
+            (
+                "severity caption",
+                &|o: &mut Value| o["severity"] = "Low".into(),
+                "is not the caption",
+            ),
+            (
+                "class 2099",
+                &|o: &mut Value| o["class_uid"] = 2099.into(),
+                "is not an OCSF 1.5.0 class",
+            ),
+            (
+                "type_uid",
+                &|o: &mut Value| o["type_uid"] = 200302.into(),
+                "type_uid",
+            ),
+            (
+                "time as text",
+                &|o: &mut Value| o["time"] = "2024-01-01".into(),
+                "is not a timestamp_t",
+            ),
+            (
+                "unknown attribute",
+                &|o: &mut Value| o["verdict"] = "x".into(),
+                "'verdict' is not defined",
+            ),
+        ],
+    );
+    rejects_each(
+        venv,
+        "ocsf_check.py",
+        dir.path(),
+        &first_detection,
+        &[
+            (
+                "compliance on a detection",
+                &|o: &mut Value| o["compliance"] = serde_json::json!({"status_id": 3}),
+                "'compliance' is not defined",
+            ),
+            (
+                "evidence without api operation",
+                &|o: &mut Value| {
+                    o["evidences"][0]["api"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("operation");
+                },
+                "required attribute 'operation' is missing",
+            ),
+            (
+                "observable type 77",
+                &|o: &mut Value| o["observables"][0]["type_id"] = 77.into(),
+                "77 is not one of",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn the_samples_as_asff_pass_security_hubs_import_validation() {
+    let Some(venv) = pytools::require("botocore's Security Hub model and moto") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let report = audit_samples(&out, "asff");
+    let file = out.join("report.asff.json");
+    let (ok, text) = py_check(venv, "asff_check.py", &file, &["--import"]);
+    assert!(ok, "{text}");
+    let findings = read_json(&file);
+    let findings = findings.as_array().unwrap();
+    let total: usize = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["findings"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(findings.len(), total);
+    // Event findings are activity under their controls: no compliance verdict.
+    for f in findings {
+        let kind = f["ProductFields"]["trailaudit/PolicyKind"]
+            .as_str()
+            .unwrap();
+        assert_eq!(f.get("Compliance").is_some(), kind != "event", "{f}");
+    }
+    // Another run gives the same ids: a second import updates, not duplicates.
+    let again = dir.path().join("again");
+    audit_samples(&again, "asff");
+    let ids = |v: &Value| -> std::collections::BTreeSet<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["Id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&read_json(&again.join("report.asff.json"))),
+        ids(&read_json(&file))
+    );
+    assert_eq!(ids(&read_json(&file)).len(), findings.len());
+
+    rejects_each(
+        venv,
+        "asff_check.py",
+        dir.path(),
+        findings,
+        &[
+            (
+                "no Resources",
+                &|f: &mut Value| {
+                    f.as_object_mut().unwrap().remove("Resources");
+                },
+                "Missing required parameter",
+            ),
+            (
+                "no Title",
+                &|f: &mut Value| {
+                    f.as_object_mut().unwrap().remove("Title");
+                },
+                "\"Title\"",
+            ),
+            (
+                "a long Title",
+                &|f: &mut Value| f["Title"] = "t".repeat(257).into(),
+                "Title is longer than 256",
+            ),
+            (
+                "a long Description",
+                &|f: &mut Value| f["Description"] = "d".repeat(1025).into(),
+                "Description is longer than 1024",
+            ),
+            (
+                "33 resources",
+                &|f: &mut Value| f["Resources"] = Value::Array(vec![f["Resources"][0].clone(); 33]),
+                "1 to 32",
+            ),
+            (
+                "a wrong ProductArn",
+                &|f: &mut Value| {
+                    f["ProductArn"] = "arn:aws:securityhub:us-east-1::product/x/default".into()
+                },
+                "ProductArn",
+            ),
+            (
+                "an unknown severity",
+                &|f: &mut Value| f["Severity"]["Label"] = "SEVERE".into(),
+                "Severity.Label",
+            ),
+            (
+                "an unknown compliance status",
+                &|f: &mut Value| f["Compliance"]["Status"] = "OK".into(),
+                "Compliance.Status",
+            ),
+            (
+                "a type outside the taxonomy",
+                &|f: &mut Value| f["Types"] = serde_json::json!(["Compliance/CIS"]),
+                "namespace/category/classifier",
+            ),
+            (
+                "a date that is not RFC 3339",
+                &|f: &mut Value| f["UpdatedAt"] = "yesterday".into(),
+                "UpdatedAt",
+            ),
+            (
+                "a number for a string",
+                &|f: &mut Value| f["AwsAccountId"] = 12.into(),
+                "Invalid type",
+            ),
+        ],
+    );
+    let mut doubled = findings.to_vec();
+    doubled.push(findings[0].clone());
+    let file = dir.path().join("doubled.json");
+    std::fs::write(&file, serde_json::to_vec(&doubled).unwrap()).unwrap();
+    let (ok, text) = py_check(venv, "asff_check.py", &file, &[]);
+    assert!(!ok && text.contains("is not unique"), "{text}");
+}
+
+#[test]
+fn a_waived_finding_is_suppressed_in_ocsf_and_asff() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = one_violation(dir.path(), 2);
+    let waivers = write(&dir.path().join("w.toml"), waiver("2999-12-31").as_bytes());
+    let out = dir.path().join("out");
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        logs.as_os_str(),
+        "--waivers".as_ref(),
+        waivers.as_os_str(),
+        "--format".as_ref(),
+        "ocsf,asff".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ocsf = read_json(&out.join("report.ocsf.json"));
+    let waived: Vec<&Value> = ocsf
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["metadata"]["event_code"] == "TA-EVT-401")
+        .collect();
+    assert_eq!(waived.len(), 2);
+    for o in waived {
+        assert_eq!(o["class_uid"], 2004);
+        assert_eq!(
+            (o["status_id"].as_i64(), o["status"].as_str()),
+            (Some(3), Some("Suppressed"))
+        );
+        assert_eq!(o["status_detail"], "waived by W-7");
+    }
+    let asff = read_json(&out.join("report.asff.json"));
+    let f = asff
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["GeneratorId"] == "trailaudit/TA-EVT-401")
+        .unwrap();
+    assert_eq!(f["Workflow"]["Status"], "SUPPRESSED");
+    assert!(
+        f["Note"]["Text"]
+            .as_str()
+            .unwrap()
+            .starts_with("waived by W-7: Interns'"),
+        "{f}"
+    );
+    assert_eq!(f["AwsAccountId"], "111122223333");
+    assert_eq!(
+        f["ProductArn"],
+        "arn:aws:securityhub:us-east-1:111122223333:product/111122223333/default"
     );
 }

@@ -71,9 +71,10 @@ pub struct Args {
 /// Report formats and where they go, shared by `audit` and `report`.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// One or more of text, json, md, html, sarif, junit, csv (comma-separated). Several
-    /// formats need `-o DIR`, which receives report.txt, report.json, report.md, report.html,
-    /// report.sarif, report.junit.xml and report.csv.
+    /// One or more of text, json, md, html, sarif, junit, csv, ocsf (OCSF 1.5.0 findings for
+    /// Security Lake), asff (Security Hub findings) (comma-separated). Several formats need
+    /// `-o DIR`, which receives report.txt, report.json, report.md, report.html, report.sarif,
+    /// report.junit.xml, report.csv, report.ocsf.json and report.asff.json.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "text")]
     pub format: Vec<Format>,
     /// Write to this file (one format) or directory (several) instead of stdout; the evidence's

@@ -13,12 +13,24 @@ use crate::judge::waiver::Waiver;
 use crate::judge::{BaselineSummary, Judgement};
 use crate::policy::{self, Kind, PolicySet, Severity};
 
+pub mod asff;
 pub mod catalog;
 pub mod escape;
+pub mod ocsf;
 pub mod render;
 
 /// Version of the report's JSON schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 2;
+
+/// A finding's identity across runs, for formats whose consumers update a finding they know
+/// (Security Hub's `Id`, OCSF's `finding_info.uid`): `trailaudit-` and 32 hex digits of the
+/// SHA-256 of its policy, account, region and resource (waivers and baselines key on the same).
+pub fn finding_uid(policy: &str, f: &Finding) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(crate::judge::waiver::finding_key(policy, f).as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("trailaudit-{hex}")
+}
 
 /// Reads a report written by `audit --format json`: only one of this schema version, since a
 /// report of another version would be rendered wrongly, not refused.

@@ -24,6 +24,11 @@ pub enum Format {
     Html,
     /// One row per finding, for spreadsheets and ticket imports.
     Csv,
+    /// OCSF 1.5.0 findings (Compliance and Detection Finding), for Amazon Security Lake and
+    /// other OCSF consumers.
+    Ocsf,
+    /// AWS Security Finding Format, for Security Hub's BatchImportFindings.
+    Asff,
 }
 
 impl Format {
@@ -37,6 +42,8 @@ impl Format {
             Format::Junit => "report.junit.xml",
             Format::Html => "report.html",
             Format::Csv => "report.csv",
+            Format::Ocsf => "report.ocsf.json",
+            Format::Asff => "report.asff.json",
         }
     }
 }
@@ -1111,6 +1118,16 @@ pub fn write(
         Format::Text => out.write_all(text(report).as_bytes()).map_err(io),
         Format::Junit => out.write_all(junit(report).as_bytes()).map_err(io),
         Format::Csv => csv(report, out).map_err(io),
+        Format::Ocsf => {
+            super::escape::write_json(&mut *out, &super::ocsf::findings(report))
+                .map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)
+        }
+        Format::Asff => {
+            super::escape::write_json(&mut *out, &super::asff::findings(report))
+                .map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)
+        }
         Format::Md => {
             let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
             let mut md = Vec::new();
