@@ -490,6 +490,8 @@ fn string() -> impl Strategy<Value = Value> {
         "Ev*ent",
         "400",
         "50%_off\\",
+        "50%Xoff",
+        "500_off",
         "a\nb",
     ])
     .prop_map(|s| json!(s))
@@ -668,6 +670,8 @@ fn condition() -> impl Strategy<Value = String> {
         "123.123.*",
         "\"50%_off\\\\\"",
         "\"50%*\"",
+        "\"50%_*\"",
+        "\"*0_off*\"",
         "config.amazonaws.com",
         "stratus-*",
         "Success",
