@@ -377,10 +377,8 @@ impl Compiler {
                     format!("({})", parts.join(" AND "))
                 })
             }
-            Expr::Or(items) => {
-                let joined = self.visit_or(items)?;
-                Ok(if top { joined } else { format!("({joined})") })
-            }
+            // Always in parentheses: the window's conditions are ANDed to the pattern's.
+            Expr::Or(items) => Ok(format!("({})", self.visit_or(items)?)),
             Expr::Cond(c) => self.visit_cond(c),
         }
     }
@@ -760,7 +758,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             s,
-            "eventname IN ('a', 'b') OR errorcode LIKE '50\\%\\_off%\\\\' ESCAPE '\\'"
+            "(eventname IN ('a', 'b') OR errorcode LIKE '50\\%\\_off%\\\\' ESCAPE '\\')"
         );
         assert_eq!(
             sql("{ $.userIdentity.type != \"O'Brien\" }", Dialect::Athena).unwrap(),
@@ -774,6 +772,26 @@ mod tests {
             sql("{ $.eventName.x NOT EXISTS }", Dialect::Athena).unwrap(),
             "TRUE"
         );
+    }
+
+    #[test]
+    fn a_top_level_or_stays_inside_the_window() {
+        let spec = SelectSpec {
+            dialect: Dialect::Athena,
+            table: "t".into(),
+            columns: vec![],
+            paths: vec![],
+            from_ms: Some(0),
+            until_ms: None,
+            partition: false,
+        };
+        let q = select(
+            &Pattern::parse("{ $.eventName = a || $.errorCode = b }").unwrap(),
+            &spec,
+        );
+        assert!(q.unwrap().sql.ends_with(
+            "WHERE eventtime >= '1970-01-01T00:00:00Z'\n  AND (eventname = 'a' OR errorcode = 'b')"
+        ));
     }
 
     #[test]
