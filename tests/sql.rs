@@ -948,3 +948,42 @@ fn athena_ddl_parses_and_projects_the_organization_layout() {
         assert!(out.results.is_empty());
     }
 }
+
+/// The README's `sql` examples are what the program prints.
+#[test]
+fn readme_sql_examples_are_current() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for (line, args) in [
+        (
+            "$ trailaudit sql --policy TA-EVT-403 --from 2026-07-01 --to 2026-09-30\n",
+            vec![
+                "sql",
+                "--policy",
+                "TA-EVT-403",
+                "--from",
+                "2026-07-01",
+                "--to",
+                "2026-09-30",
+            ],
+        ),
+        (
+            "$ trailaudit sql '{ $.eventName = \"ConsoleLogin\" && $.additionalEventData.MFAUsed != \"Yes\" }' --dialect duckdb\n",
+            vec![
+                "sql",
+                "{ $.eventName = \"ConsoleLogin\" && $.additionalEventData.MFAUsed != \"Yes\" }",
+                "--dialect",
+                "duckdb",
+            ],
+        ),
+    ] {
+        let at = readme.find(line).unwrap_or_else(|| panic!("README lacks {line}")) + line.len();
+        let out = trailaudit(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            readme[at..].starts_with(&out.stdout),
+            "README's output of {line} is not the program's:\n{}",
+            out.stdout
+        );
+    }
+}
