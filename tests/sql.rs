@@ -295,6 +295,8 @@ fn query_for(p: &Pattern, dialect: Dialect) -> Result<String, sql::SqlError> {
         paths: Vec::new(),
         from_ms: None,
         until_ms: None,
+        accounts: Vec::new(),
+        regions: Vec::new(),
         partition: true,
     };
     sql::select(p, &spec).map(|q| q.sql)

@@ -32,8 +32,16 @@ pub struct Args {
     /// eventid, eventtime, recipientaccountid, awsregion, eventsource, eventname.
     #[arg(long, value_delimiter = ',')]
     columns: Vec<String>,
-    /// Do not bound the `timestamp` partition column with --from/--to (for a table that has
-    /// no such partition).
+    /// Only these comma-separated account ids (the `account` partition of `athena ddl`'s
+    /// table, and `recipientaccountid`).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    accounts: Vec<String>,
+    /// Only these comma-separated regions (the `region` partition of `athena ddl`'s table, and
+    /// `awsregion`).
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    regions: Vec<String>,
+    /// Do not use the `timestamp`, `account` and `region` partition columns (for a table
+    /// without them): --from/--to bound only eventtime, --accounts/--regions only their columns.
     #[arg(long)]
     no_partition: bool,
     #[command(flatten)]
@@ -110,6 +118,8 @@ pub fn run(args: &Args) -> anyhow::Result<Status> {
         paths,
         from_ms: window.from,
         until_ms: window.until,
+        accounts: args.accounts.iter().map(|a| a.trim().to_string()).collect(),
+        regions: args.regions.iter().map(|r| r.trim().to_string()).collect(),
         partition: !args.no_partition,
     };
     let query = sql::select(&pattern, &spec)?;

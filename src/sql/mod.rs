@@ -97,6 +97,10 @@ pub struct SelectSpec {
     pub from_ms: Option<i64>,
     /// Events before this time (ms since the epoch, exclusive).
     pub until_ms: Option<i64>,
+    /// Only these accounts and regions: the `account` and `region` partitions of tables made
+    /// by `athena ddl` (with `partition`) and the `recipientaccountid` / `awsregion` columns.
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
     /// Also bound the `timestamp` partition column (tables of `athena ddl`, and AWS's
     /// partition-projection table), so Athena reads only the window's days.
     pub partition: bool,
@@ -198,6 +202,19 @@ fn valid_table_name(name: &str) -> bool {
 /// a log file's day is its delivery's, so a day either side is kept.
 fn window_conditions(spec: &SelectSpec) -> Vec<String> {
     let mut out = Vec::new();
+    let list = |values: &[String]| values.iter().map(|v| lit(v)).collect::<Vec<_>>().join(", ");
+    for (values, partition, column) in [
+        (&spec.accounts, "account", "recipientaccountid"),
+        (&spec.regions, "region", "awsregion"),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        if spec.partition {
+            out.push(format!("{partition} IN ({})", list(values)));
+        }
+        out.push(format!("{column} IN ({})", list(values)));
+    }
     let fmt = |ms: i64, pattern: &str| {
         chrono::DateTime::from_timestamp_millis(ms)
             .map(|t| t.format(pattern).to_string())
@@ -783,6 +800,8 @@ mod tests {
             paths: vec![],
             from_ms: Some(0),
             until_ms: None,
+            accounts: vec![],
+            regions: vec![],
             partition: false,
         };
         let q = select(
@@ -792,6 +811,32 @@ mod tests {
         assert!(q.unwrap().sql.ends_with(
             "WHERE eventtime >= '1970-01-01T00:00:00Z'\n  AND (eventname = 'a' OR errorcode = 'b')"
         ));
+    }
+
+    #[test]
+    fn accounts_and_regions_use_the_partitions() {
+        let spec = SelectSpec {
+            dialect: Dialect::Athena,
+            table: "db.t".into(),
+            columns: vec![],
+            paths: vec![],
+            from_ms: None,
+            until_ms: None,
+            accounts: vec!["111122223333".into(), "x'y".into()],
+            regions: vec!["us-east-1".into()],
+            partition: true,
+        };
+        let q = select(&Pattern::All, &spec).unwrap().sql;
+        assert!(q.contains("account IN ('111122223333', 'x''y')"), "{q}");
+        assert!(
+            q.contains("recipientaccountid IN ('111122223333', 'x''y')"),
+            "{q}"
+        );
+        assert!(
+            q.contains("region IN ('us-east-1')\n  AND awsregion IN ('us-east-1')"),
+            "{q}"
+        );
+        assert!(!q.contains("TRUE"), "{q}");
     }
 
     #[test]
