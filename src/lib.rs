@@ -18,4 +18,5 @@ pub mod judge;
 pub mod policy;
 pub mod query;
 pub mod report;
+pub mod sql;
 pub mod synth;

@@ -1,5 +1,6 @@
 //! The command line: parse arguments, run one subcommand, map its outcome to an exit code.
 
+mod athena;
 mod audit;
 mod collect;
 mod inventory;
@@ -7,6 +8,7 @@ mod policy;
 mod progress;
 mod query;
 mod report;
+mod sql;
 mod verify;
 
 use std::io::Write;
@@ -69,6 +71,10 @@ enum Command {
     Collect(collect::Args),
     /// Check CloudTrail digest files offline: log file hashes, the digest chain, signatures.
     Verify(verify::Args),
+    /// Print a filter pattern (or an event policy) as SQL over the Athena CloudTrail table.
+    Sql(sql::Args),
+    /// Amazon Athena helpers: `athena ddl` prints the CloudTrail table for a trail's bucket.
+    Athena(athena::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -155,6 +161,8 @@ pub fn run() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Collect(args) => collect::run(args, cli.quiet),
         Command::Verify(args) => verify::run(args, cli.quiet),
+        Command::Sql(args) => sql::run(args),
+        Command::Athena(args) => athena::run(args),
     };
     match result {
         Ok(status) => status.into(),
