@@ -681,6 +681,84 @@ fn the_html_report_of_the_samples_has_every_section() {
         .expect("JUnit parses");
 }
 
+/// Text that compresses badly: a SARIF file of it is as large gzip-compressed as not.
+fn incompressible(seed: u64, len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=";
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ALPHABET[(x % 64) as usize] as char
+        })
+        .collect()
+}
+
+#[test]
+fn sarif_stays_within_githubs_upload_size_whatever_the_records_hold() {
+    // 12,000 principals with 1,000-character names, each refused once: 12,000 findings whose
+    // SARIF results would be about 40 MB of incompressible text.
+    let dir = tempfile::tempdir().unwrap();
+    let findings = 12_000;
+    let mut ndjson = String::new();
+    for i in 0..findings {
+        let mut r = record(
+            "2024-07-31T13:10:00Z",
+            "111122223333",
+            "us-east-1",
+            "DescribeInstances",
+        );
+        r["errorCode"] = Value::String("Client.UnauthorizedOperation".into());
+        r["eventID"] = Value::String(format!("e-{i}"));
+        r["userIdentity"]["arn"] = Value::String(format!(
+            "arn:aws:iam::111122223333:user/{}",
+            incompressible(i as u64, 1_000)
+        ));
+        ndjson.push_str(&r.to_string());
+        ndjson.push('\n');
+    }
+    write(&dir.path().join("logs/denied.ndjson"), ndjson.as_bytes());
+    let sarif_path = dir.path().join("report.sarif");
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        dir.path().join("logs").as_os_str(),
+        "--format".as_ref(),
+        "sarif".as_ref(),
+        "-o".as_ref(),
+        sarif_path.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    assert_eq!(run.code, 0, "medium findings, failing at high: {}", run.stderr);
+    let bytes = std::fs::read(&sarif_path).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &bytes).unwrap();
+    let compressed = gz.finish().unwrap().len();
+    assert!(
+        bytes.len() > 10_000_000 && compressed <= 10_000_000,
+        "{} bytes, {compressed} compressed",
+        bytes.len()
+    );
+    let sarif: Value = serde_json::from_slice(&bytes).unwrap();
+    let run0 = &sarif["runs"][0];
+    let kept = run0["results"].as_array().unwrap().len();
+    assert!(kept > 1_000 && kept < findings, "{kept}");
+    let notes = run0["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    let said = format!("{} results left out: GitHub code scanning accepts a SARIF file of at most 10 MB gzip-compressed", findings - kept);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["message"]["text"].as_str().unwrap().starts_with(&said)),
+        "{notes:?}"
+    );
+    assert_valid_sarif(&sarif);
+}
+
 /// A failure of TA-EVT-401 (unauthorized API calls, medium) per principal: one denied call each.
 fn one_violation(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     let records: Vec<Value> = (0..n)

@@ -527,22 +527,37 @@ pub fn sarif(report: &Report) -> Value {
     }
     // GitHub code scanning takes at most 25,000 results a run: the most severe are kept, and the
     // run says how many were left out (the JSON report has them all).
+    // The same for its size: an upload over 10 MB gzip-compressed is refused whole, so results
+    // past that (record text has no bound) are left out the same way.
     let mut notes = sarif_invocation(report);
-    if results.len() > SARIF_MAX_RESULTS {
-        let rank = |r: &Value| match r["level"].as_str() {
-            Some("error") => 0,
-            Some("warning") => 1,
-            _ => 2,
-        };
-        results.sort_by_key(rank);
-        let left_out = results.len() - SARIF_MAX_RESULTS;
-        results.truncate(SARIF_MAX_RESULTS);
-        if let Some(list) = notes["toolExecutionNotifications"].as_array_mut() {
-            list.push(json!({"level": "warning", "message": {"text": format!(
-                "{left_out} results left out: GitHub code scanning accepts at most {SARIF_MAX_RESULTS} a run; the JSON report has every finding"
-            )}}));
+    let rank = |r: &Value| match r["level"].as_str() {
+        Some("error") => 0,
+        Some("warning") => 1,
+        _ => 2,
+    };
+    results.sort_by_key(rank);
+    let mut left_out = |results: &mut Vec<Value>, keep: usize, why: &str| {
+        if results.len() > keep {
+            let n = results.len() - keep;
+            results.truncate(keep);
+            if let Some(list) = notes["toolExecutionNotifications"].as_array_mut() {
+                list.push(json!({"level": "warning", "message": {"text": format!(
+                    "{n} results left out: {why}; the JSON report has every finding"
+                )}}));
+            }
         }
-    }
+    };
+    left_out(
+        &mut results,
+        SARIF_MAX_RESULTS,
+        &format!("GitHub code scanning accepts at most {SARIF_MAX_RESULTS} a run"),
+    );
+    let fit = results_within(&results, SARIF_RESULTS_GZIP_BUDGET);
+    left_out(
+        &mut results,
+        fit,
+        "GitHub code scanning accepts a SARIF file of at most 10 MB gzip-compressed",
+    );
     let mut run = json!({
         "tool": {"driver": {
             "name": "trailaudit",
@@ -570,6 +585,44 @@ pub fn sarif(report: &Report) -> Value {
 
 /// Most results in one SARIF run: GitHub code scanning's documented upload limit.
 pub const SARIF_MAX_RESULTS: usize = 25_000;
+
+/// Largest SARIF upload GitHub code scanning accepts, gzip-compressed.
+pub const SARIF_MAX_GZIP_BYTES: u64 = 10_000_000;
+
+/// What the results may take of that, compressed: the rest of the file (rules with their help
+/// text, notifications) and the compressor's last unflushed block fit in the difference.
+const SARIF_RESULTS_GZIP_BUDGET: u64 = SARIF_MAX_GZIP_BYTES - 1_000_000;
+
+/// How many of `results`, from the first, fit in `budget` bytes once compressed as an upload is.
+/// Text that fits uncompressed fits compressed, so most runs never compress.
+fn results_within(results: &[Value], budget: u64) -> usize {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut raw = Count(0);
+    for r in results {
+        // Writing to a counter cannot fail.
+        let _ = super::escape::write_json(&mut raw, r);
+    }
+    if raw.0 <= budget {
+        return results.len();
+    }
+    let mut z = flate2::write::DeflateEncoder::new(std::io::sink(), flate2::Compression::default());
+    for (i, r) in results.iter().enumerate() {
+        let _ = super::escape::write_json(&mut z, r);
+        if z.total_out() > budget {
+            return i;
+        }
+    }
+    results.len()
+}
 
 /// The run as SARIF states it: what kept verdicts from resting on evidence (a shortfall of
 /// the event history, a policy without evidence or judged in part) as warnings, a policy that
