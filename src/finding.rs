@@ -131,6 +131,9 @@ pub struct Finding {
     /// finding's files are its evidence events'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The line of `file` that shows the value (1-based), where the file's text says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
     /// A finding of a policy that claims a change, all of whose events AWS refused: an attempt,
     /// not a change, and never a violation of that policy (TA-EVT-401 judges refused calls).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

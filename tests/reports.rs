@@ -732,7 +732,11 @@ fn sarif_stays_within_githubs_upload_size_whatever_the_records_hold() {
         sarif_path.as_os_str(),
         "--quiet".as_ref(),
     ]);
-    assert_eq!(run.code, 0, "medium findings, failing at high: {}", run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "medium findings, failing at high: {}",
+        run.stderr
+    );
     let bytes = std::fs::read(&sarif_path).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, &bytes).unwrap();

@@ -493,6 +493,49 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
         cfg["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json"
     );
+    // A region, where there is one, is the line that shows the value (or names the trail
+    // whose value is not set), in that trail's own object of a file that holds several.
+    let line_of = |r: &Value| -> Option<String> {
+        let location = &r["locations"][0]["physicalLocation"];
+        let line = location["region"]["startLine"].as_u64()? as usize;
+        let artifact = &location["artifactLocation"];
+        let base = bases[artifact["uriBaseId"].as_str().unwrap()]["uri"]
+            .as_str()
+            .unwrap();
+        let url = url::Url::parse(base)
+            .unwrap()
+            .join(artifact["uri"].as_str().unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(url.to_file_path().unwrap()).unwrap();
+        Some(text.lines().nth(line - 1).unwrap().trim().to_string())
+    };
+    let with_region: Vec<&Value> = results.iter().filter(|r| line_of(r).is_some()).collect();
+    assert!(with_region.len() >= 10, "{}", with_region.len());
+    let line = |rule: &str, account: &str| {
+        let r = with_region
+            .iter()
+            .find(|r| r["ruleId"] == rule && r["properties"]["account"] == account)
+            .unwrap_or_else(|| panic!("{rule} {account} has a region"));
+        line_of(r).unwrap()
+    };
+    assert_eq!(line("TA-CFG-007", "210987654321"), "\"IsLogging\": false,");
+    assert_eq!(
+        line("TA-CFG-008", "210987654321"),
+        "\"LatestDeliveryError\": \"AccessDenied\""
+    );
+    // prod-legacy is the second trail of its file; the first validates its logs.
+    assert_eq!(
+        line("TA-CFG-002", "210987654321"),
+        "\"LogFileValidationEnabled\": false,"
+    );
+    // KmsKeyId is not set: the line that names the trail.
+    assert_eq!(
+        line("TA-CFG-003", "210987654321"),
+        "\"Name\": \"prod-legacy\","
+    );
+    for r in with_region {
+        assert!(line_of(r).unwrap().starts_with('"'), "{r:#}");
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! is accounted for: recognised, or reported with the reason.
 
 pub mod aws;
+pub mod lines;
 pub mod posture;
 
 use std::collections::BTreeMap;
@@ -120,6 +121,8 @@ pub struct RawConfig {
     /// Key id or ARN -> rotation enabled, and the file that says so.
     pub key_rotation: BTreeMap<String, (bool, PathBuf)>,
     pub caller: Vec<(Scope, aws::CallerIdentity)>,
+    /// Every recognised file's keys with their lines, for findings to point at.
+    pub key_lines: BTreeMap<PathBuf, Vec<lines::KeyAt>>,
 }
 
 /// Reads every file under `inputs`.
@@ -159,7 +162,10 @@ pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
             let (fingerprint, outcome) = match std::fs::read(&path) {
                 Ok(bytes) => {
                     let outcome = match read(&path, &bytes, &scope, &mut ev.raw, &mut ev.gaps) {
-                        Ok(kind) => ConfigOutcome::Recognised { kind },
+                        Ok(kind) => {
+                            ev.raw.key_lines.insert(path.clone(), lines::index(&bytes));
+                            ConfigOutcome::Recognised { kind }
+                        }
                         Err(error) => ConfigOutcome::Failed { error },
                     };
                     (Some(crate::events::Fingerprint::of(&bytes)), outcome)

@@ -29,6 +29,9 @@ pub struct Posture {
     /// Accounts the configuration evidence covers.
     pub accounts: Vec<String>,
     pub trails: Vec<TrailPosture>,
+    /// Each evidence file's keys with their lines: where a finding's value is shown.
+    #[serde(skip)]
+    pub key_lines: BTreeMap<PathBuf, Vec<super::lines::KeyAt>>,
 }
 
 /// One trail as seen from one account (an organization trail appears in every member account).
@@ -273,6 +276,7 @@ pub fn assemble(raw: &RawConfig) -> Posture {
     Posture {
         accounts: accounts.into_iter().collect(),
         trails: trails.into_values().collect(),
+        key_lines: raw.key_lines.clone(),
     }
 }
 

@@ -73,18 +73,28 @@ fn evidence_file(trail: &crate::config::TrailPosture, path: &str) -> String {
 }
 
 /// The file a configuration finding on `trail` rests on: that of the first condition the
-/// pattern fails on, else the trail's describe-trails output.
-fn finding_file(
+/// pattern fails on, else the trail's describe-trails output; and the line there that shows
+/// the value (or names the trail, when the value is not set).
+fn finding_place(
     pattern: &Pattern,
     trail: &crate::config::TrailPosture,
     json: &Value,
-) -> Option<String> {
+    posture: &Posture,
+) -> (Option<String>, Option<u32>) {
     let first = crate::filter::eval::failing_conditions(pattern, json)
         .into_iter()
         .next()
         .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
         .unwrap_or_default();
-    evidence_path(trail, &first).map(|f| f.display().to_string())
+    let Some(file) = evidence_path(trail, &first) else {
+        return (None, None);
+    };
+    let field = first.rsplit('.').next().unwrap_or_default();
+    let line = posture
+        .key_lines
+        .get(file)
+        .and_then(|keys| crate::config::lines::line_of(keys, &trail.trail_arn, &trail.name, field));
+    (Some(file.display().to_string()), line)
 }
 
 /// The describe-trails output that lists `trail`: where an account's or a log group's finding
@@ -171,13 +181,17 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
         judged += 1;
         let ok = pattern.matches(&json);
         match scope {
-            ConfigScope::EachTrail if !ok => findings.push(Finding {
-                account: t.account.clone(),
-                region: t.home_region.clone().unwrap_or_else(|| "unknown".into()),
-                resource: t.trail_arn.clone(),
-                message: message::bounded(observed(pattern, t, &json)),
-                file: finding_file(pattern, t, &json),
-                ..Finding::default()
+            ConfigScope::EachTrail if !ok => findings.push({
+                let place = finding_place(pattern, t, &json, posture);
+                Finding {
+                    account: t.account.clone(),
+                    region: t.home_region.clone().unwrap_or_else(|| "unknown".into()),
+                    resource: t.trail_arn.clone(),
+                    message: message::bounded(observed(pattern, t, &json)),
+                    file: place.0,
+                    line: place.1,
+                    ..Finding::default()
+                }
             }),
             ConfigScope::AnyTrail if ok => {
                 satisfied.insert(t.account.as_str(), true);

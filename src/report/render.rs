@@ -494,6 +494,11 @@ pub fn sarif(report: &Report) -> Value {
             if let Some((artifact, base)) = artifact {
                 used_bases.extend(base);
                 location["physicalLocation"] = json!({ "artifactLocation": artifact });
+                // The line that shows a configuration finding's value; a log file (often gzip)
+                // has no line to point at.
+                if let (Some(line), Some(_)) = (f.line, &f.file) {
+                    location["physicalLocation"]["region"] = json!({ "startLine": line });
+                }
             }
             let mut result = json!({
                 "ruleId": p.id,
