@@ -197,6 +197,32 @@ impl Tally {
         Ok(())
     }
 
+    /// `events` records of `account` and `region` on `day` (days since the epoch), the
+    /// earliest and latest at `first` and `last` (ms): an aggregate counted elsewhere (Athena's
+    /// `GROUP BY`).
+    pub fn add_counted(
+        &mut self,
+        account: &str,
+        region: &str,
+        day: i32,
+        events: u64,
+        first: i64,
+        last: i64,
+    ) {
+        self.events += events;
+        *self
+            .counts
+            .entry((account.to_string(), region.to_string(), day))
+            .or_default() += events;
+        self.first = Some(self.first.map_or(first, |f| f.min(first)));
+        self.last = Some(self.last.map_or(last, |l| l.max(last)));
+    }
+
+    /// `events` records counted elsewhere that have no readable time: on no day.
+    pub fn add_uncounted(&mut self, events: u64) {
+        self.events += events;
+    }
+
     /// The inventory, with the accounting of every input file.
     pub fn finish(self, files: &[InputFile]) -> Inventory {
         let mut inv = Inventory {

@@ -3,6 +3,7 @@
 //! The pipeline flows one way: inputs -> evidence ([`events::EventFrame`]) -> policies ->
 //! findings -> report model -> renderers. Each stage is one module.
 
+pub mod athena;
 pub mod audit;
 pub mod cli;
 pub mod collect;

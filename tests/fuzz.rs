@@ -115,6 +115,7 @@ fn audit(dir: &std::path::Path) -> trailaudit::report::Report {
         progress: None,
         whole_records: false,
         ignored: Vec::new(),
+        athena: None,
     };
     trailaudit::audit::run(req).unwrap().report
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::athena::{self, QueryKind};
 use crate::config;
 use crate::events::{self, LoadOptions, Window};
 use crate::exit::Exit;
@@ -55,6 +56,26 @@ pub struct Request<'a> {
     /// Files under the evidence paths that are neither event history nor configuration
     /// evidence, with why (see [`crate::inputs`]).
     pub ignored: Vec<(PathBuf, String)>,
+    /// Event history from Athena instead of `logs` (which should then be empty): what its
+    /// queries returned ([`crate::athena`]).
+    pub athena: Option<AthenaEvidence>,
+}
+
+/// What an audit's Athena queries returned, and where they ran.
+pub struct AthenaEvidence {
+    pub table: String,
+    pub workgroup: Option<String>,
+    pub fetched: athena::Fetched,
+    /// Event policies SQL cannot express, with why ([`athena::Plan::refused`]).
+    pub refused: Vec<(String, String)>,
+}
+
+/// The policies an audit runs: the set, or those mapped to `framework`.
+pub fn selected<'a>(set: &'a PolicySet, framework: Option<&str>) -> Vec<&'a Policy> {
+    set.policies
+        .iter()
+        .filter(|p| framework.is_none_or(|f| p.frameworks.contains_key(f)))
+        .collect()
 }
 
 /// A finished audit: the report and the exit status it calls for.
@@ -78,6 +99,8 @@ struct History {
     in_scope: u64,
     outcomes: Vec<Outcome>,
     gaps: Option<integrity::gaps::Gaps>,
+    /// Why the history is short of what was asked (Athena: a query that gave no result).
+    shortfalls: Vec<String>,
 }
 
 /// What the audit needs of each record: the columns that the policies, the evidence, the
@@ -160,6 +183,112 @@ fn read_history(
         gaps: gaps.map(GapTally::finish),
         accounting,
         in_scope,
+        shortfalls: Vec::new(),
+    })
+}
+
+/// The history Athena returned, through the same policy evaluation as local files: the rows
+/// the events query matched become EventFrame chunks, the inventory query's aggregates the
+/// inventory. A query without result leaves its part a gap: event policies without matched
+/// rows are `no_evidence`, passes without an inventory `incomplete`.
+fn athena_history(
+    req: &Request,
+    ev: &AthenaEvidence,
+    event_policies: Vec<&Policy>,
+) -> Result<History, AuditError> {
+    let mut shortfalls: Vec<String> = ev
+        .fetched
+        .failed()
+        .map(|r| {
+            format!(
+                "the Athena {} query gave no result: {}",
+                r.query,
+                r.error.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    for (id, why) in &ev.refused {
+        shortfalls.push(format!("{id} cannot run in Athena: {why}"));
+    }
+    let refused: HashSet<&str> = ev.refused.iter().map(|(id, _)| id.as_str()).collect();
+    let runnable: Vec<&Policy> = event_policies
+        .iter()
+        .copied()
+        .filter(|p| !refused.contains(p.id.as_str()))
+        .collect();
+    let events = ev.fetched.rows.get(&QueryKind::Events);
+    let h = athena::history(events.map_or(&[][..], Vec::as_slice));
+    if !h.rejected.is_empty() {
+        shortfalls.push(format!(
+            "{} row(s) of the Athena events query are no CloudTrail record (first: {})",
+            h.rejected.len(),
+            h.rejected[0]
+        ));
+    }
+    let mut policies = EventPolicies::new(runnable.clone(), req.evidence_per_finding);
+    let frame = match req.window.to_expr() {
+        Some(w) => h.frame.lazy().filter(w).collect()?,
+        None => h.frame,
+    };
+    let step = req.chunk_rows.max(1);
+    let mut offset = 0;
+    while offset < frame.height() {
+        policies.add(&frame.slice(offset as i64, step), &h.sources)?;
+        offset += step;
+    }
+    let reread = |file: u32| -> PolarsResult<DataFrame> {
+        let ids = frame.column(crate::events::schema::FILE_ID)?.u32()?;
+        let mask: BooleanChunked = ids.iter().map(|f| Some(f == Some(file))).collect();
+        frame.filter(&mask)
+    };
+    let mut found = policies.finish_with(&h.sources, &reread)?.into_iter();
+    let inventory_rows = ev.fetched.rows.get(&QueryKind::Inventory);
+    let inventory = athena::inventory(inventory_rows.map_or(&[][..], Vec::as_slice));
+    let outcomes = event_policies
+        .iter()
+        .map(|p| {
+            if refused.contains(p.id.as_str()) {
+                return Outcome::no_evidence(
+                    "its filter pattern cannot run in Athena (see inputs)",
+                );
+            }
+            let mut o = found
+                .next()
+                .unwrap_or_else(|| Outcome::not_applicable("not evaluated"));
+            if events.is_none() {
+                return Outcome::no_evidence("the Athena events query gave no result (see inputs)");
+            }
+            // Athena does not say where in its S3 object a record is.
+            for f in &mut o.findings {
+                for e in &mut f.evidence {
+                    e.record = None;
+                }
+            }
+            if inventory_rows.is_none() && o.status == Status::Pass {
+                o.status = Status::Incomplete;
+                o.reason = Some(
+                    "the Athena inventory query gave no result: the records judged are unknown"
+                        .into(),
+                );
+            }
+            o
+        })
+        .collect();
+    Ok(History {
+        accounting: events::Accounting {
+            files: Vec::new(),
+            events: inventory.events,
+        },
+        in_scope: if inventory_rows.is_some() {
+            inventory.events
+        } else {
+            frame.height() as u64
+        },
+        inventory,
+        scoped: None,
+        outcomes,
+        gaps: None,
+        shortfalls,
     })
 }
 
@@ -195,15 +324,7 @@ fn judged_on_history(outcomes: Vec<Outcome>, h: &History) -> Vec<Outcome> {
 
 pub fn run(req: Request) -> Result<Audit, AuditError> {
     let set = req.set;
-    let selected: Vec<&Policy> = set
-        .policies
-        .iter()
-        .filter(|p| {
-            req.framework
-                .as_ref()
-                .is_none_or(|f| p.frameworks.contains_key(f))
-        })
-        .collect();
+    let selected = selected(set, req.framework.as_deref());
     let of_kind = |k: Kind| selected.iter().copied().filter(move |p| p.kind == k);
 
     let cfg = (!req.config.is_empty()).then(|| config::load(&req.config));
@@ -217,7 +338,9 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
         .flat_map(|p| p.wanted())
         .map(Path::to_path_buf)
         .collect();
-    let history = if req.logs.is_empty() {
+    let history = if let Some(ev) = &req.athena {
+        Some(athena_history(&req, ev, of_kind(Kind::Event).collect())?)
+    } else if req.logs.is_empty() {
         None
     } else {
         Some(read_history(
@@ -243,9 +366,11 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
         }
     });
 
-    let coverage = history
-        .as_ref()
-        .map(|h| inventory::coverage(h.scoped.as_ref().unwrap_or(&h.inventory), req.window));
+    let coverage = history.as_ref().map(|h| {
+        let mut c = inventory::coverage(h.scoped.as_ref().unwrap_or(&h.inventory), req.window);
+        c.shortfalls.extend(h.shortfalls.iter().cloned());
+        c
+    });
     let mut event_outcomes = history
         .as_ref()
         .map(|h| judged_on_history(h.outcomes.clone(), h))
@@ -254,6 +379,10 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
     let mut results: Vec<(&Policy, Outcome)> = Vec::with_capacity(selected.len());
     for p in &selected {
         let outcome = match (p.kind, &history, &posture) {
+            (Kind::Integrity, _, _) if req.athena.is_some() => Outcome::not_applicable(
+                "log integrity needs the log and digest files themselves (--logs): the Athena \
+                 table holds neither digests nor delivery times",
+            ),
             (Kind::Integrity, _, _) => policy::integrity::evaluate(p, integrity.as_ref()),
             (Kind::Event, Some(_), _) => event_outcomes
                 .next()
@@ -312,6 +441,16 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
             .until
             .map(|u| events::record::format_event_time(u - 1)),
         framework: req.framework.clone(),
+        athena: req.athena.as_ref().map(|a| athena::AthenaScope {
+            table: a.table.clone(),
+            workgroup: a.workgroup.clone(),
+            queries: a.fetched.runs.clone(),
+            refused: a
+                .refused
+                .iter()
+                .map(|(id, why)| format!("{id}: {why}"))
+                .collect(),
+        }),
         ..Scope::default()
     };
     let report = report::build(set, judgement, evidence, scope);

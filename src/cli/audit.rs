@@ -63,9 +63,127 @@ pub struct Args {
     evidence_per_finding: usize,
 
     #[command(flatten)]
+    athena: AthenaArgs,
+
+    #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
     input: InputArgs,
+}
+
+/// `audit --athena-table`: the event history read in Amazon Athena instead of local files.
+#[derive(Debug, clap::Args)]
+pub struct AthenaArgs {
+    /// Run the event policies in Amazon Athena over this CloudTrail table (NAME or
+    /// DATABASE.NAME, the columns of AWS's CloudTrail table; `trailaudit athena ddl` makes one)
+    /// instead of reading log files: one query for the records any event policy matches, one
+    /// for the counts per account, region and day; the report is the same as a local audit's.
+    #[arg(long, value_name = "DB.TABLE", conflicts_with_all = ["logs", "paths"])]
+    athena_table: Option<String>,
+    /// The Athena workgroup the queries run in (else the account's default, `primary`).
+    #[arg(long, value_name = "WG", requires = "athena_table")]
+    athena_workgroup: Option<String>,
+    /// Where Athena writes the query results (`s3://bucket/prefix/`), unless the workgroup
+    /// sets it.
+    #[arg(long, value_name = "S3_URI", requires = "athena_table")]
+    athena_output: Option<String>,
+    /// The database of an unqualified --athena-table.
+    #[arg(long, value_name = "DB", requires = "athena_table")]
+    athena_database: Option<String>,
+    /// The region Athena runs in (else the configured one: AWS_REGION, the profile's region).
+    #[arg(long, value_name = "REGION", requires = "athena_table")]
+    athena_region: Option<String>,
+    /// Only these comma-separated account ids: bounds the table's `account` partition (and
+    /// `recipientaccountid`), so Athena reads only their objects.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ID",
+        requires = "athena_table"
+    )]
+    athena_accounts: Vec<String>,
+    /// Only these comma-separated regions: bounds the table's `region` partition (and
+    /// `awsregion`).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "REGION",
+        requires = "athena_table"
+    )]
+    athena_regions: Vec<String>,
+    /// The table has no `timestamp`, `account` and `region` partition columns: --from/--to
+    /// and the accounts and regions bound only eventtime, recipientaccountid and awsregion
+    /// (Athena then reads the whole table).
+    #[arg(long, requires = "athena_table")]
+    athena_no_partition: bool,
+    /// A query still running after this many seconds is stopped and is a gap (exit 2 unless
+    /// --allow-partial).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 1800,
+        requires = "athena_table"
+    )]
+    athena_timeout: u64,
+    /// Print the Athena queries the audit would run, in the order it runs them, and exit
+    /// (e.g. to see in the Athena console what they would scan).
+    #[arg(long, requires = "athena_table")]
+    athena_dry_run: bool,
+    /// Named profile of the AWS config and credentials files (else the default chain:
+    /// environment, default profile, SSO, container or instance credentials).
+    #[arg(long, requires = "athena_table")]
+    profile: Option<String>,
+    /// Send every Athena request to this endpoint (an emulator, a VPC endpoint).
+    #[arg(long, value_name = "URL", requires = "athena_table")]
+    endpoint_url: Option<String>,
+}
+
+impl AthenaArgs {
+    fn target(&self, table: &str, window: crate::events::Window) -> crate::athena::Target {
+        crate::athena::Target {
+            table: table.to_string(),
+            window,
+            accounts: trimmed(&self.athena_accounts),
+            regions: trimmed(&self.athena_regions),
+            partition: !self.athena_no_partition,
+        }
+    }
+}
+
+fn trimmed(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Runs the plan's queries in Athena, through the SDK configured as `collect` configures it.
+fn fetch_from_athena(
+    args: &AthenaArgs,
+    plan: &crate::athena::Plan,
+) -> anyhow::Result<crate::athena::Fetched> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let opts = crate::athena::client::Options {
+        workgroup: args.athena_workgroup.clone(),
+        output: args.athena_output.clone(),
+        database: args.athena_database.clone(),
+        timeout: std::time::Duration::from_secs(args.athena_timeout),
+        ..Default::default()
+    };
+    runtime.block_on(async {
+        let sdk =
+            crate::collect::Sdk::load(args.profile.as_deref(), args.endpoint_url.as_deref()).await;
+        let Some(region) = args.athena_region.clone().or_else(|| sdk.default_region()) else {
+            bail!("no region for Athena: give --athena-region, or configure one (AWS_REGION, the profile's region)");
+        };
+        let client = sdk.athena(&region);
+        Ok(crate::athena::client::fetch(&client, plan, &opts).await)
+    })
 }
 
 /// Report formats and where they go, shared by `audit` and `report`.
@@ -149,7 +267,11 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     let (mut logs, mut configs) = (args.logs.clone(), args.config.clone());
     // An audit of nothing, or of evidence nobody named, would be a report about the wrong
     // thing: say what is missing instead.
-    if logs.is_empty() && configs.is_empty() && args.paths.is_empty() {
+    if logs.is_empty()
+        && configs.is_empty()
+        && args.paths.is_empty()
+        && args.athena.athena_table.is_none()
+    {
         bail!(
             "no evidence given: name it as PATH... (classified by content: e.g. `audit \
              samples/`), or the event history with --logs PATH and the configuration with \
@@ -162,6 +284,42 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     let classified = crate::inputs::classify(&args.paths);
     logs.extend(classified.logs);
     configs.extend(classified.config);
+
+    let athena = match &args.athena.athena_table {
+        None => None,
+        Some(table) => {
+            let target = args.athena.target(table, window);
+            let selected = audit::selected(&set, args.framework.as_deref());
+            let plan = crate::athena::Plan::new(&selected, &target, crate::sql::Dialect::Athena)?;
+            if args.athena.athena_dry_run {
+                let mut text = String::new();
+                for (kind, sql) in &plan.queries {
+                    text.push_str(&format!("-- {} query\n{sql};\n\n", kind.as_str()));
+                }
+                for (id, why) in &plan.refused {
+                    text.push_str(&format!("-- {id} cannot run in Athena: {why}\n"));
+                }
+                for note in &plan.notes {
+                    text.push_str(&format!("-- {note}\n"));
+                }
+                print!("{text}");
+                return Ok(Status::Clean);
+            }
+            if !quiet {
+                eprintln!(
+                    "running {} Athena queries over {table}...",
+                    plan.queries.len()
+                );
+            }
+            let fetched = fetch_from_athena(&args.athena, &plan)?;
+            Some(audit::AthenaEvidence {
+                table: table.clone(),
+                workgroup: args.athena.athena_workgroup.clone(),
+                fetched,
+                refused: plan.refused.clone(),
+            })
+        }
+    };
 
     let bar = Bar::for_terminal(quiet, "auditing");
     let audit = audit::run(audit::Request {
@@ -182,6 +340,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         progress: Bar::progress(&bar),
         whole_records: args.whole_records,
         ignored: classified.ignored,
+        athena,
     })?;
     drop(bar);
     let report = &audit.report;

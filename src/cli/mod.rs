@@ -61,7 +61,7 @@ enum Command {
     Query(query::Args),
     /// Run the policy set over trail configuration and event history.
     #[command(after_help = EXIT_CODES)]
-    Audit(audit::Args),
+    Audit(Box<audit::Args>),
     /// List, explain and test policies.
     Policy(policy::Args),
     /// Render a saved JSON report (from `audit --format json`) in other formats.

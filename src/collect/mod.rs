@@ -169,6 +169,9 @@ impl Sdk {
     pub fn account(&self, region: &str) -> aws_sdk_account::Client {
         aws_sdk_account::Client::new(&self.conf(region))
     }
+    pub fn athena(&self, region: &str) -> aws_sdk_athena::Client {
+        aws_sdk_athena::Client::new(&self.conf(region))
+    }
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::from(&self.conf(region))
             .force_path_style(self.path_style)

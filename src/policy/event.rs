@@ -250,6 +250,23 @@ impl<'p> EventPolicies<'p> {
     /// Every policy's outcome, in the order given. Window findings show the events of their
     /// densest window, read again from their files (only those events).
     pub fn finish(self, sources: &[Source]) -> PolarsResult<Vec<Outcome>> {
+        let reread = |file: u32| -> PolarsResult<DataFrame> {
+            let Some(source) = sources.get(file as usize) else {
+                return Ok(DataFrame::empty());
+            };
+            let options = LoadOptions::keeping(crate::events::Keep::Whole);
+            Ok(crate::events::load_with(std::slice::from_ref(&source.path), options).df)
+        };
+        self.finish_with(sources, &reread)
+    }
+
+    /// [`finish`](Self::finish), reading a window finding's events again through `reread`:
+    /// the whole records of one `_file_id` (for evidence that is not in local files).
+    pub fn finish_with(
+        self,
+        sources: &[Source],
+        reread: &dyn Fn(u32) -> PolarsResult<DataFrame>,
+    ) -> PolarsResult<Vec<Outcome>> {
         let evidence = self.evidence;
         let mut out = Vec::with_capacity(self.policies.len());
         for (p, state) in self.policies.iter().zip(self.state) {
@@ -305,7 +322,7 @@ impl<'p> EventPolicies<'p> {
                     }
                 }
             }
-            read_window_evidence(&mut findings, sources)?;
+            read_window_evidence(&mut findings, sources, reread)?;
             let mut outcome =
                 Outcome::from_findings(findings.into_iter().map(|f| f.finding).collect::<Vec<_>>());
             outcome.matched_events = Some(state.total);
@@ -414,7 +431,11 @@ fn densest(times: &[Key], w: i64) -> &[Key] {
 
 /// Fills in window findings from their events, read again from the files that hold them: a
 /// window is known only once every chunk is in, and only its events are needed.
-fn read_window_evidence(findings: &mut [Pending], sources: &[Source]) -> PolarsResult<()> {
+fn read_window_evidence(
+    findings: &mut [Pending],
+    sources: &[Source],
+    reread: &dyn Fn(u32) -> PolarsResult<DataFrame>,
+) -> PolarsResult<()> {
     let mut wanted: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
     for f in findings.iter() {
         if let Some((_, hits, n)) = &f.window {
@@ -435,19 +456,17 @@ fn read_window_evidence(findings: &mut [Pending], sources: &[Source]) -> PolarsR
     }
     let mut read: HashMap<(u32, u32), Reread> = HashMap::new();
     for (file, records) in wanted {
-        let Some(source) = sources.get(file as usize) else {
+        let df = reread(file)?;
+        if df.height() == 0 {
             continue;
-        };
-        let options = LoadOptions::keeping(crate::events::Keep::Whole);
-        let frame = crate::events::load_with(std::slice::from_ref(&source.path), options);
-        let mask: BooleanChunked = frame
-            .df
+        }
+        let mask: BooleanChunked = df
             .column(schema::RECORD_INDEX)?
             .u32()?
             .iter()
             .map(|r| Some(r.is_some_and(|r| records.contains(&r))))
             .collect();
-        let rows = frame.df.filter(&mask)?;
+        let rows = df.filter(&mask)?;
         let view = Rows::of(&rows, sources, Some(file))?;
         for row in 0..rows.height() {
             let key = view.key(row);

@@ -318,6 +318,10 @@ pub struct Scope {
     /// records (before the first, after the last, and gaps between).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub uncovered: Vec<crate::inventory::Gap>,
+    /// `audit --athena-table`: the table, the workgroup, and each query with its state and the
+    /// bytes Athena scanned for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub athena: Option<crate::athena::AthenaScope>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]

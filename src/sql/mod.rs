@@ -170,21 +170,33 @@ pub fn select(pattern: &Pattern, spec: &SelectSpec) -> Result<Query, SqlError> {
             columns.push(expr);
         }
     }
-    let compiled = compile(pattern, spec.dialect)?;
-    let mut conditions = window_conditions(spec);
-    if compiled.sql != "TRUE" || conditions.is_empty() {
-        conditions.push(compiled.sql);
-    }
+    let (conditions, notes) = conditions(pattern, spec)?;
     let sql = format!(
         "SELECT {}\nFROM {}\nWHERE {}",
         columns.join(", "),
         spec.table,
         conditions.join("\n  AND ")
     );
-    Ok(Query {
-        sql,
-        notes: compiled.notes,
-    })
+    Ok(Query { sql, notes })
+}
+
+/// The `WHERE` conditions of [`select`] (to be ANDed): the window, accounts and regions, then
+/// the pattern; and the pattern's caveats.
+pub fn conditions(
+    pattern: &Pattern,
+    spec: &SelectSpec,
+) -> Result<(Vec<String>, Vec<String>), SqlError> {
+    let compiled = compile(pattern, spec.dialect)?;
+    let mut conditions = window_conditions(spec);
+    if compiled.sql != "TRUE" || conditions.is_empty() {
+        conditions.push(compiled.sql);
+    }
+    Ok((conditions, compiled.notes))
+}
+
+/// Whether `name` is `NAME` or `DATABASE.NAME` of letters, digits and `_`.
+pub fn is_table_name(name: &str) -> bool {
+    valid_table_name(name)
 }
 
 fn valid_table_name(name: &str) -> bool {
@@ -307,11 +319,11 @@ fn bool_lit(b: bool) -> String {
 }
 
 /// A SQL string literal.
-fn lit(s: &str) -> String {
+pub fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn quote_ident(s: &str) -> String {
+pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
