@@ -267,7 +267,7 @@ fn dockerfile_builds_the_package_with_the_crates_rust_version() {
     let user = dockerfile
         .lines()
         .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .next_back()
         .expect("a USER line");
     assert!(
         !user.starts_with("root") && !user.starts_with('0'),
