@@ -11,7 +11,7 @@
 # links (with libgcc_s and libm; nothing else). Debian slim rather than a distroless base: CI
 # systems that run a job inside the image (a GitHub `container:` job, GitLab CI) need a shell.
 ARG RUST_VERSION=1.94.1
-ARG DEBIAN_RELEASE=bookworm
+ARG DEBIAN_RELEASE=trixie
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
 WORKDIR /src
