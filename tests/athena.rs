@@ -272,6 +272,33 @@ fn athena_audit_writes_the_report_a_local_audit_of_the_same_records_writes() {
         .expect("some evidence");
     assert_eq!(evidence["file"], S3_PATH);
     assert_eq!(evidence["record"], Value::Null);
+
+    // The reports for people say it too: the table, each query's state and bytes scanned.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("report.json");
+    std::fs::write(&saved, athena.to_string()).unwrap();
+    for (format, said) in [
+        ("html", "bytes scanned"),
+        ("md", "bytes scanned"),
+        ("text", "bytes scanned"),
+    ] {
+        let run = common::trailaudit([
+            "report".as_ref(),
+            saved.as_os_str(),
+            "--format".as_ref(),
+            format.as_ref(),
+        ]);
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        // Markdown escapes the table name's underscore (outside code, where it renders).
+        let table = TABLE.replace('_', if format == "md" { "\\_" } else { "_" });
+        assert!(
+            run.stdout.contains(&table)
+                && run.stdout.contains(said)
+                && run.stdout.contains("SUCCEEDED"),
+            "{format}:\n{}",
+            run.stdout
+        );
+    }
 }
 
 #[test]

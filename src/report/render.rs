@@ -1001,6 +1001,23 @@ fn text_with(r: &Report, all: bool, colour: bool) -> String {
             r.scope.to.as_deref().unwrap_or("the last event")
         );
     }
+    if let Some(a) = &r.scope.athena {
+        for q in &a.queries {
+            let _ = writeln!(
+                s,
+                "Athena:  {} query on {}: {}, {} bytes scanned, {} rows{}",
+                q.query,
+                a.table,
+                q.state,
+                q.data_scanned_bytes
+                    .map_or_else(|| "?".to_string(), |b| b.to_string()),
+                q.rows,
+                q.error
+                    .as_deref()
+                    .map_or_else(String::new, |e| format!(" ({e})"))
+            );
+        }
+    }
     if let Some(l) = &r.inputs.logs {
         let _ = writeln!(
             s,
