@@ -790,3 +790,15 @@ pub fn build(
         activity: evidence.activity,
     }
 }
+
+/// The resource part of an ARN, without a log group's `log-group:` prefix and `:*` suffix:
+/// what a reader recognises in a narrow table cell (the full ARN goes in a title attribute).
+pub fn short_name(arn: &str) -> String {
+    let resource = if arn.starts_with("arn:") {
+        arn.splitn(6, ':').nth(5).unwrap_or(arn)
+    } else {
+        arn
+    };
+    let resource = resource.strip_prefix("log-group:").unwrap_or(resource);
+    resource.strip_suffix(":*").unwrap_or(resource).to_string()
+}

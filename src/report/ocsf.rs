@@ -205,7 +205,7 @@ fn finding(report: &Report, p: &PolicyResult, f: &Finding, time: i64) -> Value {
     o.insert("cloud".into(), cloud);
     let mut resource = json!({
         "uid": f.resource,
-        "name": super::render::short_name(&f.resource),
+        "name": super::short_name(&f.resource),
         "type": resource_type(&f.resource),
         "region": f.region,
     });

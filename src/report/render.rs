@@ -9,7 +9,7 @@ use handlebars::Handlebars;
 use serde_json::{json, Value};
 
 pub use super::escape::{html_escape, markdown_escape, terminal_escape, terminal_text, xml_escape};
-use super::Report;
+use super::{short_name, Report};
 use crate::finding::Status;
 use crate::policy::Severity;
 
@@ -238,18 +238,6 @@ handlebars::handlebars_helper!(builtin_helper: |source: str| source.starts_with(
 // command in backticks stays code); only the characters no output may carry raw are shown as
 // escapes. Record text never goes through it.
 handlebars::handlebars_helper!(prose_helper: |text: str| super::escape::visible(text, &['\n', '\t']).into_owned());
-
-/// The resource part of an ARN, without a log group's `log-group:` prefix and `:*` suffix:
-/// what a reader recognises in a narrow table cell (the full ARN goes in a title attribute).
-pub fn short_name(arn: &str) -> String {
-    let resource = if arn.starts_with("arn:") {
-        arn.splitn(6, ':').nth(5).unwrap_or(arn)
-    } else {
-        arn
-    };
-    let resource = resource.strip_prefix("log-group:").unwrap_or(resource);
-    resource.strip_suffix(":*").unwrap_or(resource).to_string()
-}
 
 /// `{{yn flag}}`: yes / no / unknown (null), coloured; `{{yn flag true}}` when yes is the bad
 /// answer. Writes fixed markup only.
