@@ -106,6 +106,13 @@ fn class_of(path: &Path) -> Class {
     if file.read_to_end(&mut bytes).is_err() {
         return Class::Logs;
     }
+    // Archives, UTF-16 text, and the text shapes of event history that are not JSON (a
+    // CloudWatch Logs export, a CSV export whose reading says what to export instead).
+    if crate::events::archive::sniff_bytes(&bytes).is_some()
+        || crate::events::shape::is_history_text(&bytes)
+    {
+        return Class::Logs;
+    }
     let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | Some(b'[') => {}

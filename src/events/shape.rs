@@ -300,6 +300,25 @@ pub fn read_records(text: &str, keep: Keep, sink: &mut Sink) -> Result<Content, 
     read_records_serde(text, sink)
 }
 
+/// Whether `bytes` (a file's content) is event history that is not JSON text: UTF-16 with its
+/// byte-order mark, a CloudWatch Logs export task's file, or a CSV export of CloudTrail (which
+/// fails with what to export instead).
+pub fn is_history_text(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(64 << 10)];
+    let head = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    let head = head.strip_prefix('\u{feff}').unwrap_or(head).trim_start();
+    head.split('\n')
+        .next()
+        .is_some_and(|l| export_line(l).is_some())
+        || csv_export(head).is_some()
+}
+
 /// The record of a CloudWatch Logs export task's line, `<timestamp> <record>`
 /// (`2024-05-01T12:00:00.000Z {...}`): the text from the record on.
 fn export_line(line: &str) -> Option<&str> {
