@@ -220,7 +220,6 @@ fn list_zip(path: &Path) -> Listing {
             continue;
         }
         let size = member.size();
-        claimed = claimed.saturating_add(size);
         let state = if let Some(reason) = skip_by_name(&name) {
             State::Skipped(reason)
         } else if member.is_symlink() {
@@ -241,6 +240,9 @@ fn list_zip(path: &Path) -> Listing {
         } else {
             sized(size)
         };
+        if state == State::Read {
+            claimed = claimed.saturating_add(size);
+        }
         listing.members.push(Member {
             index,
             name,
