@@ -140,6 +140,40 @@ mod tests {
     }
 
     #[test]
+    fn archives_utf16_and_text_exports_are_event_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("AWSLogs/x.json", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, b"{}").unwrap();
+        std::fs::write(d.join("a.zip"), zip.finish().unwrap().into_inner()).unwrap();
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend("{\"Records\":[]}".encode_utf16().flat_map(u16::to_le_bytes));
+        std::fs::write(d.join("b.json"), utf16).unwrap();
+        std::fs::write(
+            d.join("000000"),
+            "2024-07-31T12:00:00.000Z {\"eventTime\":1}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("c.csv"),
+            "\"eventversion\",\"eventtime\",\"eventname\"\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("notes.csv"), "a,b\n1,2\n").unwrap();
+        let c = classify(&[d.to_path_buf()]);
+        let mut logs = c.logs.clone();
+        logs.sort();
+        assert_eq!(
+            logs,
+            ["000000", "a.zip", "b.json", "c.csv"].map(|n| d.join(n)),
+            "{c:?}"
+        );
+        assert_eq!(c.ignored.len(), 1, "{c:?}");
+    }
+
+    #[test]
     fn a_mixed_directory_is_classified_per_file() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();

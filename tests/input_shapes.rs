@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -341,40 +341,6 @@ fn awslogs_tree(records: &[Value]) -> Vec<(String, Vec<u8>)> {
         gzip(br#"{"awsAccountId":"111122223333","digestStartTime":"2024-07-31T12:00:00Z","digestEndTime":"2024-07-31T13:00:00Z","logFiles":[]}"#),
     ));
     out
-}
-
-fn zip_of(members: &[(String, Vec<u8>)], directories: &[&str]) -> Vec<u8> {
-    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for d in directories {
-        z.add_directory(*d, options).unwrap();
-    }
-    for (name, bytes) in members {
-        z.start_file(name.as_str(), options).unwrap();
-        z.write_all(bytes).unwrap();
-    }
-    z.finish().unwrap().into_inner()
-}
-
-fn tar_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut t = tar::Builder::new(Vec::new());
-    let mut dir = tar::Header::new_gnu();
-    dir.set_entry_type(tar::EntryType::Directory);
-    dir.set_size(0);
-    dir.set_mode(0o755);
-    dir.set_cksum();
-    t.append_data(&mut dir, "./AWSLogs/", std::io::empty())
-        .unwrap();
-    for (name, bytes) in members {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        t.append_data(&mut h, format!("./{name}"), bytes.as_slice())
-            .unwrap();
-    }
-    t.into_inner().unwrap()
 }
 
 /// The files of an inventory whose path ends with `suffix`.

@@ -425,3 +425,55 @@ fn read_member(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archives_are_told_by_their_first_bytes() {
+        let mut tar = vec![0u8; 1024];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(sniff_bytes(&tar), Some(Kind::Tar));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(sniff_bytes(&gz), Some(Kind::TarGz));
+        // Only a prefix of the gzip stream, as sniff reads it.
+        assert_eq!(sniff_bytes(&gz[..gz.len() - 8]), Some(Kind::TarGz));
+        assert_eq!(sniff_bytes(b"PK\x03\x04rest"), Some(Kind::Zip));
+        assert_eq!(sniff_bytes(b"PK\x05\x06"), Some(Kind::Zip));
+        assert_eq!(sniff_bytes(br#"{"Records":[]}"#), None);
+        assert_eq!(sniff_bytes(&[0x1f, 0x8b]), None);
+        assert_eq!(sniff_bytes(b""), None);
+    }
+
+    #[test]
+    fn members_skipped_by_name() {
+        assert_eq!(skip_by_name("./AWSLogs/1/CloudTrail/x.json.gz"), None);
+        assert_eq!(skip_by_name("../x.json"), None);
+        assert!(skip_by_name("__MACOSX/AWSLogs/._x.json").is_some());
+        assert_eq!(skip_by_name("a/.hidden.json").as_deref(), Some("hidden file"));
+    }
+
+    #[test]
+    fn a_member_is_bounded_by_what_it_claims_and_by_what_it_unpacks_to() {
+        let mut turn = None;
+        let data = vec![b'x'; 100];
+        assert_eq!(read_member(&mut &data[..], 100, 100, &mut turn).unwrap(), data);
+        // The archive has 50 bytes left: a member that claims or unpacks to more fails.
+        for declared in [100, 10] {
+            assert_eq!(
+                read_member(&mut &data[..], declared, 50, &mut turn),
+                Err(FileError::ArchiveTooLarge { limit: ARCHIVE_MAX })
+            );
+        }
+        assert_eq!(
+            read_member(&mut &data[..], MAX_DECOMPRESSED + 1, u64::MAX, &mut turn),
+            Err(FileError::TooLarge {
+                limit: MAX_DECOMPRESSED
+            })
+        );
+        assert!(turn.is_none(), "nothing large was held");
+    }
+}

@@ -287,12 +287,7 @@ pub fn read_records(text: &str, keep: Keep, sink: &mut Sink) -> Result<Content, 
     if let Some(reason) = csv_export(text) {
         return Err(FileError::NotCloudTrail(reason));
     }
-    if text
-        .trim_start()
-        .split('\n')
-        .next()
-        .is_some_and(|l| export_line(l).is_some())
-    {
+    if first_line_is_export(text) {
         let mut next = 0;
         read_lines(text, &mut next, true, sink);
         return Ok(Content::Events(Format::CloudwatchLogsExport));
@@ -313,10 +308,18 @@ pub fn is_history_text(bytes: &[u8]) -> bool {
         Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
     };
     let head = head.strip_prefix('\u{feff}').unwrap_or(head).trim_start();
-    head.split('\n')
-        .next()
-        .is_some_and(|l| export_line(l).is_some())
-        || csv_export(head).is_some()
+    first_line_is_export(head) || csv_export(head).is_some()
+}
+
+/// Whether the first line of `text` is a CloudWatch Logs export's: only text that starts with a
+/// digit is looked at further.
+fn first_line_is_export(text: &str) -> bool {
+    let text = text.trim_start();
+    text.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && text
+            .split('\n')
+            .next()
+            .is_some_and(|l| export_line(l).is_some())
 }
 
 /// The record of a CloudWatch Logs export task's line, `<timestamp> <record>`
