@@ -326,6 +326,11 @@ fn walk_entries<R: Read>(
     Ok(())
 }
 
+/// Receives a member's index in the archive, its bytes or why they could not be read, and the
+/// large-file turn to hold while it uses them.
+pub type MemberSink<'a> =
+    dyn FnMut(usize, Result<Vec<u8>, FileError>, &mut Option<LargeFileTurn>) + 'a;
+
 /// Reads the members at `wanted` (indexes from [`list`], ascending) in one pass over the
 /// archive, handing each member's bytes (or why they could not be read) to `each` with the
 /// large-file turn, which `each` holds while it uses them. A member that unpacks past the
@@ -335,7 +340,7 @@ pub fn read(
     path: &Path,
     kind: Kind,
     wanted: &[usize],
-    each: &mut dyn FnMut(usize, Result<Vec<u8>, FileError>, &mut Option<LargeFileTurn>),
+    each: &mut MemberSink,
 ) -> Result<(), FileError> {
     let mut total = 0u64;
     let mut next = 0;
@@ -343,11 +348,7 @@ pub fn read(
     let mut take = |index: usize,
                     declared: u64,
                     r: Result<&mut dyn Read, FileError>,
-                    each: &mut dyn FnMut(
-        usize,
-        Result<Vec<u8>, FileError>,
-        &mut Option<LargeFileTurn>,
-    )| {
+                    each: &mut MemberSink| {
         let mut turn = None;
         let bytes = r.and_then(|r| {
             if total > ARCHIVE_MAX {
@@ -453,14 +454,20 @@ mod tests {
         assert_eq!(skip_by_name("./AWSLogs/1/CloudTrail/x.json.gz"), None);
         assert_eq!(skip_by_name("../x.json"), None);
         assert!(skip_by_name("__MACOSX/AWSLogs/._x.json").is_some());
-        assert_eq!(skip_by_name("a/.hidden.json").as_deref(), Some("hidden file"));
+        assert_eq!(
+            skip_by_name("a/.hidden.json").as_deref(),
+            Some("hidden file")
+        );
     }
 
     #[test]
     fn a_member_is_bounded_by_what_it_claims_and_by_what_it_unpacks_to() {
         let mut turn = None;
         let data = vec![b'x'; 100];
-        assert_eq!(read_member(&mut &data[..], 100, 100, &mut turn).unwrap(), data);
+        assert_eq!(
+            read_member(&mut &data[..], 100, 100, &mut turn).unwrap(),
+            data
+        );
         // The archive has 50 bytes left: a member that claims or unpacks to more fails.
         for declared in [100, 10] {
             assert_eq!(

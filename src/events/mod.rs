@@ -628,6 +628,9 @@ fn expand_archives(found: Vec<Found>, copies: Vec<(usize, usize)>) -> Expanded {
 /// [`read_unit`]'s reader.
 type Bytes<'c> = Result<&'c [u8], FileError>;
 
+/// Reads one file's content, given its id, path and fingerprint, and says what became of it.
+type FileReader<'a> = dyn FnMut(u32, &Path, Option<Fingerprint>, Bytes) -> Read + 'a;
+
 /// Reads each file of `unit`: its content goes to `each` (with its id, path and fingerprint),
 /// which reads it and says what became of it. Tells the progress, and lets an unusually large
 /// decompression buffer go rather than pin it for the rest of the load.
@@ -635,7 +638,7 @@ fn read_unit(
     unit: &Unit,
     options: LoadOptions,
     scratch: &mut Vec<u8>,
-    each: &mut dyn FnMut(u32, &Path, Option<Fingerprint>, Bytes) -> Read,
+    each: &mut FileReader,
 ) -> Vec<(u32, Read)> {
     let mut reads = Vec::new();
     match unit {
@@ -764,6 +767,9 @@ fn read_any_order(
         })
 }
 
+/// A file read, and its chunks: `None` when it had more rows than are held while waiting.
+type ReadFrames = (u32, Read, Option<Vec<DataFrame>>);
+
 /// A few units at a time in parallel, their chunks sent in input order.
 fn read_in_order(
     units: &[Unit],
@@ -778,7 +784,7 @@ fn read_in_order(
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
-        let done: Vec<Vec<(u32, Read, Option<Vec<DataFrame>>)>> = batch
+        let done: Vec<Vec<ReadFrames>> = batch
             .par_iter()
             .map_init(Vec::new, |scratch, unit| {
                 let mut frames = Vec::new();
@@ -1017,7 +1023,7 @@ fn read_content(
         }
     };
     if options.content_hashes.is_some_and(|set| set.contains(path)) {
-        read.content = Some(Fingerprint::of(&bytes));
+        read.content = Some(Fingerprint::of(bytes));
     }
     // UTF-16 (with its byte-order mark) is read as the same text in UTF-8.
     let transcoded;
