@@ -46,31 +46,69 @@ pub fn sniff_bytes(head: &[u8]) -> Option<Kind> {
     if is_tar_header(head) {
         return Some(Kind::Tar);
     }
-    if head.starts_with(&[0x1f, 0x8b]) {
-        let mut inner = Vec::with_capacity(512);
-        // A prefix of the stream inflates as far as it goes: the error at its end is expected.
-        let _ = MultiGzDecoder::new(head).take(512).read_to_end(&mut inner);
-        if is_tar_header(&inner) {
-            return Some(Kind::TarGz);
+    let mut inner = [0u8; 512];
+    match gzip_head(head, &mut inner) {
+        Some(n) if is_tar_header(&inner[..n]) => Some(Kind::TarGz),
+        _ => None,
+    }
+}
+
+/// Inflates the start of the gzip stream `head` (a prefix of it is enough) into `out`; how many
+/// bytes came out, `None` when `head` is not gzip. Every file is looked at this way before the
+/// load, so it is kept to a raw inflate into a buffer on the stack.
+fn gzip_head(head: &[u8], out: &mut [u8]) -> Option<usize> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    if head.len() < 10 || head[..3] != [0x1f, 0x8b, 8] {
+        return None;
+    }
+    let flags = head[3];
+    let mut at = 10;
+    if flags & FEXTRA != 0 {
+        let len = u16::from_le_bytes([*head.get(at)?, *head.get(at + 1)?]) as usize;
+        at += 2 + len;
+    }
+    for field in [FNAME, FCOMMENT] {
+        if flags & field != 0 {
+            at += head.get(at..)?.iter().position(|b| *b == 0)? + 1;
         }
     }
-    None
+    if flags & FHCRC != 0 {
+        at += 2;
+    }
+    // The first 512 bytes out reach back 512 bytes at most: the smallest window does.
+    let mut inflate = flate2::Decompress::new_with_window_bits(false, 9);
+    // A prefix of the stream inflates as far as it goes: an error at its end is expected.
+    let _ = inflate.decompress(head.get(at..)?, out, flate2::FlushDecompress::None);
+    Some(inflate.total_out() as usize)
 }
 
 fn is_tar_header(block: &[u8]) -> bool {
     block.get(257..262) == Some(b"ustar")
 }
 
-/// Bytes of a file read to tell whether it is an archive: enough gzip to inflate a tar header.
-const SNIFF_BYTES: usize = 4096;
+/// Bytes of a file read to tell whether it is an archive: enough gzip to inflate a tar header
+/// (whose 512 bytes are mostly zeros, and compress to far less).
+const SNIFF_BYTES: usize = 1024;
 
 /// The archive kind of the file at `path`, from its first bytes; `None` for any other file and
 /// for a file that cannot be read (its reading then says why).
 pub fn sniff(path: &Path) -> Option<Kind> {
     let file = File::open(path).ok()?;
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    file.take(SNIFF_BYTES as u64).read_to_end(&mut head).ok()?;
-    sniff_bytes(&head)
+    let mut head = [0u8; SNIFF_BYTES];
+    let mut n = 0;
+    let mut file = file.take(SNIFF_BYTES as u64);
+    while n < SNIFF_BYTES {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    sniff_bytes(&head[..n])
 }
 
 /// A member as the archive's listing gives it.
