@@ -372,9 +372,16 @@ fn archives_zip_tar_and_tar_gz_stream_their_members() {
         &zip_of(&tree, &["AWSLogs/", "__MACOSX/"]),
     );
     write(&dir.path().join("tar/evidence"), &tar_of(&tree));
+    // Compress-Archive in Windows PowerShell 5: `\` between the parts of a member's name.
+    let windows: Vec<(String, Vec<u8>)> = tree
+        .iter()
+        .map(|(n, b)| (n.replace('/', "\\"), b.clone()))
+        .collect();
+    write(&dir.path().join("ps5/evidence.bin"), &zip_of(&windows, &[]));
     write(&dir.path().join("tgz/evidence.dat"), &gzip(&tar_of(&tree)));
     for (sub, archive) in [
         ("zip", "evidence.bin"),
+        ("ps5", "evidence.bin"),
         ("tar", "evidence"),
         ("tgz", "evidence.dat"),
     ] {

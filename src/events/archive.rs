@@ -247,8 +247,9 @@ fn list_zip(path: &Path) -> Listing {
                 return listing;
             }
         };
+        // Windows PowerShell 5's Compress-Archive writes `\` between a name's parts.
         let name = match member.name() {
-            Ok(n) => n.into_owned(),
+            Ok(n) => n.replace('\\', "/"),
             Err(e) => {
                 listing.error = Some(zip_error(e));
                 return listing;
