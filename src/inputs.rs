@@ -106,6 +106,13 @@ fn class_of(path: &Path) -> Class {
     if file.read_to_end(&mut bytes).is_err() {
         return Class::Logs;
     }
+    // Archives, UTF-16 text, and the text shapes of event history that are not JSON (a
+    // CloudWatch Logs export, a CSV export whose reading says what to export instead).
+    if crate::events::archive::sniff_bytes(&bytes).is_some()
+        || crate::events::shape::is_history_text(&bytes)
+    {
+        return Class::Logs;
+    }
     let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') | Some(b'[') => {}
@@ -130,6 +137,40 @@ mod tests {
         assert_eq!(c.config, [root.join("config")]);
         assert_eq!(c.ignored.len(), 1, "{:?}", c.ignored);
         assert_eq!(c.ignored[0].0, root.join("README.md"));
+    }
+
+    #[test]
+    fn archives_utf16_and_text_exports_are_event_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("AWSLogs/x.json", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, b"{}").unwrap();
+        std::fs::write(d.join("a.zip"), zip.finish().unwrap().into_inner()).unwrap();
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend("{\"Records\":[]}".encode_utf16().flat_map(u16::to_le_bytes));
+        std::fs::write(d.join("b.json"), utf16).unwrap();
+        std::fs::write(
+            d.join("000000"),
+            "2024-07-31T12:00:00.000Z {\"eventTime\":1}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("c.csv"),
+            "\"eventversion\",\"eventtime\",\"eventname\"\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("notes.csv"), "a,b\n1,2\n").unwrap();
+        let c = classify(&[d.to_path_buf()]);
+        let mut logs = c.logs.clone();
+        logs.sort();
+        assert_eq!(
+            logs,
+            ["000000", "a.zip", "b.json", "c.csv"].map(|n| d.join(n)),
+            "{c:?}"
+        );
+        assert_eq!(c.ignored.len(), 1, "{c:?}");
     }
 
     #[test]

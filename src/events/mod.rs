@@ -1,6 +1,7 @@
 //! Event history: CloudTrail records from files of every shape a user has, into one polars
 //! DataFrame (the [`EventFrame`]), with every input file and record accounted for.
 
+pub mod archive;
 pub mod dedup;
 pub mod json;
 pub mod record;
@@ -327,30 +328,30 @@ pub fn stream_in<E>(
         ..options
     };
     let seen = dedup::Seen::default();
+    let Expanded {
+        found,
+        keys,
+        units,
+        copies,
+    } = expand_archives(found, copies);
     let sources: Vec<Source> = found
         .iter()
-        .map(|f| {
+        .zip(keys)
+        .map(|(f, key)| {
             let path = match f {
                 Found::File(p) | Found::Skipped(p, _) | Found::Failed(p, _) => p.clone(),
             };
             Source {
-                key: KeyInfo::from_path(&path),
+                key: key.unwrap_or_else(|| KeyInfo::from_path(&path)),
                 path,
             }
         })
         .collect();
-    let to_read: Vec<(u32, &Path)> = found
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| match f {
-            Found::File(p) => Some((i as u32, p.as_path())),
-            _ => None,
-        })
-        .collect();
+    let to_read = &units;
     if let Some(p) = options.progress {
         let bytes = to_read
             .iter()
-            .filter_map(|(_, path)| std::fs::metadata(path).ok())
+            .filter_map(|u| std::fs::metadata(u.path()).ok())
             .map(|m| m.len())
             .sum();
         p.start(to_read.len() as u64, bytes);
@@ -366,8 +367,8 @@ pub fn stream_in<E>(
         // waits for a thread that waits for it.
         let producer = scope.spawn(|| {
             let read = || match order {
-                Order::Any => read_any_order(&to_read, options, &seen, chunk_rows, &stop, tx),
-                Order::Input => read_in_order(&to_read, options, &seen, chunk_rows, &stop, tx),
+                Order::Any => read_any_order(to_read, options, &seen, chunk_rows, &stop, tx),
+                Order::Input => read_in_order(to_read, options, &seen, chunk_rows, &stop, tx),
             };
             match rayon::ThreadPoolBuilder::new()
                 .thread_name(|i| format!("trailaudit-load-{i}"))
@@ -412,7 +413,8 @@ pub fn stream_in<E>(
         .zip(sources)
         .map(|((found, read), source)| {
             let read = match (found, read) {
-                (Found::File(_), Some(r)) => r,
+                // An archive, listed as skipped, is read for its fingerprint and its failure.
+                (_, Some(r)) => r,
                 (Found::File(_), None) => {
                     Read::failed(FileError::Io("not read (internal error)".into()))
                 }
@@ -486,37 +488,251 @@ impl Read {
     }
 }
 
-/// Reads one file into `sink` and tells the progress; an unusually large decompression buffer
-/// is let go rather than pinned for the rest of the load.
-fn read_one(
-    path: &Path,
+/// What [`stream_in`] reads: the inputs with each archive's members after it.
+struct Expanded {
+    found: Vec<Found>,
+    /// A member's key layout, from its name in the archive.
+    keys: Vec<Option<KeyInfo>>,
+    units: Vec<Unit>,
+    /// (copy, original) indexes into `found`.
+    copies: Vec<(usize, usize)>,
+}
+
+/// Something read by one loading thread at a time: a file, or an archive whose members are
+/// read in one pass over it.
+enum Unit {
+    File {
+        id: u32,
+        path: PathBuf,
+    },
+    Archive {
+        id: u32,
+        path: PathBuf,
+        kind: archive::Kind,
+        /// The archive's own outcome: skipped (its members are what loads), or failed when its
+        /// listing ended early.
+        outcome: Outcome,
+        members: Vec<UnitMember>,
+    },
+}
+
+#[derive(Clone)]
+struct UnitMember {
     id: u32,
+    /// Its index in the archive.
+    index: usize,
+    path: PathBuf,
+}
+
+impl Unit {
+    fn path(&self) -> &Path {
+        match self {
+            Unit::File { path, .. } | Unit::Archive { path, .. } => path,
+        }
+    }
+}
+
+/// Finds the archives among the files (by their content), lists their members after each, as
+/// `ARCHIVE!member`, and makes the units to read.
+fn expand_archives(found: Vec<Found>, copies: Vec<(usize, usize)>) -> Expanded {
+    let listings: Vec<Option<(archive::Kind, archive::Listing)>> = found
+        .par_iter()
+        .map(|f| match f {
+            Found::File(p) => archive::sniff(p).map(|k| (k, archive::list(p, k))),
+            _ => None,
+        })
+        .collect();
+    let mut out = Expanded {
+        found: Vec::with_capacity(found.len()),
+        keys: Vec::with_capacity(found.len()),
+        units: Vec::new(),
+        copies: Vec::new(),
+    };
+    let mut remap = Vec::with_capacity(found.len());
+    for (f, listing) in found.into_iter().zip(listings) {
+        remap.push(out.found.len());
+        let id = out.found.len() as u32;
+        match (f, listing) {
+            (Found::File(path), Some((kind, listing))) => {
+                let outer = KeyInfo::from_path(&path);
+                let n = listing.members.len();
+                let outcome = match listing.error {
+                    Some(error) => Outcome::Failed { error },
+                    None => Outcome::Skipped {
+                        reason: format!(
+                            "{} archive of {n} member{}, each listed as ARCHIVE!member",
+                            kind.name(),
+                            if n == 1 { "" } else { "s" }
+                        ),
+                    },
+                };
+                out.found.push(match &outcome {
+                    Outcome::Failed { error } => Found::Failed(path.clone(), error.clone()),
+                    Outcome::Skipped { reason } => Found::Skipped(path.clone(), reason.clone()),
+                    Outcome::Loaded { .. } => unreachable!("an archive is never loaded itself"),
+                });
+                out.keys.push(None);
+                let mut members = Vec::new();
+                for m in listing.members {
+                    let member = archive::member_path(&path, &m.name);
+                    let key = KeyInfo::from_path(Path::new(&m.name));
+                    out.keys.push(Some(if key.account.is_some() {
+                        key
+                    } else {
+                        outer.clone()
+                    }));
+                    let member_id = out.found.len() as u32;
+                    out.found.push(match m.state {
+                        archive::State::Read => {
+                            members.push(UnitMember {
+                                id: member_id,
+                                index: m.index,
+                                path: member.clone(),
+                            });
+                            Found::File(member)
+                        }
+                        archive::State::Skipped(reason) => Found::Skipped(member, reason),
+                        archive::State::Failed(error) => Found::Failed(member, error),
+                    });
+                }
+                out.units.push(Unit::Archive {
+                    id,
+                    path,
+                    kind,
+                    outcome,
+                    members,
+                });
+            }
+            (Found::File(path), None) => {
+                out.units.push(Unit::File {
+                    id,
+                    path: path.clone(),
+                });
+                out.found.push(Found::File(path));
+                out.keys.push(None);
+            }
+            (f, _) => {
+                out.found.push(f);
+                out.keys.push(None);
+            }
+        }
+    }
+    out.copies = copies
+        .into_iter()
+        .map(|(copy, original)| (remap[copy], remap[original]))
+        .collect();
+    out
+}
+
+/// A file's content as stored (its fingerprint, when asked for) and decompressed, handed to
+/// [`read_unit`]'s reader.
+type Bytes<'c> = Result<&'c [u8], FileError>;
+
+/// Reads one file's content, given its id, path and fingerprint, and says what became of it.
+type FileReader<'a> = dyn FnMut(u32, &Path, Option<Fingerprint>, Bytes) -> Read + 'a;
+
+/// Reads each file of `unit`: its content goes to `each` (with its id, path and fingerprint),
+/// which reads it and says what became of it. Tells the progress, and lets an unusually large
+/// decompression buffer go rather than pin it for the rest of the load.
+fn read_unit(
+    unit: &Unit,
     options: LoadOptions,
-    dedup: Dedup,
-    sink: &mut Sink,
     scratch: &mut Vec<u8>,
-) -> Read {
-    // A large file's turn is held until its buffer is let go.
-    let mut turn = None;
-    let read = read_file(path, id, options, dedup, sink, scratch, &mut turn);
-    read.report(options.progress, path);
+    each: &mut FileReader,
+) -> Vec<(u32, Read)> {
+    let mut reads = Vec::new();
+    match unit {
+        Unit::File { id, path } => {
+            // A large file's turn is held until its buffer is let go.
+            let mut turn = None;
+            let (fingerprint, content) =
+                source::read_input_with(path, scratch, options.fingerprints, &mut turn);
+            let read = each(
+                *id,
+                path,
+                fingerprint,
+                content.as_deref().map_err(Clone::clone),
+            );
+            read.report(options.progress, path);
+            reads.push((*id, read));
+            drop(content);
+            drop(turn);
+        }
+        Unit::Archive {
+            id,
+            path,
+            kind,
+            outcome,
+            members,
+        } => {
+            let mut archive_read = Read::new(outcome.clone());
+            if options.fingerprints {
+                archive_read.fingerprint = source::fingerprint_file(path);
+            }
+            let wanted: Vec<usize> = members.iter().map(|m| m.index).collect();
+            let mut next = 0;
+            let mut records = 0;
+            let result = archive::read(path, *kind, &wanted, &mut |index, bytes, turn| {
+                let Some(m) = members.get(next).filter(|m| m.index == index) else {
+                    return;
+                };
+                next += 1;
+                let fingerprint = match (&bytes, options.fingerprints) {
+                    (Ok(b), true) => Some(Fingerprint::of(b)),
+                    _ => None,
+                };
+                let content = bytes.and_then(|b| source::decode(&m.path, b, scratch, turn));
+                let content = match content {
+                    // Nested archives are refused: one level of members is what the
+                    // accounting names.
+                    Ok(c) if archive::sniff_bytes(&c[..c.len().min(4096)]).is_some() => {
+                        Err(FileError::NestedArchive)
+                    }
+                    other => other,
+                };
+                let read = each(
+                    m.id,
+                    &m.path,
+                    fingerprint,
+                    content.as_deref().map_err(Clone::clone),
+                );
+                if let Outcome::Loaded { records: r, .. } = &read.outcome {
+                    records += r;
+                }
+                reads.push((m.id, read));
+            });
+            // The members the archive's failure kept from being read.
+            let error = result.err().unwrap_or_else(|| {
+                FileError::Archive("member not found on reading (the archive changed?)".into())
+            });
+            for m in &members[next..] {
+                reads.push((m.id, Read::failed(error.clone())));
+            }
+            if let (Some(p), Some(f)) = (options.progress, std::fs::metadata(path).ok()) {
+                p.file_done(f.len(), records);
+            }
+            if !matches!(archive_read.outcome, Outcome::Failed { .. }) && next < members.len() {
+                archive_read.outcome = Outcome::Failed { error };
+            }
+            reads.push((*id, archive_read));
+        }
+    }
     if scratch.capacity() > SCRATCH_KEEP {
         *scratch = Vec::new();
     }
-    drop(turn);
-    read
+    reads
 }
 
 /// Every file in parallel, each loading thread sending its rows as they fill a chunk.
 fn read_any_order(
-    to_read: &[(u32, &Path)],
+    units: &[Unit],
     options: LoadOptions,
     seen: &dedup::Seen,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
     tx: std::sync::mpsc::SyncSender<DataFrame>,
 ) -> Vec<(u32, Read)> {
-    to_read
+    units
         .par_iter()
         .fold(
             || {
@@ -526,11 +742,17 @@ fn read_any_order(
                     Vec::new(),
                 )
             },
-            |(mut sink, mut reads, mut scratch), &(id, path)| {
+            |(mut sink, mut reads, mut scratch), unit| {
                 if !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let dedup = Dedup::Check { seen, note: false };
-                    let read = read_one(path, id, options, dedup, &mut sink, &mut scratch);
-                    reads.push((id, read));
+                    reads.extend(read_unit(
+                        unit,
+                        options,
+                        &mut scratch,
+                        &mut |id, path, fingerprint, content| {
+                            read_content(id, path, options, dedup, &mut sink, fingerprint, content)
+                        },
+                    ));
                 }
                 (sink, reads, scratch)
             },
@@ -545,59 +767,120 @@ fn read_any_order(
         })
 }
 
-/// A few files at a time in parallel, their chunks sent in input order.
+/// A file read, and its chunks: `None` when it had more rows than are held while waiting.
+type ReadFrames = (u32, Read, Option<Vec<DataFrame>>);
+
+/// A few units at a time in parallel, their chunks sent in input order.
 fn read_in_order(
-    to_read: &[(u32, &Path)],
+    units: &[Unit],
     options: LoadOptions,
     seen: &dedup::Seen,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
     tx: std::sync::mpsc::SyncSender<DataFrame>,
 ) -> Vec<(u32, Read)> {
-    let mut reads = Vec::with_capacity(to_read.len());
-    for batch in to_read.chunks(rayon::current_num_threads().max(1)) {
+    let mut reads = Vec::with_capacity(units.len());
+    for batch in units.chunks(rayon::current_num_threads().max(1)) {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
-        let done: Vec<(u32, &Path, Read, Option<Vec<DataFrame>>)> = batch
+        let done: Vec<Vec<ReadFrames>> = batch
             .par_iter()
-            .map_init(Vec::new, |scratch, &(id, path)| {
-                let mut sink = Sink::new(options.keep, chunk_rows, None);
-                sink.hold_at_most(KEPT_CHUNKS * chunk_rows);
-                let dedup = Dedup::Check { seen, note: true };
-                let read = read_one(path, id, options, dedup, &mut sink, scratch);
-                (id, path, read, sink.into_frames())
+            .map_init(Vec::new, |scratch, unit| {
+                let mut frames = Vec::new();
+                let reads = read_unit(
+                    unit,
+                    options,
+                    scratch,
+                    &mut |id, path, fingerprint, content| {
+                        let mut sink = Sink::new(options.keep, chunk_rows, None);
+                        sink.hold_at_most(KEPT_CHUNKS * chunk_rows);
+                        let dedup = Dedup::Check { seen, note: true };
+                        let read =
+                            read_content(id, path, options, dedup, &mut sink, fingerprint, content);
+                        frames.push((id, sink.into_frames()));
+                        read
+                    },
+                );
+                // The archive's own entry has no frames.
+                let mut frames = frames.into_iter();
+                reads
+                    .into_iter()
+                    .map(|(id, read)| {
+                        let f = match frames.as_slice().first() {
+                            Some((fid, _)) if *fid == id => frames.next().and_then(|(_, f)| f),
+                            _ => Some(Vec::new()),
+                        };
+                        (id, read, f)
+                    })
+                    .collect()
             })
             .collect();
-        for (id, path, read, frames) in done {
-            let mut read = read;
-            let copies = std::mem::take(&mut read.copies);
-            match frames {
-                Some(frames) => {
-                    for frame in frames {
-                        // The consumer stopped (it failed): nothing more is wanted.
-                        let _ = tx.send(frame);
+        for (unit, done) in batch.iter().zip(done) {
+            for (id, read, frames) in done {
+                let mut read = read;
+                let copies = std::mem::take(&mut read.copies);
+                match frames {
+                    Some(frames) => {
+                        for frame in frames {
+                            // The consumer stopped (it failed): nothing more is wanted.
+                            let _ = tx.send(frame);
+                        }
+                    }
+                    None => {
+                        // More rows than are held while waiting for the files before it (a
+                        // record bomb): its turn has come, so it is read again, each chunk sent
+                        // as it fills. Its progress was told by the first reading.
+                        let again = LoadOptions {
+                            progress: None,
+                            ..options
+                        };
+                        let mut sink = Sink::new(options.keep, chunk_rows, Some(tx.clone()));
+                        // The copies were decided by the first reading: the others' keys are
+                        // seen now.
+                        let dedup = Dedup::Replay(&copies);
+                        let one = unit.only(id);
+                        drop(read_unit(
+                            &one,
+                            again,
+                            &mut Vec::new(),
+                            &mut |id, path, fp, content| {
+                                read_content(id, path, again, dedup, &mut sink, fp, content)
+                            },
+                        ));
+                        sink.flush();
                     }
                 }
-                None => {
-                    // More rows than are held while waiting for the files before it (a record
-                    // bomb): its turn has come, so it is read again, each chunk sent as it fills.
-                    // Its progress was told by the first reading.
-                    let again = LoadOptions {
-                        progress: None,
-                        ..options
-                    };
-                    let mut sink = Sink::new(options.keep, chunk_rows, Some(tx.clone()));
-                    // The copies were decided by the first reading: the others' keys are seen now.
-                    let dedup = Dedup::Replay(&copies);
-                    drop(read_one(path, id, again, dedup, &mut sink, &mut Vec::new()));
-                    sink.flush();
-                }
+                reads.push((id, read));
             }
-            reads.push((id, read));
         }
     }
     reads
+}
+
+impl Unit {
+    /// The unit that reads file `id` of this one alone.
+    fn only(&self, id: u32) -> Unit {
+        match self {
+            Unit::File { id, path } => Unit::File {
+                id: *id,
+                path: path.clone(),
+            },
+            Unit::Archive {
+                id: archive_id,
+                path,
+                kind,
+                outcome,
+                members,
+            } => Unit::Archive {
+                id: *archive_id,
+                path: path.clone(),
+                kind: *kind,
+                outcome: outcome.clone(),
+                members: members.iter().filter(|m| m.id == id).cloned().collect(),
+            },
+        }
+    }
 }
 
 /// A loading thread's rows, cut into chunks of `chunk_rows`: each sent to the consumer when
@@ -717,17 +1000,17 @@ impl Dedup<'_> {
     }
 }
 
+/// Reads one file's content (`Err` when it could not be read) into `sink`.
 #[allow(clippy::too_many_arguments)]
-fn read_file(
-    path: &Path,
+fn read_content(
     id: u32,
+    path: &Path,
     options: LoadOptions,
     dedup: Dedup,
     sink: &mut Sink,
-    scratch: &mut Vec<u8>,
-    turn: &mut Option<source::LargeFileTurn>,
+    fingerprint: Option<Fingerprint>,
+    content: Bytes,
 ) -> Read {
-    let (fingerprint, content) = source::read_input_with(path, scratch, options.fingerprints, turn);
     let mut read = Read {
         fingerprint,
         ..Read::failed(FileError::Empty)
@@ -740,9 +1023,22 @@ fn read_file(
         }
     };
     if options.content_hashes.is_some_and(|set| set.contains(path)) {
-        read.content = Some(Fingerprint::of(&bytes));
+        read.content = Some(Fingerprint::of(bytes));
     }
-    let text = match std::str::from_utf8(&bytes) {
+    // UTF-16 (with its byte-order mark) is read as the same text in UTF-8.
+    let transcoded;
+    let bytes = match source::utf16_to_utf8(bytes) {
+        None => bytes,
+        Some(Ok(utf8)) => {
+            transcoded = utf8;
+            transcoded.as_slice()
+        }
+        Some(Err(error)) => {
+            read.outcome = Outcome::Failed { error };
+            return read;
+        }
+    };
+    let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let error = FileError::NotUtf8 {

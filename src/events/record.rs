@@ -93,6 +93,15 @@ pub enum Reject {
     BadContainer(String),
     #[error("invalid JSON at column {column}: {message}")]
     InvalidJsonLine { column: usize, message: String },
+    #[error("{0} holds no record (not a JSON string or object)")]
+    NoEmbeddedRecord(&'static str),
+    #[error("{field} is not valid JSON: {message}")]
+    BadEmbedded {
+        field: &'static str,
+        message: String,
+    },
+    #[error("not a `<timestamp> <record>` line of a CloudWatch Logs export")]
+    NotAnExportLine,
 }
 
 /// Keys of the fields a column holds, as a tree, so each nested object is parsed once.

@@ -29,6 +29,19 @@ pub enum Format {
     SingleRecord,
     /// A CloudWatch Logs subscription payload: `{"logEvents": [{"message": "<record>"}]}`.
     CloudwatchLogs,
+    /// LookupEvents `Event` objects outside a page: `[{"CloudTrailEvent": "<record>"}]`, or one
+    /// per line (`aws cloudtrail lookup-events --query Events`, boto3 dumps, forensic tools).
+    LookupEventsEvents,
+    /// Records back to back on a line, `{..}{..}` or `{..} {..}` (Amazon Data Firehose).
+    Concatenated,
+    /// `aws logs filter-log-events` / `get-log-events` output: `{"events": [{"message": "<record>"}]}`,
+    /// or its `events` array alone.
+    CloudwatchLogsEvents,
+    /// A CloudWatch Logs export task's file: lines `<timestamp> <record>`.
+    CloudwatchLogsExport,
+    /// A SIEM or pipeline export holding each record as text in `_raw` (Splunk's
+    /// `{"result": {"_raw": "<record>"}}`, Cribl), one per line or in an array.
+    SiemExport,
 }
 
 impl fmt::Display for Format {
@@ -40,6 +53,11 @@ impl fmt::Display for Format {
             Format::Ndjson => "NDJSON",
             Format::SingleRecord => "single record",
             Format::CloudwatchLogs => "CloudWatch Logs subscription data",
+            Format::LookupEventsEvents => "LookupEvents Event objects",
+            Format::Concatenated => "concatenated records",
+            Format::CloudwatchLogsEvents => "CloudWatch Logs events",
+            Format::CloudwatchLogsExport => "CloudWatch Logs export task file",
+            Format::SiemExport => "SIEM export (_raw)",
         })
     }
 }
@@ -98,8 +116,18 @@ pub enum Item<'a> {
 /// Receives every record of a file, or the reason a record slot could not be read.
 pub type Sink<'s> = dyn FnMut(Position, Result<Item, Reject>) + 's;
 
-/// Keys whose arrays carry records: CloudTrail files, LookupEvents pages, CloudWatch Logs data.
-const RECORD_ARRAYS: [&str; 3] = ["Records", "Events", "logEvents"];
+/// Keys whose arrays carry records: CloudTrail files, LookupEvents pages, CloudWatch Logs
+/// subscription data and `filter-log-events` / `get-log-events` output.
+const RECORD_ARRAYS: [&str; 4] = ["Records", "Events", "logEvents", "events"];
+
+/// Top-level keys of which a CloudTrail record has at least one.
+const MARKERS: [&str; 5] = [
+    "eventTime",
+    "eventName",
+    "eventVersion",
+    "eventSource",
+    "eventID",
+];
 
 /// An array element: an object split into entries, or the JSON type of anything else.
 enum Element<'a> {
@@ -255,7 +283,80 @@ pub fn read_records(text: &str, keep: Keep, sink: &mut Sink) -> Result<Content, 
     if let Some(content) = read_cloudtrail_log_fast(text, keep, sink) {
         return Ok(content);
     }
+    // Shapes that are not JSON, told by their first line.
+    if let Some(reason) = csv_export(text) {
+        return Err(FileError::NotCloudTrail(reason));
+    }
+    if first_line_is_export(text) {
+        let mut next = 0;
+        read_lines(text, &mut next, true, sink);
+        return Ok(Content::Events(Format::CloudwatchLogsExport));
+    }
     read_records_serde(text, sink)
+}
+
+/// Whether `bytes` (a file's content) is event history that is not JSON text: UTF-16 with its
+/// byte-order mark, a CloudWatch Logs export task's file, or a CSV export of CloudTrail (which
+/// fails with what to export instead).
+pub fn is_history_text(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(64 << 10)];
+    let head = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    let head = head.strip_prefix('\u{feff}').unwrap_or(head).trim_start();
+    first_line_is_export(head) || csv_export(head).is_some()
+}
+
+/// Whether the first line of `text` is a CloudWatch Logs export's: only text that starts with a
+/// digit is looked at further.
+fn first_line_is_export(text: &str) -> bool {
+    let text = text.trim_start();
+    text.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && text
+            .split('\n')
+            .next()
+            .is_some_and(|l| export_line(l).is_some())
+}
+
+/// The record of a CloudWatch Logs export task's line, `<timestamp> <record>`
+/// (`2024-05-01T12:00:00.000Z {...}`): the text from the record on.
+fn export_line(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    let (stamp, rest) = line.split_once(' ')?;
+    let b = stamp.as_bytes();
+    let date = b.len() >= 19
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b':' | b'.' | b'T' | b'Z' | b'+'));
+    let rest = rest.trim_start();
+    (date && rest.starts_with('{')).then_some(rest)
+}
+
+/// The reason a CSV export of CloudTrail (Athena's query results, or a data lake's) cannot be
+/// read, when the first line is a header naming CloudTrail's columns.
+fn csv_export(text: &str) -> Option<String> {
+    let first = text.trim_start();
+    if first.starts_with(['{', '[']) {
+        return None;
+    }
+    let header = first.split('\n').next()?;
+    if header.len() > 64 << 10 {
+        return None;
+    }
+    let header = header.to_ascii_lowercase();
+    let named = |c: &str| header.split(',').any(|h| h.trim().trim_matches('"') == c);
+    (header.contains(',') && named("eventtime") && (named("eventname") || named("eventsource"))).then(|| {
+        "a CSV export of CloudTrail (such as Athena's query results): CSV flattens each record's \
+         nested fields into text, so the records cannot be read back exactly; read the trail's \
+         S3 log files the table is over, or run the policies in Athena with `trailaudit sql`"
+            .to_string()
+    })
 }
 
 /// [`read_records`] through `serde_json` alone, without the fast path; `text` is not empty.
@@ -283,10 +384,24 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
     };
 
     let mut next = 0u64;
-    if format == Format::SingleRecord && more && !first_raw.contains('\n') {
-        read_ndjson(text, &mut next, sink);
-        return Ok(Content::Events(Format::Ndjson));
+    // Records one per line (or several back to back on a line): a bad line is one rejection.
+    let per_record = matches!(
+        format,
+        Format::SingleRecord | Format::LookupEventsEvents | Format::SiemExport
+    );
+    if per_record && more && !first_raw.contains('\n') {
+        let concatenated = read_lines(text, &mut next, false, sink);
+        return Ok(Content::Events(match format {
+            Format::SingleRecord if concatenated => Format::Concatenated,
+            Format::SingleRecord => Format::Ndjson,
+            other => other,
+        }));
     }
+    // Pretty-printed records one after another.
+    let format = match format {
+        Format::SingleRecord if more => Format::Concatenated,
+        other => other,
+    };
 
     let mut values = vec![(first, first_raw)];
     loop {
@@ -422,7 +537,18 @@ fn classify(first: &Top) -> Result<Class, FileError> {
     let entries = match first {
         Top::Array(items) => {
             return match items.first() {
-                None | Some(Element::Object(_)) => Ok(Class::Events(Format::JsonArray)),
+                Some(Element::Object(e)) => {
+                    if let Some(f) = wrapper(e) {
+                        return Ok(Class::Events(f));
+                    }
+                    match foreign(e) {
+                        Some(reason) if !MARKERS.iter().any(|m| e.has(m)) => {
+                            Err(FileError::NotCloudTrail(format!("an array of {reason}")))
+                        }
+                        _ => Ok(Class::Events(Format::JsonArray)),
+                    }
+                }
+                None => Ok(Class::Events(Format::JsonArray)),
                 Some(Element::Other(t)) => Err(FileError::NotCloudTrail(format!(
                     "a JSON array of {}",
                     plural(t)
@@ -446,6 +572,12 @@ fn classify(first: &Top) -> Result<Class, FileError> {
     if first.has("logEvents") && first.has("messageType") {
         return Ok(Class::Events(Format::CloudwatchLogs));
     }
+    if let Some(f) = wrapper(entries) {
+        return Ok(Class::Events(f));
+    }
+    if first.array("events").is_some() && !MARKERS.iter().any(|m| entries.has(m)) {
+        return Ok(Class::Events(Format::CloudwatchLogsEvents));
+    }
     if first.has("digestStartTime") || (first.has("logFiles") && first.has("digestEndTime")) {
         return Ok(Class::Skip(
             "CloudTrail digest file (checked by `trailaudit verify`)".into(),
@@ -461,13 +593,6 @@ fn classify(first: &Top) -> Result<Class, FileError> {
             "CloudTrail public keys (used by `trailaudit verify --public-keys`)".into(),
         ));
     }
-    const MARKERS: [&str; 5] = [
-        "eventTime",
-        "eventName",
-        "eventVersion",
-        "eventSource",
-        "eventID",
-    ];
     let wrapped = ["detail", "record", "event"].iter().any(|k| {
         first
             .raw(k)
@@ -476,6 +601,9 @@ fn classify(first: &Top) -> Result<Class, FileError> {
     });
     if MARKERS.iter().any(|m| first.has(m)) || wrapped {
         return Ok(Class::Events(Format::SingleRecord));
+    }
+    if let Some(reason) = foreign(entries) {
+        return Err(FileError::NotCloudTrail(reason));
     }
     let keys: Vec<&str> = entries.keys().take(6).collect();
     Err(FileError::NotCloudTrail(format!(
@@ -487,6 +615,108 @@ fn classify(first: &Top) -> Result<Class, FileError> {
             ""
         }
     )))
+}
+
+/// The shape of a wrapper that holds one record as text, by its keys: a LookupEvents `Event`,
+/// a SIEM `_raw` (Splunk's export puts it in `result`), a CloudWatch Logs event.
+fn wrapper(e: &Entries) -> Option<Format> {
+    if e.has("CloudTrailEvent") {
+        return Some(Format::LookupEventsEvents);
+    }
+    if e.has("_raw")
+        || e.get("result")
+            .and_then(|r| Entries::parse(r.get()))
+            .is_some_and(|r| r.has("_raw"))
+    {
+        return Some(Format::SiemExport);
+    }
+    let log_event = e.has("message")
+        && (e.has("timestamp") || e.has("ingestionTime") || e.has("logStreamName"));
+    (log_event && !MARKERS.iter().any(|m| e.has(m))).then_some(Format::CloudwatchLogsEvents)
+}
+
+/// The record a wrapper ([`wrapper`]) holds, or why it holds none; `None` when `e` is no
+/// wrapper.
+fn unwrap(e: &Entries) -> Option<Result<String, Reject>> {
+    let (value, field) = match wrapper(e)? {
+        Format::LookupEventsEvents => (e.get("CloudTrailEvent"), "CloudTrailEvent"),
+        Format::SiemExport => match e.get("_raw") {
+            Some(raw) => (Some(raw), "_raw"),
+            None => (
+                e.get("result")
+                    .and_then(|r| Entries::parse(r.get()))
+                    .and_then(|r| r.get("_raw")),
+                "result._raw",
+            ),
+        },
+        _ => (e.get("message"), "message"),
+    };
+    Some(match (field, value.map(scalar)) {
+        (_, Some(Scalar::Str(s))) => {
+            let s = s.into_owned();
+            match serde_json::from_str::<&RawValue>(&s) {
+                Ok(_) => Ok(s),
+                Err(err) if field == "CloudTrailEvent" => {
+                    Err(Reject::BadEmbeddedJson(err.to_string()))
+                }
+                Err(err) => Err(Reject::BadEmbedded {
+                    field,
+                    message: err.to_string(),
+                }),
+            }
+        }
+        ("CloudTrailEvent", _) => Err(Reject::NoCloudTrailEvent),
+        // A pipeline that kept the record as an object.
+        (_, Some(Scalar::Other)) if value.is_some_and(|v| v.get().starts_with('{')) => {
+            Ok(value.map(|v| v.get().to_string()).unwrap_or_default())
+        }
+        (_, _) => Err(Reject::NoEmbeddedRecord(field)),
+    })
+}
+
+/// What a first object is when it is a shape that holds no CloudTrail record as written:
+/// the reason names the shape and what to export instead.
+fn foreign(e: &Entries) -> Option<String> {
+    let has = |k: &str| e.has(k);
+    let original =
+        "read the trail's S3 log files, or `aws cloudtrail lookup-events` output, instead";
+    if has("QueryResultRows") || (has("QueryStatus") && has("QueryStatistics")) {
+        return Some(format!(
+            "a CloudTrail Lake query result set (get-query-results): its rows hold the columns a \
+             query selected, not the records; {original}"
+        ));
+    }
+    if has("class_uid") && (has("metadata") || has("category_uid")) {
+        return Some(format!(
+            "OCSF-normalised events (as Amazon Security Lake stores CloudTrail): OCSF renames and \
+             reshapes CloudTrail's fields; {original}"
+        ));
+    }
+    if has("hits")
+        && e.get("hits")
+            .and_then(|h| Entries::parse(h.get()))
+            .is_some_and(|h| h.has("hits"))
+    {
+        return Some(format!(
+            "an OpenSearch/Elasticsearch search response: its documents are the index's copy, \
+             normalised by the ingest pipeline; {original} (or the documents' original record \
+             text, one per line)"
+        ));
+    }
+    if has("_source") && has("_index") {
+        return Some(format!(
+            "OpenSearch/Elasticsearch documents (`_index`, `_source`): {original} (or the \
+             documents' original record text, one per line)"
+        ));
+    }
+    if has("@timestamp") && (has("ecs") || has("event") || has("cloud")) {
+        return Some(format!(
+            "ECS-normalised documents (Elastic Common Schema, as Filebeat/Elastic Agent and \
+             OpenSearch pipelines write CloudTrail): ECS renames and reshapes CloudTrail's fields; \
+             {original} (or `event.original`, where the pipeline kept it, one per line)"
+        ));
+    }
+    None
 }
 
 fn bare(article_type: &str) -> &str {
@@ -536,7 +766,10 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
                             });
                         }
                     }
-                    Element::Object(e) => out.push(Slot::Entries(e)),
+                    Element::Object(e) => out.push(match unwrap(&e) {
+                        Some(r) => Slot::Embedded(r),
+                        None => Slot::Entries(e),
+                    }),
                     Element::Other(t) => out.push(Slot::NotObject(t)),
                 }
             }
@@ -551,6 +784,7 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
                 .iter()
                 .map(|(k, _)| k.as_ref())
                 .filter(|k| *k != "logEvents" || entries.has("messageType"))
+                .filter(|k| *k != "events" || !MARKERS.iter().any(|m| entries.has(m)))
                 .collect();
             if containers.len() > 1 {
                 // Reading one array would silently drop the other's records.
@@ -575,8 +809,23 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
             if arrays.iter().any(|(k, _)| k == "logEvents") && entries.has("messageType") {
                 return embedded_in(take(&mut arrays, "logEvents"), "logEvents", "message");
             }
+            if arrays.iter().any(|(k, _)| k == "events") && !MARKERS.iter().any(|m| entries.has(m))
+            {
+                return Ok(elements(take(&mut arrays, "events"), "events")?
+                    .into_iter()
+                    .map(|e| match e {
+                        Element::Object(e) => Slot::Embedded(
+                            unwrap(&e).unwrap_or(Err(Reject::NoEmbeddedRecord("message"))),
+                        ),
+                        Element::Other(t) => Slot::NotObject(t),
+                    })
+                    .collect());
+            }
             if arrays.is_empty() {
-                return Ok(vec![Slot::Entries(entries)]);
+                return Ok(vec![match unwrap(&entries) {
+                    Some(r) => Slot::Embedded(r),
+                    None => Slot::Entries(entries),
+                }]);
             }
             // A record that merely has a `logEvents` key: its own text, every field kept.
             Ok(vec![Slot::Text(raw)])
@@ -653,13 +902,14 @@ fn emit(slots: Vec<Slot>, next: &mut u64, line: Option<u64>, sink: &mut Sink) {
     }
 }
 
-fn read_ndjson(text: &str, next: &mut u64, sink: &mut Sink) {
+/// Reads `text` line by line, each line's values (records back to back, `{..}{..}`, are
+/// several) one after another; with `export`, each line is `<timestamp> <record>` (a CloudWatch
+/// Logs export task's file). A bad line, or the rest of a line from a bad value on, is one
+/// rejected record. Says whether a line held more than one value.
+fn read_lines(text: &str, next: &mut u64, export: bool, sink: &mut Sink) -> bool {
+    let mut concatenated = false;
     for (i, line) in text.split('\n').enumerate() {
         let line_no = i as u64 + 1;
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
         let pos = |next: &mut u64| {
             let p = Position {
                 index: *next,
@@ -668,20 +918,48 @@ fn read_ndjson(text: &str, next: &mut u64, sink: &mut Sink) {
             *next += 1;
             p
         };
-        match serde_json::from_str::<Top>(trimmed) {
-            Ok(top) => match expand(top, trimmed) {
-                Ok(slots) => emit(slots, next, Some(line_no), sink),
-                Err(message) => sink(pos(next), Err(Reject::BadContainer(message))),
-            },
-            Err(e) => sink(
-                pos(next),
-                Err(Reject::InvalidJsonLine {
-                    column: e.column(),
-                    message: strip_position(&e),
-                }),
-            ),
+        let mut trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
         }
+        if export {
+            match export_line(trimmed) {
+                Some(record) => trimmed = record,
+                None => {
+                    sink(pos(next), Err(Reject::NotAnExportLine));
+                    continue;
+                }
+            }
+        }
+        let mut values = serde_json::Deserializer::from_str(trimmed).into_iter::<Top>();
+        let mut count = 0;
+        loop {
+            let start = values.byte_offset();
+            match values.next() {
+                None => break,
+                Some(Ok(top)) => {
+                    count += 1;
+                    let raw = trimmed[start..values.byte_offset()].trim();
+                    match expand(top, raw) {
+                        Ok(slots) => emit(slots, next, Some(line_no), sink),
+                        Err(message) => sink(pos(next), Err(Reject::BadContainer(message))),
+                    }
+                }
+                Some(Err(e)) => {
+                    sink(
+                        pos(next),
+                        Err(Reject::InvalidJsonLine {
+                            column: e.column(),
+                            message: strip_position(&e),
+                        }),
+                    );
+                    break;
+                }
+            }
+        }
+        concatenated |= count > 1;
     }
+    concatenated
 }
 
 fn strip_position(e: &serde_json::Error) -> String {

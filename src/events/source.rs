@@ -36,6 +36,14 @@ pub enum FileError {
     },
     #[error("not a CloudTrail shape: {0}")]
     NotCloudTrail(String),
+    #[error("not UTF-16 text: unpaired surrogate at byte {offset}")]
+    NotUtf16 { offset: usize },
+    #[error("archive: {0}")]
+    Archive(String),
+    #[error("an archive inside an archive: unpack the outer archive and give its directory")]
+    NestedArchive,
+    #[error("past the {limit} bytes that one archive's members may unpack to: unpack the archive and give its directory")]
+    ArchiveTooLarge { limit: u64 },
 }
 
 /// What the S3 key layout (`AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/...`, or the
@@ -242,6 +250,35 @@ pub fn skip_copies(found: &mut [Found]) -> Vec<(usize, usize)> {
 /// A file's size and SHA-256.
 type Digest = (u64, [u8; 32]);
 
+/// The fingerprint of a file of any size (an archive), read in blocks; `None` when it cannot
+/// be read.
+pub fn fingerprint_file(path: &Path) -> Option<Fingerprint> {
+    use sha2::Digest;
+    let mut file = fs::File::open(path).ok()?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 << 10];
+    let mut bytes = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                bytes += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(Fingerprint {
+        bytes,
+        sha256: hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    })
+}
+
 /// Size and SHA-256 of a file's bytes, read in blocks; `None` when it cannot be read (the load
 /// then says why).
 fn sha256_of_file(path: &Path) -> Option<Digest> {
@@ -299,7 +336,7 @@ pub const LARGE_FILE: usize = 64 << 20;
 /// The turn to hold a large file, kept until its records are read.
 pub type LargeFileTurn = std::sync::MutexGuard<'static, ()>;
 
-fn large_file_turn(turn: &mut Option<LargeFileTurn>) {
+pub(crate) fn large_file_turn(turn: &mut Option<LargeFileTurn>) {
     static LARGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     if turn.is_none() {
         // A holder that panicked left nothing to protect: the lock only serialises.
@@ -385,7 +422,9 @@ fn read_bounded(path: &Path, turn: &mut Option<LargeFileTurn>) -> Result<Vec<u8>
     Ok(bytes)
 }
 
-fn decode<'s>(
+/// A file's bytes as stored -> its content: gzip (by its magic bytes) is decompressed; a file
+/// named `.gz` that is not gzip is an error.
+pub(crate) fn decode<'s>(
     path: &Path,
     bytes: Vec<u8>,
     scratch: &'s mut Vec<u8>,
@@ -407,6 +446,41 @@ fn decode<'s>(
     } else {
         Ok(Cow::Owned(bytes))
     }
+}
+
+/// UTF-16 text with a byte-order mark (Windows PowerShell 5's `Out-File` and `>`) as UTF-8;
+/// `None` for any other content. Bounded like any content: UTF-8 of more than the per-file
+/// limit is an error.
+pub fn utf16_to_utf8(bytes: &[u8]) -> Option<Result<Vec<u8>, FileError>> {
+    let little = match bytes.get(..2)? {
+        [0xff, 0xfe] => true,
+        [0xfe, 0xff] => false,
+        _ => return None,
+    };
+    let body = &bytes[2..];
+    let units = body.chunks(2).map(|c| match (c, little) {
+        ([a, b], true) => u16::from_le_bytes([*a, *b]),
+        ([a, b], false) => u16::from_be_bytes([*a, *b]),
+        // An odd byte at the end: not a code unit, refused below as an unpaired surrogate.
+        _ => 0xd800,
+    });
+    // Each code unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4).
+    let mut out = Vec::with_capacity((body.len() / 2 * 3).min(MAX_DECOMPRESSED as usize));
+    let mut buf = [0u8; 4];
+    let mut at = 2;
+    for c in char::decode_utf16(units) {
+        let Ok(c) = c else {
+            return Some(Err(FileError::NotUtf16 { offset: at }));
+        };
+        at += 2 * c.len_utf16();
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        if out.len() as u64 > MAX_DECOMPRESSED {
+            return Some(Err(FileError::TooLarge {
+                limit: MAX_DECOMPRESSED,
+            }));
+        }
+    }
+    Some(Ok(out))
 }
 
 /// A libdeflate decompressor, one per thread.

@@ -109,3 +109,39 @@ pub fn policy<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Va
         .find(|p| p["id"] == id)
         .unwrap_or_else(|| panic!("{id} in the report"))
 }
+
+/// A zip (deflate) of `members` (name, bytes), after the `directories`.
+pub fn zip_of(members: &[(String, Vec<u8>)], directories: &[&str]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for d in directories {
+        z.add_directory(*d, options).unwrap();
+    }
+    for (name, bytes) in members {
+        z.start_file(name.as_str(), options).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+/// A tar (`tar cf` of `.`: names under `./`, a directory entry first) of `members`.
+pub fn tar_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut t = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_size(0);
+    dir.set_mode(0o755);
+    dir.set_cksum();
+    t.append_data(&mut dir, "./AWSLogs/", std::io::empty())
+        .unwrap();
+    for (name, bytes) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, format!("./{name}"), bytes.as_slice())
+            .unwrap();
+    }
+    t.into_inner().unwrap()
+}
