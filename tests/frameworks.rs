@@ -198,3 +198,37 @@ fn explain_shows_every_mapping() {
         );
     }
 }
+
+#[test]
+fn a_policy_file_may_use_the_pci_alias() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/TA-CFG-006-sns-notification.toml"
+    ))
+    .expect("read a built-in policy")
+    .replace("id = \"TA-CFG-006\"", "id = \"X-1\"")
+    .replace("\"pci-dss-v4.0\" =", "\"pci-dss-v4.0.1\" =");
+    std::fs::write(dir.path().join("X-1-alias.toml"), text).expect("write");
+    let run = trailaudit([
+        "policy",
+        "list",
+        "--policies",
+        dir.path().to_str().expect("utf-8"),
+        "--framework",
+        "pci-dss-v4.0",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let listed = run.json();
+    let x = listed
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|p| p["id"] == "X-1")
+        .cloned()
+        .expect("X-1 listed under pci-dss-v4.0");
+    assert_eq!(ids(&x, "pci-dss-v4.0"), vec!["10.7.2".to_string()]);
+    assert!(x["frameworks"].get("pci-dss-v4.0.1").is_none());
+}
