@@ -10,7 +10,7 @@ use std::io::Write as _;
 use super::{check_paths_exist, InputArgs, Status, TimeWindow};
 use crate::audit;
 use crate::judge;
-use crate::policy::{PolicySet, FRAMEWORKS};
+use crate::policy::{self, PolicySet};
 use crate::report::render::{Format, RenderError};
 use crate::report::{self, Report};
 
@@ -35,8 +35,8 @@ pub struct Args {
     /// Use only the policies from --policies, not the built-in set.
     #[arg(long, requires = "policies")]
     only_policies: bool,
-    /// Run only the policies mapped to this framework (cis-aws-v3.0, pci-dss-v4.0,
-    /// nist-800-53-r5, fedramp-moderate-r5, aws-fsbp).
+    /// Run only the policies mapped to this framework key; the control matrix shows only it
+    /// (`trailaudit frameworks` lists the keys).
     #[arg(long)]
     framework: Option<String>,
     #[command(flatten)]
@@ -247,14 +247,14 @@ impl OutputArgs {
 }
 
 pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
-    if let Some(f) = &args.framework {
-        if !FRAMEWORKS.contains(&f.as_str()) {
-            bail!(
-                "unknown framework {f:?}; use one of {}",
-                FRAMEWORKS.join(", ")
-            );
-        }
-    }
+    let framework = match &args.framework {
+        Some(f) => Some(
+            policy::parse_framework(f)
+                .map_err(anyhow::Error::msg)?
+                .to_string(),
+        ),
+        None => None,
+    };
     args.out.check()?;
     let window = args.window.bounds()?;
     let set = PolicySet::load(&args.policies, args.only_policies)?;
@@ -289,7 +289,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         None => None,
         Some(table) => {
             let target = args.athena.target(table, window);
-            let selected = audit::selected(&set, args.framework.as_deref());
+            let selected = audit::selected(&set, framework.as_deref());
             let plan = crate::athena::Plan::new(&selected, &target, crate::sql::Dialect::Athena)?;
             if args.athena.athena_dry_run {
                 let mut text = String::new();
@@ -326,7 +326,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         set: &set,
         logs,
         config: configs,
-        framework: args.framework.clone(),
+        framework: framework.clone(),
         window,
         judge: judge::Options {
             fail_on: args.fail_on,

@@ -3,6 +3,7 @@
 mod athena;
 mod audit;
 mod collect;
+mod frameworks;
 mod inventory;
 mod policy;
 mod progress;
@@ -64,6 +65,8 @@ enum Command {
     Audit(Box<audit::Args>),
     /// List, explain and test policies.
     Policy(policy::Args),
+    /// List the framework keys (for `--framework` and policy files) with their full names.
+    Frameworks(frameworks::Args),
     /// Render a saved JSON report (from `audit --format json`) in other formats.
     Report(report::Args),
     /// Collect the configuration evidence (and optionally the event history) live through the
@@ -158,6 +161,7 @@ pub fn run() -> ExitCode {
         Command::Query(args) => query::run(args, cli.quiet),
         Command::Audit(args) => audit::run(args, cli.quiet),
         Command::Policy(args) => policy::run(args),
+        Command::Frameworks(args) => frameworks::run(args),
         Command::Report(args) => report::run(args),
         Command::Collect(args) => collect::run(args, cli.quiet),
         Command::Verify(args) => verify::run(args, cli.quiet),

@@ -22,8 +22,8 @@ enum Command {
         /// it.
         #[arg(long, value_name = "DIR")]
         policies: Vec<PathBuf>,
-        /// List only the policies mapped to this framework (cis-aws-v3.0, pci-dss-v4.0,
-        /// nist-800-53-r5, fedramp-moderate-r5, aws-fsbp).
+        /// List only the policies mapped to this framework key, with its control ids
+        /// (`trailaudit frameworks` lists the keys).
         #[arg(long, value_name = "KEY")]
         framework: Option<String>,
         /// text: one line per policy; json: an array of policies with their framework mappings.
@@ -60,23 +60,15 @@ pub fn run(args: &Args) -> anyhow::Result<Status> {
             framework,
             format,
         } => {
-            if let Some(f) = framework {
-                if !policy::FRAMEWORKS.contains(&f.as_str()) {
-                    bail!(
-                        "unknown framework {f:?}; use one of {}",
-                        policy::FRAMEWORKS.join(", ")
-                    );
-                }
-            }
+            let framework = match framework {
+                Some(f) => Some(policy::parse_framework(f).map_err(anyhow::Error::msg)?),
+                None => None,
+            };
             let set = PolicySet::load(policies, false)?;
             let listed: Vec<&policy::Policy> = set
                 .policies
                 .iter()
-                .filter(|p| {
-                    framework
-                        .as_ref()
-                        .is_none_or(|f| p.frameworks.contains_key(f))
-                })
+                .filter(|p| framework.is_none_or(|f| p.frameworks.contains_key(f)))
                 .collect();
             let text = match format {
                 ListFormat::Json => {
@@ -91,11 +83,16 @@ pub fn run(args: &Args) -> anyhow::Result<Status> {
                 }
                 ListFormat::Text => {
                     let mut s = String::new();
+                    // The controls of the framework asked for, else CIS v3.0's.
+                    let (key, label) = match framework {
+                        Some(f) => (f, f),
+                        None => ("cis-aws-v3.0", "CIS"),
+                    };
                     for p in &listed {
                         let cis = p
                             .frameworks
-                            .get("cis-aws-v3.0")
-                            .map(|c| format!("CIS {}", c.join(",")))
+                            .get(key)
+                            .map(|c| format!("{label} {}", c.join(",")))
                             .unwrap_or_default();
                         let _ = writeln!(
                             s,
@@ -262,7 +259,7 @@ fn explain(set: &PolicySet, p: &policy::Policy) -> String {
         }
     );
     for (k, ids) in &p.frameworks {
-        let _ = writeln!(s, "  {k}: {}", ids.join(", "));
+        let _ = writeln!(s, "  {k:<19} {}", ids.join(", "));
     }
     if !p.references.is_empty() {
         let _ = writeln!(s, "\nReferences");

@@ -21,13 +21,84 @@ mod builtin {
 }
 
 /// Framework keys accepted in `[frameworks]` (see DESIGN.md).
-pub const FRAMEWORKS: [&str; 5] = [
+pub const FRAMEWORKS: [&str; 10] = [
     "cis-aws-v3.0",
+    "cis-aws-v5.0",
+    "cis-aws-v6.0",
+    "cis-aws-v7.0",
     "pci-dss-v4.0",
     "nist-800-53-r5",
     "fedramp-moderate-r5",
+    "iso-27001-2022",
+    "soc2",
     "aws-fsbp",
 ];
+
+/// The full name of each framework key, as `trailaudit frameworks` and the report show it.
+pub const FRAMEWORK_NAMES: [(&str, &str); 10] = [
+    (
+        "cis-aws-v3.0",
+        "CIS Amazon Web Services Foundations Benchmark v3.0.0",
+    ),
+    (
+        "cis-aws-v5.0",
+        "CIS Amazon Web Services Foundations Benchmark v5.0.0",
+    ),
+    (
+        "cis-aws-v6.0",
+        "CIS Amazon Web Services Foundations Benchmark v6.0.0",
+    ),
+    (
+        "cis-aws-v7.0",
+        "CIS Amazon Web Services Foundations Benchmark v7.0.0",
+    ),
+    // The key predates v4.0.1; kept so that policy files, waivers and JSON consumers keep
+    // working (requirement 10 did not change between v4.0 and v4.0.1).
+    ("pci-dss-v4.0", "PCI DSS v4.0.1, requirement 10"),
+    ("nist-800-53-r5", "NIST SP 800-53 Rev. 5"),
+    ("fedramp-moderate-r5", "FedRAMP Moderate baseline (Rev. 5)"),
+    ("iso-27001-2022", "ISO/IEC 27001:2022, Annex A"),
+    (
+        "soc2",
+        "SOC 2: AICPA Trust Services Criteria (2017, revised points of focus 2022)",
+    ),
+    (
+        "aws-fsbp",
+        "AWS Security Hub controls (Foundational Security Best Practices)",
+    ),
+];
+
+/// Other spellings accepted wherever a framework key is read (`--framework`, policy files),
+/// each with the key it stands for.
+pub const FRAMEWORK_ALIASES: [(&str, &str); 1] = [("pci-dss-v4.0.1", "pci-dss-v4.0")];
+
+/// The framework key `key` names, itself or through an alias.
+pub fn framework_key(key: &str) -> Option<&'static str> {
+    FRAMEWORKS.iter().copied().find(|k| *k == key).or_else(|| {
+        FRAMEWORK_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == key)
+            .map(|(_, k)| *k)
+    })
+}
+
+/// The full name of a framework key.
+pub fn framework_name(key: &str) -> Option<&'static str> {
+    FRAMEWORK_NAMES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, n)| *n)
+}
+
+/// `--framework KEY` checked and turned into the key it stands for.
+pub fn parse_framework(key: &str) -> Result<&'static str, String> {
+    framework_key(key).ok_or_else(|| {
+        format!(
+            "unknown framework {key:?}; use one of {} (`trailaudit frameworks` lists them)",
+            FRAMEWORKS.join(", ")
+        )
+    })
+}
 
 #[derive(
     Debug,
@@ -541,7 +612,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
         ));
     }
     for (key, ids) in &file.frameworks {
-        if !FRAMEWORKS.contains(&key.as_str()) {
+        if framework_key(key).is_none() {
             errors.push(err(
                 &format!("frameworks.{key}"),
                 format!("unknown framework; use one of {}", FRAMEWORKS.join(", ")),
@@ -764,7 +835,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
             rationale: file.rationale,
             remediation: file.remediation,
             references: file.references,
-            frameworks: file.frameworks,
+            frameworks: canonical_frameworks(file.frameworks),
             check,
             examples,
             source: source.to_string(),
@@ -796,6 +867,21 @@ pub fn test_examples(p: &Policy) -> Vec<String> {
         }
     }
     failures
+}
+
+/// Mappings keyed by framework key, an alias's ids merged into its key's.
+fn canonical_frameworks(mappings: BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, ids) in mappings {
+        let key = framework_key(&key).map_or(key, str::to_string);
+        let merged = out.entry(key).or_default();
+        for id in ids {
+            if !merged.contains(&id) {
+                merged.push(id);
+            }
+        }
+    }
+    out
 }
 
 /// Control ids of a framework across the set, sorted naturally (4.2 before 4.10).

@@ -440,6 +440,10 @@ pub struct ControlResult {
     /// The control's short title, for catalogued controls.
     #[serde(default)]
     pub title: String,
+    /// How the framework itself says the control is assessed (`automated` or `manual`, as CIS
+    /// marks its recommendations), where it says; independent of `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<catalog::Assessment>,
     /// Decided by the policies in `decided_by` alone (see [`control_status`]); `manual` when
     /// none decides the control: it needs evidence from elsewhere, and the activity listed
     /// under it is for the assessor's review.
@@ -512,6 +516,9 @@ pub struct Summary {
     pub by_severity: BTreeMap<String, StatusCounts>,
     /// Per framework key, every control the policy set maps, with its status.
     pub frameworks: BTreeMap<String, Vec<ControlResult>>,
+    /// The full name of each framework key in `frameworks` (`pci-dss-v4.0`: PCI DSS v4.0.1).
+    #[serde(default)]
+    pub framework_names: BTreeMap<String, String>,
     /// Failing policies at or above `--fail-on` (with `--baseline`: those with a new finding).
     pub violations: u64,
     pub fail_on: crate::judge::FailOn,
@@ -694,6 +701,7 @@ pub fn build(
                     mapped.iter().partition(|r| r.kind.decides());
                 let statuses: Vec<Status> = deciding.iter().map(|r| r.status).collect();
                 ControlResult {
+                    assessment: catalog::assessment(key, &control),
                     control,
                     title,
                     status: control_status(&statuses),
@@ -714,6 +722,11 @@ pub fn build(
         // is left out rather than shown as all-manual.
         if rows.iter().any(|r| !r.policies.is_empty()) {
             summary.frameworks.insert(key.to_string(), rows);
+            if let Some(name) = policy::framework_name(key) {
+                summary
+                    .framework_names
+                    .insert(key.to_string(), name.to_string());
+            }
         }
     }
     accounts.sort();

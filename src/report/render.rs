@@ -228,6 +228,10 @@ handlebars::handlebars_helper!(short_helper: |arn: str| short_name(arn));
 handlebars::handlebars_helper!(count_missing_helper: |list: Value, key: str| {
     list.as_array().map_or(0, |a| a.iter().filter(|x| x.get(key).is_none_or(Value::is_null)).count())
 });
+// `{{count_zero LIST KEY}}`: the members of LIST whose KEY is the number 0.
+handlebars::handlebars_helper!(count_zero_helper: |list: Value, key: str| {
+    list.as_array().map_or(0, |a| a.iter().filter(|x| x.get(key).and_then(Value::as_u64) == Some(0)).count())
+});
 // `{{count_files POLICIES}}`: manifest policies read from a file, not built in.
 handlebars::handlebars_helper!(count_files_helper: |list: Value| {
     list.as_array().map_or(0, |a| a.iter().filter(|p| !s(p, "source").starts_with("builtin:")).count())
@@ -411,6 +415,7 @@ fn register_helpers(hb: &mut Handlebars) {
     hb.register_helper("short", Box::new(short_helper));
     hb.register_helper("count_missing", Box::new(count_missing_helper));
     hb.register_helper("count_files", Box::new(count_files_helper));
+    hb.register_helper("count_zero", Box::new(count_zero_helper));
     hb.register_helper("builtin", Box::new(builtin_helper));
     hb.register_helper("prose", Box::new(prose_helper));
     hb.register_helper("activity_chart", Box::new(activity_chart_helper));
