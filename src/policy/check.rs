@@ -343,6 +343,7 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     log_group: m.log_group.clone(),
                     filter_name: f.filter_name.clone(),
                     filter_pattern: f.filter_pattern.clone(),
+                    source: f.source.clone(),
                     ..FilterVerdict::default()
                 };
                 let pattern = match Pattern::parse(&f.filter_pattern) {
@@ -432,6 +433,8 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 ));
             }
         } else {
+            // The filter the finding speaks of, where its source is known (`iac`).
+            let mut spoken_of = None;
             let message = if trails.is_empty() {
                 "no multi-region trail that is logging".to_string()
             } else if with_logs.is_empty() {
@@ -442,7 +445,23 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     .iter()
                     .filter(|v| v.misses.len() < required.len())
                     .collect();
-                match catching.iter().min_by_key(|v| (!v.matches_everyday.is_empty(), v.misses.len(), v.also_matches.len())) {
+                let best = catching.iter().min_by_key(|v| {
+                    (
+                        !v.matches_everyday.is_empty(),
+                        v.misses.len(),
+                        v.also_matches.len(),
+                    )
+                });
+                spoken_of = match best {
+                    Some(b) => b.source.clone(),
+                    // None catches any: the nearest miss is named.
+                    None => account_verdicts
+                        .iter()
+                        .zip(&distances)
+                        .min_by_key(|(_, d)| **d)
+                        .and_then(|(v, _)| v.source.clone()),
+                };
+                match best {
                     Some(best) if !best.matches_everyday.is_empty() => format!(
                         "no metric filter catches these events without also counting everyday traffic: {} also matches {}",
                         best.filter_name,
@@ -456,6 +475,10 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     None => none_catches(&with_logs, &account_verdicts, &distances),
                 }
             };
+            let trail_path = with_logs.first().and_then(|t| trail_file(t)).or_else(|| {
+                let t = posture.trails.iter().find(|t| &t.account == account)?;
+                trail_file(t)
+            });
             findings.push(Finding {
                 account: account.clone(),
                 region: with_logs
@@ -471,10 +494,9 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     })
                     .unwrap_or_else(|| format!("account {account}")),
                 message: message::bounded(message),
-                file: with_logs.first().and_then(|t| trail_file(t)).or_else(|| {
-                    let t = posture.trails.iter().find(|t| &t.account == account)?;
-                    trail_file(t)
-                }),
+                line: spoken_of.as_ref().map(|s| s.line),
+                column: spoken_of.as_ref().map(|s| s.column),
+                file: spoken_of.map(|s| s.file).or(trail_path),
                 ..Finding::default()
             });
         }
