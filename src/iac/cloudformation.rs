@@ -167,8 +167,9 @@ pub fn read(file: &Path, doc: &Node, label: &str) -> Stack {
             }
             "AWS::SNS::Topic" => stack.topics.push(model::Topic {
                 name: named("TopicName"),
-                inline_subscriptions: match prop("Subscription") {
-                    Some((_, Ok(Value::Array(subs)))) => subs.len(),
+                // Declared subscribers count, whatever their endpoints resolve to.
+                inline_subscriptions: match props.get("Subscription").map(|n| &n.kind) {
+                    Some(Kind::Seq(subs)) => subs.len(),
                     _ => 0,
                 },
                 at,

@@ -306,11 +306,11 @@ pub fn raw(stacks: &[Stack], fill: Option<&str>) -> RawConfig {
             let metric = f
                 .metric
                 .clone()
-                .unwrap_or_else(|_| format!("unresolved-metric-{i}"));
+                .unwrap_or_else(|_| format!("(unresolved metric of {})", f.name));
             let namespace = f
                 .namespace
                 .clone()
-                .unwrap_or_else(|_| format!("unresolved-namespace-{i}"));
+                .unwrap_or_else(|_| format!("(unresolved namespace of {})", f.name));
             metrics.push((metric.clone(), namespace.clone()));
             if unresolved_metric && optimistic {
                 // Whatever the metric turns out to be, an alarm on it may exist.
@@ -535,19 +535,19 @@ pub fn evaluate<'p>(
             for f in &open {
                 let places: Vec<String> = notes[&f.account].iter().map(|d| d.to_string()).collect();
                 reasons.push(format!(
-                    "{}: unresolved ({}), which decides it: {}",
+                    "unresolved in {}: {}",
                     f.account,
-                    f.message,
                     policy::message::list(&places, 600)
+                ));
+                o.warnings.push(format!(
+                    "{}: as far as the templates say: {}",
+                    f.account, f.message
                 ));
             }
             o.findings = fail;
             if o.findings.is_empty() {
                 o.status = Status::NoEvidence;
-                o.reason = Some(policy::message::bounded(format!(
-                    "unresolved: {}",
-                    reasons.join("; ")
-                )));
+                o.reason = Some(reasons.join("; "));
             } else {
                 o.warnings.extend(reasons);
             }

@@ -157,6 +157,6 @@ mod tests {
         assert_eq!((p.line, p.column), (2, 3));
         let json = parse("{\n  \"a\": {\"b\": \"c\"}\n}").unwrap();
         let (p, _) = json.get("a").unwrap().entry("b").unwrap();
-        assert_eq!((p.line, p.column), (2, 11));
+        assert_eq!((p.line, p.column), (2, 9));
     }
 }

@@ -1163,11 +1163,13 @@ resource "aws_cloudwatch_log_metric_filter" "f" {
         assert_eq!(f.log_group, Ok("cis-trail".into()));
         assert_eq!(f.pattern, Ok(r#"{ $.eventName = "StopLogging" }"#.into()));
         assert_eq!(f.metric, Ok("stop".into()));
+        // Pointed at where the pattern's text is written: the map entry in the root module.
         assert!(
-            f.pattern_at.file.ends_with("alarms/main.tf"),
+            f.pattern_at.file.ends_with("/main.tf"),
             "{:?}",
             f.pattern_at
         );
+        assert_eq!((f.pattern_at.line, f.pattern_at.column), (4, 12));
     }
 
     #[test]

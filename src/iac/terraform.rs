@@ -262,10 +262,8 @@ fn json_expr(n: &Node, depth: usize) -> hcl::Expression {
             })
             .unwrap_or_else(|_| E::String(s.clone())),
         Kind::Str(s) => {
-            // A JSON string is a template; HCL's escapes are not JSON's.
-            E::TemplateExpr(Box::new(hcl::TemplateExpr::QuotedString(
-                s.replace('\\', "\\\\").replace('"', "\\\""),
-            )))
+            // A JSON string is a template (`${...}` interpolations), taken as it is.
+            E::TemplateExpr(Box::new(hcl::TemplateExpr::QuotedString(s.clone())))
         }
         Kind::Seq(items) => E::Array(items.iter().map(|i| json_expr(i, depth + 1)).collect()),
         Kind::Map(entries) => E::Object(

@@ -244,30 +244,41 @@ fn nearest_miss(
     pattern: &Pattern,
     required: &[&super::Example],
     control: &Policy,
-) -> (usize, String) {
+) -> (Distance, String) {
     let nearest = required
         .iter()
         .map(|e| {
             (
                 e,
                 crate::filter::eval::failing_conditions(pattern, &e.value),
+                crate::filter::eval::holding_conditions(pattern, &e.value),
             )
         })
-        .min_by_key(|(_, failing)| failing.len());
+        .min_by_key(|(_, failing, holding)| (failing.len(), std::cmp::Reverse(*holding)));
     match nearest {
-        Some((e, failing)) if !failing.is_empty() => {
+        Some((e, failing, holding)) if !failing.is_empty() => {
             let conds: Vec<String> = failing.iter().map(|c| format!("`{c}`")).collect();
             let text = format!(
                 "nearest miss {}: fails {}",
                 e.describe(control.pattern()),
                 message::list(&conds, 100)
             );
-            (failing.len(), text)
+            ((failing.len(), std::cmp::Reverse(holding)), text)
         }
-        Some((e, _)) => (0, format!("nearest miss {}", e.describe(control.pattern()))),
-        None => (usize::MAX, "no required event".into()),
+        Some((e, _, holding)) => (
+            (0, std::cmp::Reverse(holding)),
+            format!("nearest miss {}", e.describe(control.pattern())),
+        ),
+        None => (
+            (usize::MAX, std::cmp::Reverse(0)),
+            "no required event".into(),
+        ),
     }
 }
+
+/// How far a filter is from catching an event: the conditions that fail on it, then (fewer
+/// is nearer) the opposite of those that hold.
+type Distance = (usize, std::cmp::Reverse<usize>);
 
 /// The finding when no filter on the trails' log groups catches any of the control's events:
 /// each filter by name, and the nearest miss of the filter nearest to the control (every
@@ -275,7 +286,7 @@ fn nearest_miss(
 fn none_catches(
     with_logs: &[&&crate::config::TrailPosture],
     verdicts: &[FilterVerdict],
-    distances: &[usize],
+    distances: &[Distance],
 ) -> String {
     let monitoring = with_logs[0].monitoring.as_ref();
     let group = monitoring.map(|m| m.log_group.as_str()).unwrap_or("?");
