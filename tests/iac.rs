@@ -171,6 +171,19 @@ fn terraform_filter_missing_stop_logging_fails_4_5_at_its_line() {
     let s = statuses(&report);
     assert_eq!(s.values().filter(|v| *v == "pass").count(), 14, "{s:?}");
 
+    // Markdown: the place, for a pull request comment.
+    let run = trailaudit([
+        "iac",
+        "--format",
+        "md",
+        dir.path().join("terraform/account").to_str().unwrap(),
+    ]);
+    assert!(
+        run.stdout.contains(&format!("main.tf:{}:3`", f["line"])),
+        "{}",
+        run.stdout
+    );
+
     // SARIF: the result sits at that line and column, relative to where it was run.
     let run = trailaudit([
         "iac",

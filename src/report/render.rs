@@ -101,6 +101,10 @@ const PARTIALS: &[(&str, &str)] = &[
         "md/failing",
         include_str!("../../report-templates/partials/md/failing.hbs"),
     ),
+    (
+        "md/iac",
+        include_str!("../../report-templates/partials/md/iac.hbs"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
