@@ -134,6 +134,10 @@ pub struct Finding {
     /// The line of `file` that shows the value (1-based), where the file's text says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+    /// The column of `line` (1-based, in characters), where known (`iac`: the metric filter's
+    /// pattern attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
     /// A finding of a policy that claims a change, all of whose events AWS refused: an attempt,
     /// not a change, and never a violation of that policy (TA-EVT-401 judges refused calls).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -240,6 +244,17 @@ pub struct FilterVerdict {
     /// Filter matches every required event, and its alarm reaches a confirmed subscriber.
     pub passes: bool,
     pub problem: Option<String>,
+    /// Where the filter's pattern is written, when the evidence is source (`iac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceAt>,
+}
+
+/// A place in a source file: file, 1-based line and column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SourceAt {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

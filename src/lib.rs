@@ -12,6 +12,7 @@ pub mod events;
 pub mod exit;
 pub mod filter;
 pub mod finding;
+pub mod iac;
 pub mod inputs;
 pub mod integrity;
 pub mod inventory;

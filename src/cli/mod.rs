@@ -4,6 +4,7 @@ mod athena;
 mod audit;
 mod collect;
 mod frameworks;
+mod iac;
 mod inventory;
 mod policy;
 mod progress;
@@ -78,6 +79,11 @@ enum Command {
     Sql(sql::Args),
     /// Amazon Athena helpers: `athena ddl` prints the CloudTrail table for a trail's bucket.
     Athena(athena::Args),
+    /// Judge the CIS monitoring chain (trail, log group, metric filters, alarms, SNS topics)
+    /// that Terraform or CloudFormation templates declare, before it is deployed: the same
+    /// policies and verdicts as `audit --config`.
+    #[command(after_help = EXIT_CODES)]
+    Iac(iac::Args),
 }
 
 /// Shared by every subcommand that reads event history.
@@ -167,6 +173,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => verify::run(args, cli.quiet),
         Command::Sql(args) => sql::run(args),
         Command::Athena(args) => athena::run(args),
+        Command::Iac(args) => iac::run(args, cli.quiet),
     };
     match result {
         Ok(status) => status.into(),

@@ -127,6 +127,9 @@ pub struct MetricFilter {
     pub filter_pattern: Option<String>,
     pub log_group_name: Option<String>,
     pub metric_transformations: Vec<MetricTransformation>,
+    /// Where the filter's pattern is written, when it was read from source (`iac`), not from AWS.
+    #[serde(skip)]
+    pub source: Option<crate::finding::SourceAt>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

@@ -140,6 +140,9 @@ pub struct FilterChain {
     pub metric_name: Option<String>,
     pub metric_namespace: Option<String>,
     pub alarms: Vec<AlarmChain>,
+    /// Where the pattern is written, when the evidence is source (`iac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::finding::SourceAt>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -588,6 +591,7 @@ fn monitoring(raw: &RawConfig, group_arn: &str) -> Option<Monitoring> {
                 metric_name,
                 metric_namespace,
                 alarms,
+                source: f.source.clone(),
             }
         })
         .collect();

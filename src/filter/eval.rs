@@ -146,6 +146,30 @@ pub fn failing_conditions<'p>(
     }
 }
 
+/// How many of the pattern's positive conditions (`=`, `IS TRUE`, ...: not `!=` or `NOT
+/// EXISTS`, which most records satisfy) hold on a record: between filters that fail as many
+/// conditions on it, the one with more holding is nearer (`eventSource` mistyped, `eventName`
+/// right).
+pub fn holding_conditions(pattern: &Pattern, record: &serde_json::Value) -> usize {
+    fn walk(e: &Expr, record: &serde_json::Value) -> usize {
+        match e {
+            Expr::And(items) | Expr::Or(items) => items.iter().map(|i| walk(i, record)).sum(),
+            Expr::Cond(c) => {
+                let positive = !matches!(
+                    c.test,
+                    crate::filter::ast::Test::Cmp(crate::filter::ast::Op::Ne, _)
+                        | crate::filter::ast::Test::NotExists
+                );
+                usize::from(positive && cond_value(c, record))
+            }
+        }
+    }
+    match pattern {
+        Pattern::Json(e) => walk(e, record),
+        Pattern::All | Pattern::Terms(_) => 0,
+    }
+}
+
 fn expr_value(e: &Expr, record: &serde_json::Value) -> bool {
     match e {
         Expr::And(items) => items.iter().all(|i| expr_value(i, record)),

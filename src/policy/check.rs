@@ -244,30 +244,41 @@ fn nearest_miss(
     pattern: &Pattern,
     required: &[&super::Example],
     control: &Policy,
-) -> (usize, String) {
+) -> (Distance, String) {
     let nearest = required
         .iter()
         .map(|e| {
             (
                 e,
                 crate::filter::eval::failing_conditions(pattern, &e.value),
+                crate::filter::eval::holding_conditions(pattern, &e.value),
             )
         })
-        .min_by_key(|(_, failing)| failing.len());
+        .min_by_key(|(_, failing, holding)| (failing.len(), std::cmp::Reverse(*holding)));
     match nearest {
-        Some((e, failing)) if !failing.is_empty() => {
+        Some((e, failing, holding)) if !failing.is_empty() => {
             let conds: Vec<String> = failing.iter().map(|c| format!("`{c}`")).collect();
             let text = format!(
                 "nearest miss {}: fails {}",
                 e.describe(control.pattern()),
                 message::list(&conds, 100)
             );
-            (failing.len(), text)
+            ((failing.len(), std::cmp::Reverse(holding)), text)
         }
-        Some((e, _)) => (0, format!("nearest miss {}", e.describe(control.pattern()))),
-        None => (usize::MAX, "no required event".into()),
+        Some((e, _, holding)) => (
+            (0, std::cmp::Reverse(holding)),
+            format!("nearest miss {}", e.describe(control.pattern())),
+        ),
+        None => (
+            (usize::MAX, std::cmp::Reverse(0)),
+            "no required event".into(),
+        ),
     }
 }
+
+/// How far a filter is from catching an event: the conditions that fail on it, then (fewer
+/// is nearer) the opposite of those that hold.
+type Distance = (usize, std::cmp::Reverse<usize>);
 
 /// The finding when no filter on the trails' log groups catches any of the control's events:
 /// each filter by name, and the nearest miss of the filter nearest to the control (every
@@ -275,7 +286,7 @@ fn nearest_miss(
 fn none_catches(
     with_logs: &[&&crate::config::TrailPosture],
     verdicts: &[FilterVerdict],
-    distances: &[usize],
+    distances: &[Distance],
 ) -> String {
     let monitoring = with_logs[0].monitoring.as_ref();
     let group = monitoring.map(|m| m.log_group.as_str()).unwrap_or("?");
@@ -343,6 +354,7 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     log_group: m.log_group.clone(),
                     filter_name: f.filter_name.clone(),
                     filter_pattern: f.filter_pattern.clone(),
+                    source: f.source.clone(),
                     ..FilterVerdict::default()
                 };
                 let pattern = match Pattern::parse(&f.filter_pattern) {
@@ -432,6 +444,8 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                 ));
             }
         } else {
+            // The filter the finding speaks of, where its source is known (`iac`).
+            let mut spoken_of = None;
             let message = if trails.is_empty() {
                 "no multi-region trail that is logging".to_string()
             } else if with_logs.is_empty() {
@@ -442,7 +456,23 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     .iter()
                     .filter(|v| v.misses.len() < required.len())
                     .collect();
-                match catching.iter().min_by_key(|v| (!v.matches_everyday.is_empty(), v.misses.len(), v.also_matches.len())) {
+                let best = catching.iter().min_by_key(|v| {
+                    (
+                        !v.matches_everyday.is_empty(),
+                        v.misses.len(),
+                        v.also_matches.len(),
+                    )
+                });
+                spoken_of = match best {
+                    Some(b) => b.source.clone(),
+                    // None catches any: the nearest miss is named.
+                    None => account_verdicts
+                        .iter()
+                        .zip(&distances)
+                        .min_by_key(|(_, d)| **d)
+                        .and_then(|(v, _)| v.source.clone()),
+                };
+                match best {
                     Some(best) if !best.matches_everyday.is_empty() => format!(
                         "no metric filter catches these events without also counting everyday traffic: {} also matches {}",
                         best.filter_name,
@@ -456,6 +486,10 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     None => none_catches(&with_logs, &account_verdicts, &distances),
                 }
             };
+            let trail_path = with_logs.first().and_then(|t| trail_file(t)).or_else(|| {
+                let t = posture.trails.iter().find(|t| &t.account == account)?;
+                trail_file(t)
+            });
             findings.push(Finding {
                 account: account.clone(),
                 region: with_logs
@@ -471,10 +505,9 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     })
                     .unwrap_or_else(|| format!("account {account}")),
                 message: message::bounded(message),
-                file: with_logs.first().and_then(|t| trail_file(t)).or_else(|| {
-                    let t = posture.trails.iter().find(|t| &t.account == account)?;
-                    trail_file(t)
-                }),
+                line: spoken_of.as_ref().map(|s| s.line),
+                column: spoken_of.as_ref().map(|s| s.column),
+                file: spoken_of.map(|s| s.file).or(trail_path),
                 ..Finding::default()
             });
         }

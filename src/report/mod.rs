@@ -242,6 +242,21 @@ pub struct ManifestFile {
 pub const MANIFEST_FILE: &str = "manifest.sha256";
 
 impl Manifest {
+    /// With [`Manifest::file`] stating the checksum file of its inputs as they are now.
+    pub fn sealed(self) -> Manifest {
+        let checksums = self.checksums();
+        Manifest {
+            file: ManifestFile {
+                name: MANIFEST_FILE.into(),
+                sha256: crate::integrity::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+                    checksums.as_bytes(),
+                )),
+                entries: checksums.lines().count() as u64,
+            },
+            ..self
+        }
+    }
+
     /// Every input file that could be read, and every policy read from a file, as `sha256sum`
     /// writes them (`HASH  PATH`, paths as the run named them), so `sha256sum -c` run where the
     /// audit ran checks that the evidence is unchanged. A path holding a backslash or a line
@@ -340,6 +355,25 @@ pub struct Inputs {
     pub ignored: Vec<PathError>,
     /// `--allow-partial` was given.
     pub partial_allowed: bool,
+    /// `iac`: the templates read, and what they leave to apply time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iac: Option<IacInputs>,
+}
+
+/// The infrastructure-as-code evidence of an `iac` run.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct IacInputs {
+    pub paths: Vec<PathBuf>,
+    /// Every template file read (or not, with why).
+    pub files: Vec<crate::iac::TemplateFile>,
+    /// The Terraform root modules and CloudFormation templates judged, each standing for the
+    /// account it deploys to (the findings' `account`).
+    pub stacks: Vec<String>,
+    /// Values the chain needs that only the deployment knows, and links the templates do not
+    /// declare, each at its place.
+    pub unresolved: Vec<crate::iac::Diagnostic>,
+    /// Metric filter patterns AWS would refuse, at their place.
+    pub invalid: Vec<crate::iac::Diagnostic>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -774,17 +808,7 @@ pub fn build(
         inputs: inputs_manifest,
         file: ManifestFile::default(),
     };
-    let checksums = manifest.checksums();
-    let manifest = Manifest {
-        file: ManifestFile {
-            name: MANIFEST_FILE.into(),
-            sha256: crate::integrity::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(
-                checksums.as_bytes(),
-            )),
-            entries: checksums.lines().count() as u64,
-        },
-        ..manifest
-    };
+    let manifest = manifest.sealed();
     Report {
         manifest,
         generated_at: evidence.generated_at.clone(),

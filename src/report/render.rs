@@ -101,6 +101,10 @@ const PARTIALS: &[(&str, &str)] = &[
         "md/failing",
         include_str!("../../report-templates/partials/md/failing.hbs"),
     ),
+    (
+        "md/iac",
+        include_str!("../../report-templates/partials/md/iac.hbs"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -491,6 +495,9 @@ pub fn sarif(report: &Report) -> Value {
                 // has no line to point at.
                 if let (Some(line), Some(_)) = (f.line, &f.file) {
                     location["physicalLocation"]["region"] = json!({ "startLine": line });
+                    if let Some(column) = f.column {
+                        location["physicalLocation"]["region"]["startColumn"] = json!(column);
+                    }
                 }
             }
             let mut result = json!({
@@ -656,8 +663,27 @@ fn sarif_invocation(report: &Report) -> Value {
             _ => {}
         }
     }
+    // `iac`: what the templates leave to apply time, and patterns AWS would refuse, at their
+    // place in the source.
+    if let Some(iac) = &report.inputs.iac {
+        let placed = |level: &str, d: &crate::iac::Diagnostic| {
+            json!({"level": level, "message": {"text": d.message}, "locations": [{
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri_path(&d.at.file)},
+                    "region": {"startLine": d.at.line.max(1), "startColumn": d.at.column.max(1)}
+                }
+            }]})
+        };
+        notes.extend(iac.invalid.iter().map(|d| placed("error", d)));
+        notes.extend(iac.unresolved.iter().map(|d| placed("note", d)));
+    }
+    let invalid = report
+        .inputs
+        .iac
+        .as_ref()
+        .is_some_and(|i| !i.invalid.is_empty());
     json!({
-        "executionSuccessful": report.policies.iter().all(|p| p.status != Status::Error),
+        "executionSuccessful": !invalid && report.policies.iter().all(|p| p.status != Status::Error),
         "toolExecutionNotifications": notes
     })
 }
@@ -910,7 +936,105 @@ fn csv(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
 
 /// The text report: counts, inputs, frameworks, then every policy, failures first.
 pub fn text(r: &Report) -> String {
-    text_with(r, true, false)
+    match &r.inputs.iac {
+        Some(iac) => iac_text(r, iac),
+        None => text_with(r, true, false),
+    }
+}
+
+/// The text of an `iac` report: each monitoring policy with the controls it stands for, its
+/// verdict (pass, FAIL, UNRESOLVED) and the place in the source each finding is about.
+fn iac_text(r: &Report, iac: &super::IacInputs) -> String {
+    let mut s = String::new();
+    let c = &r.summary.by_status;
+    let failed = iac.files.iter().filter(|f| f.error.is_some()).count();
+    let _ = writeln!(
+        s,
+        "{} stack(s) from {} template file(s){}; {} monitoring policies: {} fail, {} pass, {} unresolved{}  ({})",
+        iac.stacks.len(),
+        iac.files.len(),
+        if failed > 0 {
+            format!(" ({failed} could not be read)")
+        } else {
+            String::new()
+        },
+        r.policies.len(),
+        c.fail,
+        c.pass,
+        c.no_evidence,
+        if c.not_applicable + c.error > 0 {
+            format!(", {} other", c.not_applicable + c.error)
+        } else {
+            String::new()
+        },
+        match r.summary.fail_on {
+            crate::judge::FailOn::Never => "report only: --fail-on never".to_string(),
+            at => format!("violations at or above {at}: {}", r.summary.violations),
+        }
+    );
+    for f in iac.files.iter().filter(|f| f.error.is_some()) {
+        let _ = writeln!(
+            s,
+            "not read: {}: {}",
+            f.path.display(),
+            f.error.as_deref().unwrap_or_default()
+        );
+    }
+    for d in &iac.invalid {
+        let _ = writeln!(s, "error: {d}");
+    }
+    let key = r.scope.framework.as_deref().unwrap_or("cis-aws-v3.0");
+    let mut rows: Vec<&super::PolicyResult> = r.policies.iter().collect();
+    rows.sort_by_key(|p| (attention(p.status), p.id.clone()));
+    let _ = writeln!(s);
+    for p in rows {
+        let status = match p.status {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::NoEvidence => "UNRESOLVED",
+            Status::Error => "ERROR",
+            Status::NotApplicable => "n/a",
+            Status::Waived => "waived",
+            Status::Incomplete => "PART",
+        };
+        let controls = p
+            .frameworks
+            .get(key)
+            .map(|ids| format!("{key} {}", ids.join(", ")))
+            .unwrap_or_default();
+        let _ = writeln!(s, "{status:<10} {:<10} {controls:<18} {}", p.id, p.title);
+        for f in &p.findings {
+            let place = match (&f.file, f.line) {
+                (Some(file), Some(line)) => format!(
+                    "{file}:{line}{}",
+                    f.column.map(|c| format!(":{c}")).unwrap_or_default()
+                ),
+                (Some(file), None) => file.clone(),
+                _ => f.account.clone(),
+            };
+            let _ = writeln!(
+                s,
+                "           {}: {}",
+                terminal_escape(&place),
+                terminal_escape(&f.message)
+            );
+        }
+        if p.status == Status::NoEvidence {
+            if let Some(reason) = &p.reason {
+                let _ = writeln!(s, "           {}", terminal_escape(reason));
+            }
+        }
+        for w in &p.warnings {
+            let _ = writeln!(s, "           ! {}", terminal_escape(w));
+        }
+    }
+    if !iac.unresolved.is_empty() {
+        let _ = writeln!(s, "\nLeft to apply time (not judged, never guessed):");
+        for d in &iac.unresolved {
+            let _ = writeln!(s, "  {}", terminal_escape(&d.to_string()));
+        }
+    }
+    terminal_text(&s)
 }
 
 /// The verdict printed beside the other formats (`audit -o DIR`): the text report without the
