@@ -478,6 +478,18 @@ fn the_checksum_file_beside_the_report_checks_every_input_and_the_report_names_i
     ]);
     assert!(run.code == 1, "{}", run.stderr);
     assert!(single.join("manifest.sha256").is_file());
+    // A report sent to a device is written there, and nothing is written beside it.
+    let run = trailaudit([
+        "audit",
+        "--config",
+        SAMPLE_CONFIG,
+        "--format",
+        "json",
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(run.code == 1, "{}", run.stderr);
+    assert!(!std::path::Path::new("/dev/manifest.sha256").exists());
 }
 
 #[test]

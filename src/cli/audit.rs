@@ -405,6 +405,10 @@ pub(crate) fn write_formats(
         ([one], None) => return write_to(*one, None),
         ([one], Some(file)) => {
             write_to(*one, Some(file))?;
+            // A report sent to a device or a pipe (`-o /dev/stdout`) has no directory beside it.
+            if !std::fs::metadata(file).is_ok_and(|m| m.is_file()) {
+                return Ok(());
+            }
             file.parent().unwrap_or(Path::new(""))
         }
         (many, Some(dir)) => {
