@@ -32,14 +32,7 @@ const S3_PATH: &str =
 /// Builds the table from `rows.ndjson`, runs each query, seeds moto's Athena with the results
 /// (a header row first, as Athena answers a SELECT) and writes them to `results.json`.
 const SEEDER: &str = r#"
-import json, sys, duckdb, urllib.request
-d = sys.argv[1]
-spec = json.load(open(d + "/spec.json"))
-con = duckdb.connect()
-cols = ", ".join('"%s" %s' % (n, t) for n, t in spec["columns"].items())
-con.execute("CREATE TABLE %s (%s)" % (spec["table"], cols))
-con.execute("INSERT INTO %s SELECT * FROM read_json(?, columns=?, format='newline_delimited')" % spec["table"],
-            [d + "/rows.ndjson", spec["columns"]])
+import urllib.request
 results = []
 for q in spec["queries"]:
     cur = con.execute(q)
@@ -129,7 +122,10 @@ fn seed(venv: &Path, dir: &Path, records: &[Value], endpoint: Option<&str>) -> V
     let queries: Vec<String> = plan().queries.into_iter().map(|(_, q)| q).collect();
     let spec = json!({"table": TABLE, "columns": columns, "queries": queries, "endpoint": endpoint, "region": REGION});
     common::write(&dir.join("spec.json"), spec.to_string().as_bytes());
-    let script = common::write(&dir.join("seed.py"), SEEDER.as_bytes());
+    let script = common::write(
+        &dir.join("seed.py"),
+        athena_table::script(SEEDER).as_bytes(),
+    );
     let out = Command::new(venv.join("bin/python"))
         .arg(&script)
         .arg(dir)

@@ -31,14 +31,7 @@ use trailaudit::sql::{self, Dialect};
 /// Builds the table from `rows.ndjson`, runs each query of `queries.json` and parses each
 /// statement of `athena.json` as Trino; prints the eventids each query selects.
 const RUNNER: &str = r#"
-import json, sys, duckdb, sqlglot
-d = sys.argv[1]
-spec = json.load(open(d + "/spec.json"))
-con = duckdb.connect()
-cols = ", ".join('"%s" %s' % (n, t) for n, t in spec["columns"].items())
-con.execute("CREATE TABLE %s (%s)" % (spec["table"], cols))
-con.execute("INSERT INTO %s SELECT * FROM read_json(?, columns=?, format='newline_delimited')" % spec["table"],
-            [d + "/rows.ndjson", spec["columns"]])
+import sqlglot
 out = {"results": {}, "errors": {}, "parse_errors": {}, "rows": con.execute("SELECT count(*) FROM %s" % spec["table"]).fetchone()[0]}
 for qid, q in spec["queries"].items():
     try:
@@ -146,7 +139,10 @@ fn run(
     columns.insert("timestamp".into(), json!("VARCHAR"));
     let spec = json!({"table": TABLE, "columns": columns, "queries": queries, "athena": athena, "read": read});
     common::write(&dir.path().join("spec.json"), spec.to_string().as_bytes());
-    let script = common::write(&dir.path().join("run.py"), RUNNER.as_bytes());
+    let script = common::write(
+        &dir.path().join("run.py"),
+        athena_table::script(RUNNER).as_bytes(),
+    );
     let out = Command::new(venv.join("bin/python"))
         .arg(&script)
         .arg(dir.path())

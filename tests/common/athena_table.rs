@@ -115,3 +115,20 @@ pub fn from_row(row: &Map<String, Value>) -> Value {
     }
     Value::Object(m)
 }
+
+/// The start of every DuckDB script of the tests: the table of `spec.json` (`table`, `columns`)
+/// made and filled from `rows.ndjson`, both in the directory given as the script's argument.
+const BUILD_TABLE: &str = r#"import json, sys, duckdb
+d = sys.argv[1]
+spec = json.load(open(d + "/spec.json"))
+con = duckdb.connect()
+cols = ", ".join('"%s" %s' % (n, t) for n, t in spec["columns"].items())
+con.execute("CREATE TABLE %s (%s)" % (spec["table"], cols))
+con.execute("INSERT INTO %s SELECT * FROM read_json(?, columns=?, format='newline_delimited')" % spec["table"],
+            [d + "/rows.ndjson", spec["columns"]])
+"#;
+
+/// `rest` run on the table [`BUILD_TABLE`] builds (`con`, `spec` and `d` in scope).
+pub fn script(rest: &str) -> String {
+    format!("{BUILD_TABLE}{rest}")
+}
