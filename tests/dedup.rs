@@ -165,11 +165,27 @@ fn records_without_event_id_are_never_merged() {
     assert_eq!(inv["duplicate_records"], 1);
 }
 
-#[test]
-fn chunking_does_not_change_the_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
-    let files = copy_logs(dir.path());
-    let logs = dir.path().join("logs");
+/// Runs the binary with `threads` loading threads.
+fn with_threads(threads: &str, args: &[&std::ffi::OsStr]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailaudit"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .expect("run trailaudit");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// An export of the first 40 log files' records, first in input order, so that the loading
+/// threads read it while they read the log files holding the same events; and a copy of a log
+/// file (skipped whole).
+fn overlapping_inputs(dir: &Path) -> (PathBuf, PathBuf, Vec<PathBuf>) {
+    let files = copy_logs(dir);
+    let logs = dir.join("logs");
     let mut ndjson = String::new();
     for f in files.iter().take(40) {
         for r in records_of(f) {
@@ -177,29 +193,127 @@ fn chunking_does_not_change_the_duplicates() {
             ndjson.push('\n');
         }
     }
-    write(&logs.join("export/events.ndjson"), ndjson.as_bytes());
+    let export = write(&logs.join("0-export/events.ndjson"), ndjson.as_bytes());
     write(
         &logs.join("zz/copy.json.gz"),
         &std::fs::read(&files[0]).unwrap(),
     );
-    let runs: Vec<Value> = ["1", "7", "4096", "1000000"]
+    (logs, export, files)
+}
+
+#[test]
+fn the_copy_that_loads_is_the_first_in_input_order_whatever_the_chunks_and_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, export, files) = overlapping_inputs(dir.path());
+    let mut runs = Vec::new();
+    for (rows, threads) in [
+        ("3", "2"),
+        ("7", "4"),
+        ("4096", "2"),
+        ("1000000", "1"),
+        ("65536", "3"),
+        ("5", "8"),
+    ] {
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "inventory".as_ref(),
+            logs.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+            "--chunk-rows".as_ref(),
+            rows.as_ref(),
+        ];
+        let run = with_threads(threads, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        runs.push(run.json());
+    }
+    // Every copy is the log files': the export, first in input order, loads whole.
+    let duplicates = runs[0]["duplicates"].as_array().unwrap();
+    let mut expected: Vec<(String, u64)> = files
         .iter()
-        .map(|rows| {
-            let run = inventory(&[&logs], &["--chunk-rows", rows]);
-            assert_eq!(run.code, 0, "{}", run.stderr);
-            run.json()
+        .take(40)
+        .map(|f| (f.display().to_string(), records_of(f).len() as u64))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    expected.sort();
+    let mut got: Vec<(String, u64)> = duplicates
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_owned(),
+                d["records"].as_u64().unwrap(),
+            )
         })
         .collect();
-    assert!(runs[0]["duplicate_records"].as_u64().unwrap() > 0);
-    // Which of two files holding copies of an event is read first is up to the loading
-    // threads, so the per-file split of the duplicates may differ between runs; everything
-    // else, totals included, may not.
-    let settled = |v: &Value| {
-        let mut v = v.clone();
-        v.as_object_mut().unwrap().remove("duplicates");
-        v
-    };
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(!got.iter().any(|(p, _)| *p == export.display().to_string()));
     for r in &runs[1..] {
-        assert_eq!(settled(r), settled(&runs[0]));
+        assert_eq!(r, &runs[0], "the same inventory, per-file split included");
+    }
+}
+
+#[test]
+fn the_evidence_names_the_same_copy_on_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (logs, export, _) = overlapping_inputs(dir.path());
+    let config = samples().join("config");
+    let reports: Vec<Value> = [("50", "2"), ("333", "4"), ("1000000", "1")]
+        .iter()
+        .map(|(rows, threads)| {
+            let args: Vec<&std::ffi::OsStr> = vec![
+                "audit".as_ref(),
+                "--logs".as_ref(),
+                logs.as_os_str(),
+                "--config".as_ref(),
+                config.as_os_str(),
+                "--format".as_ref(),
+                "json".as_ref(),
+                "--chunk-rows".as_ref(),
+                rows.as_ref(),
+            ];
+            let run = with_threads(threads, &args);
+            assert_eq!(run.code, 1, "{}", run.stderr);
+            let mut v = run.json();
+            // What differs by design: when, and the options given.
+            v.as_object_mut().unwrap().remove("generated_at");
+            v["manifest"]
+                .as_object_mut()
+                .unwrap()
+                .remove("command_line");
+            v
+        })
+        .collect();
+    let text = reports[0].to_string();
+    assert!(
+        text.contains(&serde_json::to_string(&export.display().to_string()).unwrap()),
+        "some evidence comes from the export"
+    );
+    for r in &reports[1..] {
+        if let Some(at) = first_difference(r, &reports[0], String::new()) {
+            panic!("the reports differ at {at}");
+        }
+    }
+}
+
+/// The path of the first value where `a` and `b` differ.
+fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let (u, v) = (x.get(k), y.get(k));
+                match (u, v) {
+                    (Some(u), Some(v)) => first_difference(u, v, format!("{at}.{k}")),
+                    _ => Some(format!("{at}.{k} (only on one side)")),
+                }
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (u, v))| first_difference(u, v, format!("{at}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{at}: {a} vs {b}")),
     }
 }

@@ -2,6 +2,7 @@
 //! DataFrame (the [`EventFrame`]), with every input file and record accounted for.
 
 pub mod archive;
+mod commit;
 pub mod dedup;
 pub mod json;
 pub mod record;
@@ -327,7 +328,6 @@ pub fn stream_in<E>(
         content_hashes: wanted.as_ref(),
         ..options
     };
-    let seen = dedup::Seen::default();
     let Expanded {
         found,
         keys,
@@ -359,18 +359,24 @@ pub fn stream_in<E>(
 
     let chunk_rows = chunk_rows.max(1);
     let stop = std::sync::atomic::AtomicBool::new(false);
-    // One chunk waits while the consumer works on another: loading runs ahead by one chunk.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+    // Each loading thread may have this many pieces waiting for the files before them.
+    let threads = rayon::current_num_threads().max(1);
+    let pressure = commit::Backpressure::new(threads, 2);
+    let in_order: Vec<u32> = to_read.iter().flat_map(Unit::file_ids).collect();
+    let mut committer = commit::Committer::new(in_order, found.len(), Some(&pressure));
+    // A piece waits while the consumer works on another: loading runs ahead of it.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<commit::Piece>(threads);
     let (reads, error) = std::thread::scope(|scope| {
         // Loading threads block while the consumer is busy: they get a pool of their own, so a
         // consumer that works in parallel itself (rayon's global pool, polars' pool) never
         // waits for a thread that waits for it.
         let producer = scope.spawn(|| {
             let read = || match order {
-                Order::Any => read_any_order(to_read, options, &seen, chunk_rows, &stop, tx),
-                Order::Input => read_in_order(to_read, options, &seen, chunk_rows, &stop, tx),
+                Order::Any => read_any_order(to_read, options, chunk_rows, &stop, &pressure, tx),
+                Order::Input => read_in_order(to_read, options, chunk_rows, &stop, tx),
             };
             match rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
                 .thread_name(|i| format!("trailaudit-load-{i}"))
                 .build()
             {
@@ -380,20 +386,30 @@ pub fn stream_in<E>(
             }
         });
         let mut error = None;
-        for chunk in rx {
+        let mut hand_over = |frame: DataFrame| {
             if error.is_some() {
-                continue;
+                return;
             }
-            if let Err(e) = consume(&sources, chunk) {
+            if let Err(e) = consume(&sources, frame) {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 error = Some(e);
             }
+        };
+        for piece in rx {
+            committer.receive(piece, &mut hand_over);
         }
         let reads = match producer.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        (reads, error)
+        let duplicates = committer.finish(&mut hand_over);
+        (
+            reads
+                .into_iter()
+                .map(|(id, read)| (id, read.less(duplicates[id as usize])))
+                .collect::<Vec<_>>(),
+            error,
+        )
     });
     if let Some(e) = error {
         return Err(e);
@@ -451,9 +467,6 @@ struct Read {
     outcome: Outcome,
     rejections: Rejections,
     duplicates: u64,
-    /// The indexes of the records that were copies, when [`Dedup::Check`] was asked to note
-    /// them (a file that may be read again).
-    copies: Vec<u64>,
     fingerprint: Option<Fingerprint>,
     content: Option<Fingerprint>,
 }
@@ -464,7 +477,6 @@ impl Read {
             outcome,
             rejections: Rejections::default(),
             duplicates: 0,
-            copies: Vec::new(),
             fingerprint: None,
             content: None,
         }
@@ -472,6 +484,16 @@ impl Read {
 
     fn failed(error: FileError) -> Read {
         Read::new(Outcome::Failed { error })
+    }
+
+    /// The read, with `duplicates` of the records it parsed found to be copies of events
+    /// loaded before them.
+    fn less(mut self, duplicates: u64) -> Read {
+        if let Outcome::Loaded { records, .. } = &mut self.outcome {
+            *records -= duplicates.min(*records);
+        }
+        self.duplicates = duplicates;
+        self
     }
 
     fn report(&self, progress: Option<&dyn Progress>, path: &Path) {
@@ -632,13 +654,15 @@ type Bytes<'c> = Result<&'c [u8], FileError>;
 type FileReader<'a> = dyn FnMut(u32, &Path, Option<Fingerprint>, Bytes) -> Read + 'a;
 
 /// Reads each file of `unit`: its content goes to `each` (with its id, path and fingerprint),
-/// which reads it and says what became of it. Tells the progress, and lets an unusually large
+/// which reads it and says what became of it; `between` is called after each file, with
+/// whether the large-file turn is still held. Tells the progress, and lets an unusually large
 /// decompression buffer go rather than pin it for the rest of the load.
 fn read_unit(
     unit: &Unit,
     options: LoadOptions,
     scratch: &mut Vec<u8>,
     each: &mut FileReader,
+    between: &mut dyn FnMut(bool),
 ) -> Vec<(u32, Read)> {
     let mut reads = Vec::new();
     match unit {
@@ -657,6 +681,7 @@ fn read_unit(
             reads.push((*id, read));
             drop(content);
             drop(turn);
+            between(false);
         }
         Unit::Archive {
             id,
@@ -700,6 +725,7 @@ fn read_unit(
                     records += r;
                 }
                 reads.push((m.id, read));
+                between(turn.is_some());
             });
             // The members the archive's failure kept from being read.
             let error = result.err().unwrap_or_else(|| {
@@ -723,71 +749,96 @@ fn read_unit(
     reads
 }
 
-/// Every file in parallel, each loading thread sending its rows as they fill a chunk.
+/// Every file in parallel, each loading thread sending its rows as they fill a chunk. The
+/// files are handed out in input order, so that the committer never waits long for the files
+/// before a piece's.
 fn read_any_order(
     units: &[Unit],
     options: LoadOptions,
-    seen: &dedup::Seen,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
-    tx: std::sync::mpsc::SyncSender<DataFrame>,
+    pressure: &commit::Backpressure,
+    tx: std::sync::mpsc::SyncSender<commit::Piece>,
 ) -> Vec<(u32, Read)> {
-    units
-        .par_iter()
-        .fold(
-            || {
-                (
-                    Sink::new(options.keep, chunk_rows, Some(tx.clone())),
-                    Vec::new(),
-                    Vec::new(),
-                )
-            },
-            |(mut sink, mut reads, mut scratch), unit| {
-                if !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let dedup = Dedup::Check { seen, note: false };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = rayon::current_num_threads().max(1);
+    let all = std::sync::Mutex::new(Vec::new());
+    rayon::scope(|scope| {
+        for thread in 0..threads {
+            let (tx, next, all) = (tx.clone(), &next, &all);
+            scope.spawn(move |_| {
+                let mut sink = Sink::new(options.keep, chunk_rows, Some((tx, thread, pressure)));
+                let mut reads = Vec::new();
+                let mut scratch = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(unit) = units.get(i) else { break };
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let sink = std::cell::RefCell::new(&mut sink);
+                    let mut ended = Vec::new();
                     reads.extend(read_unit(
                         unit,
                         options,
                         &mut scratch,
                         &mut |id, path, fingerprint, content| {
-                            read_content(id, path, options, dedup, &mut sink, fingerprint, content)
+                            let mut sink = sink.borrow_mut();
+                            let read =
+                                read_content(id, path, options, &mut sink, fingerprint, content);
+                            sink.end(id);
+                            ended.push(id);
+                            read
+                        },
+                        // A thread holding the large-file turn does not wait: the file it
+                        // waits for may want the turn. What it holds is bounded by one large
+                        // file.
+                        &mut |large| {
+                            if !large {
+                                sink.borrow_mut().pause(stop);
+                            }
                         },
                     ));
+                    // Files the unit could not read to the end have no rows after these.
+                    let sink = sink.into_inner();
+                    for id in unit.file_ids() {
+                        if !ended.contains(&id) {
+                            sink.end(id);
+                        }
+                    }
                 }
-                (sink, reads, scratch)
-            },
-        )
-        .map(|(sink, reads, _)| {
-            sink.flush();
-            reads
-        })
-        .reduce(Vec::new, |mut a, mut b| {
-            a.append(&mut b);
-            a
-        })
+                sink.flush();
+                all.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .append(&mut reads);
+            });
+        }
+    });
+    drop(tx);
+    all.into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A file read, and its chunks: `None` when it had more rows than are held while waiting.
-type ReadFrames = (u32, Read, Option<Vec<DataFrame>>);
+/// A file read, and its pieces: `None` when it had more rows than are held while waiting.
+type ReadPieces = (u32, Read, Option<Vec<commit::Piece>>);
 
-/// A few units at a time in parallel, their chunks sent in input order.
+/// A few units at a time in parallel, their pieces sent in input order.
 fn read_in_order(
     units: &[Unit],
     options: LoadOptions,
-    seen: &dedup::Seen,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
-    tx: std::sync::mpsc::SyncSender<DataFrame>,
+    tx: std::sync::mpsc::SyncSender<commit::Piece>,
 ) -> Vec<(u32, Read)> {
     let mut reads = Vec::with_capacity(units.len());
     for batch in units.chunks(rayon::current_num_threads().max(1)) {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
-        let done: Vec<Vec<ReadFrames>> = batch
+        let done: Vec<Vec<ReadPieces>> = batch
             .par_iter()
             .map_init(Vec::new, |scratch, unit| {
-                let mut frames = Vec::new();
+                let mut pieces = Vec::new();
                 let reads = read_unit(
                     unit,
                     options,
@@ -795,36 +846,34 @@ fn read_in_order(
                     &mut |id, path, fingerprint, content| {
                         let mut sink = Sink::new(options.keep, chunk_rows, None);
                         sink.hold_at_most(KEPT_CHUNKS * chunk_rows);
-                        let dedup = Dedup::Check { seen, note: true };
-                        let read =
-                            read_content(id, path, options, dedup, &mut sink, fingerprint, content);
-                        frames.push((id, sink.into_frames()));
+                        let read = read_content(id, path, options, &mut sink, fingerprint, content);
+                        pieces.push((id, sink.into_pieces(id)));
                         read
                     },
+                    &mut |_| {},
                 );
-                // The archive's own entry has no frames.
-                let mut frames = frames.into_iter();
+                // A file without content (the archive's own entry, a file that failed before
+                // its content) has no pieces: only its end.
+                let mut pieces = pieces.into_iter().peekable();
                 reads
                     .into_iter()
                     .map(|(id, read)| {
-                        let f = match frames.as_slice().first() {
-                            Some((fid, _)) if *fid == id => frames.next().and_then(|(_, f)| f),
-                            _ => Some(Vec::new()),
+                        let p = match pieces.peek() {
+                            Some((pid, _)) if *pid == id => pieces.next().and_then(|(_, p)| p),
+                            _ => Sink::new(options.keep, chunk_rows, None).into_pieces(id),
                         };
-                        (id, read, f)
+                        (id, read, p)
                     })
                     .collect()
             })
             .collect();
         for (unit, done) in batch.iter().zip(done) {
-            for (id, read, frames) in done {
-                let mut read = read;
-                let copies = std::mem::take(&mut read.copies);
-                match frames {
-                    Some(frames) => {
-                        for frame in frames {
+            for (id, read, pieces) in done {
+                match pieces {
+                    Some(pieces) => {
+                        for piece in pieces {
                             // The consumer stopped (it failed): nothing more is wanted.
-                            let _ = tx.send(frame);
+                            let _ = tx.send(piece);
                         }
                     }
                     None => {
@@ -835,19 +884,19 @@ fn read_in_order(
                             progress: None,
                             ..options
                         };
-                        let mut sink = Sink::new(options.keep, chunk_rows, Some(tx.clone()));
-                        // The copies were decided by the first reading: the others' keys are
-                        // seen now.
-                        let dedup = Dedup::Replay(&copies);
+                        let mut sink = Sink::new(options.keep, chunk_rows, None);
+                        sink.send_to(tx.clone());
                         let one = unit.only(id);
                         drop(read_unit(
                             &one,
                             again,
                             &mut Vec::new(),
                             &mut |id, path, fp, content| {
-                                read_content(id, path, again, dedup, &mut sink, fp, content)
+                                read_content(id, path, again, &mut sink, fp, content)
                             },
+                            &mut |_| {},
                         ));
+                        sink.end(id);
                         sink.flush();
                     }
                 }
@@ -881,16 +930,37 @@ impl Unit {
             },
         }
     }
+
+    /// The files it reads that can have rows, in input order: the file, or the archive's
+    /// members to read.
+    fn file_ids(&self) -> Vec<u32> {
+        match self {
+            Unit::File { id, .. } => vec![*id],
+            Unit::Archive { members, .. } => members.iter().map(|m| m.id).collect(),
+        }
+    }
 }
 
-/// A loading thread's rows, cut into chunks of `chunk_rows`: each sent to the consumer when
+/// Where a [`Sink`] sends its pieces: the channel, the loading thread's number, and what it
+/// waits on.
+type Sending<'p> = (
+    std::sync::mpsc::SyncSender<commit::Piece>,
+    usize,
+    &'p commit::Backpressure,
+);
+
+/// A loading thread's rows, cut into pieces of `chunk_rows`: each sent to the committer when
 /// full, or kept to be sent in order.
-struct Sink {
+struct Sink<'p> {
     builder: FrameBuilder,
+    keys: Vec<Option<u64>>,
+    segments: Vec<commit::Segment>,
     keep: Keep,
     chunk_rows: usize,
-    tx: Option<std::sync::mpsc::SyncSender<DataFrame>>,
-    kept: Vec<DataFrame>,
+    tx: Option<std::sync::mpsc::SyncSender<commit::Piece>>,
+    /// The loading thread's number and the backpressure it waits on.
+    waits: Option<(usize, &'p commit::Backpressure)>,
+    kept: Vec<commit::Piece>,
     /// Most rows kept (without `tx`); beyond, the rows are let go and the file read again.
     limit: usize,
     kept_rows: usize,
@@ -901,17 +971,20 @@ struct Sink {
 /// order); a file with more rows is read again when its turn comes.
 const KEPT_CHUNKS: usize = 4;
 
-impl Sink {
-    fn new(
-        keep: Keep,
-        chunk_rows: usize,
-        tx: Option<std::sync::mpsc::SyncSender<DataFrame>>,
-    ) -> Sink {
+impl<'p> Sink<'p> {
+    fn new(keep: Keep, chunk_rows: usize, sending: Option<Sending<'p>>) -> Sink<'p> {
+        let (tx, waits) = match sending {
+            Some((tx, thread, pressure)) => (Some(tx), Some((thread, pressure))),
+            None => (None, None),
+        };
         Sink {
             builder: FrameBuilder::new(keep),
+            keys: Vec::new(),
+            segments: Vec::new(),
             keep,
             chunk_rows,
             tx,
+            waits,
             kept: Vec::new(),
             limit: usize::MAX,
             kept_rows: 0,
@@ -919,12 +992,17 @@ impl Sink {
         }
     }
 
-    /// Keeps at most `rows` rows; past them, [`Sink::into_frames`] says `None`.
+    /// Sends each piece as it fills, without waiting.
+    fn send_to(&mut self, tx: std::sync::mpsc::SyncSender<commit::Piece>) {
+        self.tx = Some(tx);
+    }
+
+    /// Keeps at most `rows` rows; past them, [`Sink::into_pieces`] says `None`.
     fn hold_at_most(&mut self, rows: usize) {
         self.limit = rows;
     }
 
-    fn push(&mut self, row: &record::Row, file_id: u32, record_index: u64) {
+    fn push(&mut self, row: &record::Row, key: Option<u64>, file_id: u32, record_index: u64) {
         if self.overflowed {
             return;
         }
@@ -934,38 +1012,74 @@ impl Sink {
                 self.overflowed = true;
                 self.kept = Vec::new();
                 self.builder = FrameBuilder::new(self.keep);
+                self.keys = Vec::new();
+                self.segments = Vec::new();
                 return;
             }
         }
+        commit::Piece::open(&mut self.segments, file_id, self.builder.len());
         self.builder.push(row, file_id, record_index);
+        self.keys.push(key);
         if self.builder.len() >= self.chunk_rows {
             self.cut();
         }
     }
 
+    /// File `file_id` has no more rows.
+    fn end(&mut self, file_id: u32) {
+        if !self.overflowed {
+            commit::Piece::end(&mut self.segments, file_id, self.builder.len());
+        }
+    }
+
     fn cut(&mut self) {
-        let full = std::mem::replace(&mut self.builder, FrameBuilder::new(self.keep)).finish();
+        let frame = std::mem::replace(&mut self.builder, FrameBuilder::new(self.keep)).finish();
+        let piece = commit::Piece {
+            frame,
+            keys: std::mem::take(&mut self.keys),
+            segments: std::mem::take(&mut self.segments),
+            sender: self.waits.map(|(thread, _)| thread),
+        };
         match &self.tx {
-            // The consumer stopped (it failed): nothing more is wanted.
-            Some(tx) => drop(tx.send(full)),
-            None => self.kept.push(full),
+            Some(tx) => {
+                if let Some((thread, pressure)) = self.waits {
+                    pressure.sent(thread);
+                }
+                // The consumer stopped (it failed): nothing more is wanted.
+                drop(tx.send(piece));
+            }
+            None => self.kept.push(piece),
+        }
+    }
+
+    /// Between files: with more pieces waiting than allowed, sends what it holds (so that the
+    /// files they wait for are never held here) and waits for them to be handed over.
+    fn pause(&mut self, stop: &std::sync::atomic::AtomicBool) {
+        let Some((thread, pressure)) = self.waits else {
+            return;
+        };
+        if pressure.over(thread) {
+            if !self.segments.is_empty() {
+                self.cut();
+            }
+            pressure.wait(thread, stop);
         }
     }
 
     fn flush(mut self) {
-        if !self.builder.is_empty() {
+        if !self.segments.is_empty() {
             self.cut();
         }
     }
 
-    /// The kept chunks; `None` when there were more rows than the sink may hold.
-    fn into_frames(mut self) -> Option<Vec<DataFrame>> {
+    /// The kept pieces, the last one ending file `file_id`; `None` when there were more rows
+    /// than the sink may hold.
+    fn into_pieces(mut self, file_id: u32) -> Option<Vec<commit::Piece>> {
         if self.overflowed {
             return None;
         }
-        if !self.builder.is_empty() {
-            self.cut();
-        }
+        self.end(file_id);
+        self.cut();
         Some(self.kept)
     }
 }
@@ -973,40 +1087,11 @@ impl Sink {
 /// Largest decompression buffer a loading thread keeps between files.
 const SCRATCH_KEEP: usize = source::LARGE_FILE;
 
-/// How a file's records are told from copies of events already loaded.
-#[derive(Clone, Copy)]
-enum Dedup<'a> {
-    /// Against every event loaded so far; with `note`, the copies' indexes are kept in
-    /// [`Read::copies`].
-    Check { seen: &'a dedup::Seen, note: bool },
-    /// As the first reading of the same file decided: these record indexes, ascending, were
-    /// copies.
-    Replay(&'a [u64]),
-}
-
-impl Dedup<'_> {
-    /// Whether the record at `index` is a copy of an event already loaded.
-    fn is_copy(self, row: &record::Row, index: u64, copies: &mut Vec<u64>) -> bool {
-        match self {
-            Dedup::Check { seen, note } => {
-                let copy = dedup::key(row).is_some_and(|k| !seen.first(k));
-                if copy && note {
-                    copies.push(index);
-                }
-                copy
-            }
-            Dedup::Replay(copies) => copies.binary_search(&index).is_ok(),
-        }
-    }
-}
-
 /// Reads one file's content (`Err` when it could not be read) into `sink`.
-#[allow(clippy::too_many_arguments)]
 fn read_content(
     id: u32,
     path: &Path,
     options: LoadOptions,
-    dedup: Dedup,
     sink: &mut Sink,
     fingerprint: Option<Fingerprint>,
     content: Bytes,
@@ -1048,8 +1133,7 @@ fn read_content(
             return read;
         }
     };
-    let (rejections, duplicates, copies) =
-        (&mut read.rejections, &mut read.duplicates, &mut read.copies);
+    let rejections = &mut read.rejections;
     let mut loaded = 0u64;
     let keep = options.keep;
     // The fields a copy is recognised by are read whatever the frame keeps.
@@ -1060,9 +1144,8 @@ fn read_content(
     let content = shape::read_records(text, parse_keep, &mut |pos, item| match item
         .and_then(|i| record::parse_item_with(i, parse_keep, options.rest_if))
     {
-        Ok(row) if dedup.is_copy(&row, pos.index, copies) => *duplicates += 1,
         Ok(row) => {
-            sink.push(&row, id, pos.index);
+            sink.push(&row, dedup::key(&row), id, pos.index);
             loaded += 1;
         }
         Err(reason) => rejections.add(pos, reason),
