@@ -370,6 +370,46 @@ fn walk_entries<R: Read>(
 pub type MemberSink<'a> =
     dyn FnMut(usize, Result<Vec<u8>, FileError>, &mut Option<LargeFileTurn>) + 'a;
 
+/// Receives a member's index in the archive, its size as the archive declares it, and a reader
+/// of its bytes as stored (or why it could not be opened).
+type MemberVisit<'a> = dyn FnMut(usize, u64, Result<&mut dyn Read, FileError>) + 'a;
+
+/// Hands `each` the members at `wanted` (indexes from [`list`], ascending) in one pass over the
+/// archive, unread. `Err` when the archive itself failed before every wanted member was handed
+/// over (those not handed over are not).
+fn visit(
+    path: &Path,
+    kind: Kind,
+    wanted: &[usize],
+    each: &mut MemberVisit,
+) -> Result<(), FileError> {
+    match kind {
+        Kind::Zip => {
+            let mut zip = open_zip(path)?;
+            for &index in wanted {
+                match zip.by_index(index) {
+                    Ok(mut m) => {
+                        let size = m.size();
+                        each(index, size, Ok(&mut m));
+                    }
+                    Err(e) => each(index, 0, Err(zip_error(e))),
+                }
+            }
+            Ok(())
+        }
+        Kind::Tar | Kind::TarGz => {
+            let mut next = 0;
+            walk_tar(path, kind, &mut |index, _, _, size, r| {
+                if wanted.get(next) == Some(&index) {
+                    next += 1;
+                    each(index, size, Ok(r));
+                }
+                Ok(next < wanted.len())
+            })
+        }
+    }
+}
+
 /// Reads the members at `wanted` (indexes from [`list`], ascending) in one pass over the
 /// archive, handing each member's bytes (or why they could not be read) to `each` with the
 /// large-file turn, which `each` holds while it uses them. A member that unpacks past the
@@ -382,12 +422,7 @@ pub fn read(
     each: &mut MemberSink,
 ) -> Result<(), FileError> {
     let mut total = 0u64;
-    let mut next = 0;
-    // A member's bytes from `r` (or `opened`'s error), within what the archive has left.
-    let mut take = |index: usize,
-                    declared: u64,
-                    r: Result<&mut dyn Read, FileError>,
-                    each: &mut MemberSink| {
+    visit(path, kind, wanted, &mut |index, declared, r| {
         let mut turn = None;
         let bytes = r.and_then(|r| {
             if total > ARCHIVE_MAX {
@@ -400,28 +435,114 @@ pub fn read(
             total += b.len() as u64;
         }
         each(index, bytes, &mut turn);
-    };
-    match kind {
-        Kind::Zip => {
-            let mut zip = open_zip(path)?;
-            for &index in wanted {
-                match zip.by_index(index) {
-                    Ok(mut m) => {
-                        let size = m.size();
-                        take(index, size, Ok(&mut m), each);
-                    }
-                    Err(e) => take(index, 0, Err(zip_error(e)), each),
+    })
+}
+
+/// A member to stream: the archive it is in, and its index there (from [`list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct At {
+    pub archive: PathBuf,
+    pub kind: Kind,
+    pub index: usize,
+}
+
+/// Streams the `wanted` members (each with a key of the caller's) to `each`, one pass over each
+/// archive, archives in parallel, and keeps what `each` returns with the key. `each` gets a
+/// reader of the member's bytes as stored, bounded as [`read`] bounds them (an error past the
+/// per-file limit or what the archive may unpack to), or why it could not be read: nothing is
+/// held but what `each` keeps, whatever the size of the members.
+pub fn stream<K, T, F>(wanted: Vec<(At, K)>, each: F) -> Vec<(K, T)>
+where
+    K: Send,
+    T: Send,
+    F: Fn(&K, Result<&mut dyn Read, FileError>) -> T + Sync,
+{
+    use rayon::prelude::*;
+    use std::collections::BTreeMap;
+    let mut by_archive: BTreeMap<PathBuf, (Kind, Vec<(usize, K)>)> = BTreeMap::new();
+    for (at, key) in wanted {
+        by_archive
+            .entry(at.archive)
+            .or_insert_with(|| (at.kind, Vec::new()))
+            .1
+            .push((at.index, key));
+    }
+    by_archive
+        .into_par_iter()
+        .flat_map_iter(|(path, (kind, mut members))| {
+            members.sort_by_key(|(index, _)| *index);
+            let indexes: Vec<usize> = members.iter().map(|(i, _)| *i).collect();
+            let mut done: Vec<Option<T>> = Vec::with_capacity(members.len());
+            done.resize_with(members.len(), || None);
+            let mut total = 0u64;
+            let result = visit(&path, kind, &indexes, &mut |index, declared, r| {
+                let Some(at) = indexes.iter().position(|&i| i == index) else {
+                    return;
+                };
+                if done[at].is_some() {
+                    return;
                 }
-            }
-            Ok(())
+                let left = MAX_DECOMPRESSED.min(ARCHIVE_MAX.saturating_sub(total));
+                let out = match r {
+                    Err(e) => each(&members[at].1, Err(e)),
+                    Ok(_) if declared > left => each(&members[at].1, Err(too_large(left))),
+                    Ok(r) => {
+                        let mut bounded = Bounded {
+                            inner: r,
+                            left: left + 1,
+                            read: 0,
+                        };
+                        let out = each(&members[at].1, Ok(&mut bounded));
+                        total += bounded.read;
+                        out
+                    }
+                };
+                done[at] = Some(out);
+            });
+            let error = result.err().unwrap_or_else(|| {
+                FileError::Archive("member not found on reading (the archive changed?)".into())
+            });
+            members
+                .into_iter()
+                .zip(done)
+                .map(|((_, key), out)| {
+                    let out = out.unwrap_or_else(|| each(&key, Err(error.clone())));
+                    (key, out)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Why a member is not read past `left` bytes: the per-file limit, or what the archive may
+/// unpack to.
+fn too_large(left: u64) -> FileError {
+    if left < MAX_DECOMPRESSED {
+        FileError::ArchiveTooLarge { limit: ARCHIVE_MAX }
+    } else {
+        FileError::TooLarge {
+            limit: MAX_DECOMPRESSED,
         }
-        Kind::Tar | Kind::TarGz => walk_tar(path, kind, &mut |index, _, _, size, r| {
-            if wanted.get(next) == Some(&index) {
-                next += 1;
-                take(index, size, Ok(r), each);
-            }
-            Ok(next < wanted.len())
-        }),
+    }
+}
+
+/// A member's reader that fails once more than `left - 1` bytes came out (a member whose
+/// header understates it).
+struct Bounded<'r> {
+    inner: &'r mut dyn Read,
+    left: u64,
+    read: u64,
+}
+
+impl Read for Bounded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min(self.left.saturating_sub(self.read) as usize);
+        if want == 0 && !buf.is_empty() {
+            return Err(std::io::Error::other(too_large(self.left - 1).to_string()));
+        }
+        let n = self.inner.read(&mut buf[..want])?;
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
@@ -434,15 +555,7 @@ fn read_member(
     turn: &mut Option<LargeFileTurn>,
 ) -> Result<Vec<u8>, FileError> {
     let limit = MAX_DECOMPRESSED.min(left);
-    let too_large = || {
-        if left < MAX_DECOMPRESSED {
-            FileError::ArchiveTooLarge { limit: ARCHIVE_MAX }
-        } else {
-            FileError::TooLarge {
-                limit: MAX_DECOMPRESSED,
-            }
-        }
-    };
+    let too_large = || too_large(limit);
     if declared > limit {
         return Err(too_large());
     }
