@@ -657,3 +657,42 @@ fn archives_verify_and_audit_as_their_unpacked_tree() {
         }
     }
 }
+
+#[test]
+fn a_damaged_archive_or_member_is_unreadable_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // A log member whose gzip is garbage: unreadable, named ARCHIVE!member.
+    let mut members = s3_members(false);
+    members.iter_mut().find(|(n, _)| n == LOG).unwrap().1 = b"\x1f\x8b\x08\x00garbage".to_vec();
+    let archive = write(&dir.path().join("bad-member/e.zip"), &common::zip_of(&members, &[]));
+    let (run, v) = verify_json(&[&archive], true);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let p = &v["problems"][0];
+    assert_eq!(p["code"], "unreadable", "{v:#}");
+    assert_eq!(p["file"], format!("{}!{LOG}", archive.display()));
+    assert_eq!(v["trails"][0]["digests"]["valid"], 2, "{v:#}");
+
+    // A tar.gz cut short: what was listed before the damage is checked, the archive is
+    // unreadable with the reason, and nothing panics.
+    let tgz = common::gzip(&common::tar_of(&s3_members(false)));
+    let cut = write(&dir.path().join("cut/e.tgz"), &tgz[..tgz.len() * 2 / 3]);
+    let run = verify(&[cut.as_os_str(), a("--format"), a("json")]);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let v = run.json();
+    let unreadable: Vec<(&str, &str)> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["code"] == "unreadable")
+        .map(|p| (p["file"].as_str().unwrap(), p["detail"].as_str().unwrap()))
+        .collect();
+    assert!(
+        unreadable.contains(&(
+            cut.to_str().unwrap(),
+            "archive: truncated tar.gz: incomplete deflate stream"
+        )),
+        "{v:#}"
+    );
+    assert_eq!(v["files"]["archives"], 1);
+}

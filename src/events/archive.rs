@@ -612,6 +612,86 @@ mod tests {
         );
     }
 
+    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut t = tar::Builder::new(Vec::new());
+        for (name, bytes) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            t.append_data(&mut h, name, *bytes).unwrap();
+        }
+        t.into_inner().unwrap()
+    }
+
+    #[test]
+    fn stream_hands_over_each_wanted_member_and_says_why_one_was_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let members: [(&str, &[u8]); 3] = [("a", b"first"), ("b", b"second"), ("c", b"third")];
+        let tar = tar_of(&members);
+        let whole = dir.path().join("whole.tar");
+        std::fs::write(&whole, &tar).unwrap();
+        // Cut inside the third member's header: the first two are whole.
+        let cut = dir.path().join("cut.tar");
+        std::fs::write(&cut, &tar[..1024 + 512 + 512 + 2]).unwrap();
+        let at = |archive: &Path, index| At {
+            archive: archive.to_path_buf(),
+            kind: Kind::Tar,
+            index,
+        };
+        let read_all = |_: &&str, r: Result<&mut dyn Read, FileError>| {
+            let mut out = Vec::new();
+            r.map_err(|e| e.to_string())?
+                .read_to_end(&mut out)
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(out)
+        };
+        let got = stream(
+            vec![(at(&whole, 2), "c"), (at(&whole, 0), "a"), (at(&cut, 2), "cut c")],
+            read_all,
+        );
+        let mut got: Vec<(&str, Result<Vec<u8>, String>)> = got;
+        got.sort_by_key(|(k, _)| *k);
+        assert_eq!(got[0], ("a", Ok(b"first".to_vec())));
+        assert_eq!(got[1], ("c", Ok(b"third".to_vec())));
+        assert_eq!(got[2].0, "cut c");
+        assert!(got[2].1.is_err(), "{:?}", got[2]);
+        // A member that is not there at all is not silently dropped.
+        let missing = stream(vec![(at(&whole, 7), "x")], read_all);
+        assert_eq!(
+            missing,
+            [(
+                "x",
+                Err("archive: member not found on reading (the archive changed?)".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_streamed_member_is_cut_off_past_its_limit() {
+        let data = vec![b'x'; 100];
+        let mut inner: &[u8] = &data;
+        let mut bounded = Bounded {
+            inner: &mut inner,
+            left: 51,
+            read: 0,
+        };
+        let mut out = Vec::new();
+        let e = bounded.read_to_end(&mut out).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            FileError::ArchiveTooLarge { limit: ARCHIVE_MAX }.to_string()
+        );
+        assert_eq!(out.len(), 51);
+        let mut inner: &[u8] = &data;
+        let mut exact = Bounded {
+            inner: &mut inner,
+            left: 101,
+            read: 0,
+        };
+        assert_eq!(exact.read_to_end(&mut Vec::new()).unwrap(), 100);
+    }
+
     #[test]
     fn a_member_is_bounded_by_what_it_claims_and_by_what_it_unpacks_to() {
         let mut turn = None;
