@@ -250,13 +250,14 @@ fn a_member_twice_in_an_archive_is_skipped_as_a_duplicate() {
     // The fifth log file again under another name, after the others.
     let mut twice = members.clone();
     twice.push(("backup/copy.json.gz".into(), members[4].1.clone()));
-    for (sub, bytes) in [
-        ("zip", zip_of(&twice, &[])),
-        ("tgz", gzip(&tar_of(&twice))),
-    ] {
+    for (sub, bytes) in [("zip", zip_of(&twice, &[])), ("tgz", gzip(&tar_of(&twice)))] {
         let archive = write(&dir.path().join(sub).join("e.bin"), &bytes);
         let run = inventory(&[&archive], &[]);
-        assert_eq!(run.code, 0, "duplicates are not partial evidence: {}", run.stderr);
+        assert_eq!(
+            run.code, 0,
+            "duplicates are not partial evidence: {}",
+            run.stderr
+        );
         let inv = run.json();
         assert_eq!(counts(&inv), counts(&alone), "{sub}");
         assert_eq!(inv["duplicate_records"], 0, "{sub}: the copy is not read");

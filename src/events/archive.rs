@@ -647,7 +647,11 @@ mod tests {
             Ok::<_, String>(out)
         };
         let got = stream(
-            vec![(at(&whole, 2), "c"), (at(&whole, 0), "a"), (at(&cut, 2), "cut c")],
+            vec![
+                (at(&whole, 2), "c"),
+                (at(&whole, 0), "a"),
+                (at(&cut, 2), "cut c"),
+            ],
             read_all,
         );
         let mut got: Vec<(&str, Result<Vec<u8>, String>)> = got;

@@ -294,11 +294,11 @@ pub fn member_copies(files: Vec<(usize, Stored)>) -> Vec<(usize, usize)> {
         .par_iter()
         .map(|(i, p)| (*i, sha256_of_file(p)))
         .collect();
-    hashed.extend(super::archive::stream(members, |&i, r| {
-        (i, r.ok().and_then(|r| sha256_of(r)))
-    })
-    .into_iter()
-    .map(|(_, hashed)| hashed));
+    hashed.extend(
+        super::archive::stream(members, |&i, r| (i, r.ok().and_then(sha256_of)))
+            .into_iter()
+            .map(|(_, hashed)| hashed),
+    );
     // Ascending indexes: the first of equal files in input order is the one loaded, whatever
     // order they were hashed in.
     hashed.sort_unstable_by_key(|(i, _)| *i);

@@ -71,10 +71,7 @@ fn open_content(path: &Path) -> Result<Box<dyn Read>, ReadError> {
 
 /// [`open_content`] of bytes as stored read from `stored` (an archive member), `path` naming
 /// them in errors.
-fn content_of<'r, R: Read + 'r>(
-    path: &Path,
-    stored: R,
-) -> Result<Box<dyn Read + 'r>, ReadError> {
+fn content_of<'r, R: Read + 'r>(path: &Path, stored: R) -> Result<Box<dyn Read + 'r>, ReadError> {
     let mut reader = BufReader::with_capacity(256 << 10, stored);
     let head = reader
         .fill_buf()
@@ -301,10 +298,7 @@ pub fn read_signature(path: &Path) -> Result<String, ReadError> {
 
 /// [`read_signature`] of bytes as stored read from `stored` (an archive member), `path` naming
 /// them in errors.
-pub fn read_signature_from(
-    path: &Path,
-    stored: &mut dyn Read,
-) -> Result<String, ReadError> {
+pub fn read_signature_from(path: &Path, stored: &mut dyn Read) -> Result<String, ReadError> {
     let bytes = bounded_content(path, content_of(path, stored)?, MAX_METADATA_BYTES)?;
     parse_signature(path, &bytes)
 }

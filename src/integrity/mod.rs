@@ -471,7 +471,10 @@ impl Plan {
         let bodies = read_inputs(
             &digest_inputs.iter().collect::<Vec<_>>(),
             Digest::read,
-            |path, r| r.map_err(|e| member_error(path, e)).and_then(|r| Digest::read_from(path, r)),
+            |path, r| {
+                r.map_err(|e| member_error(path, e))
+                    .and_then(|r| Digest::read_from(path, r))
+            },
         );
         let mut files: Vec<DigestFile> = digest_inputs
             .into_iter()
