@@ -450,7 +450,7 @@ pub struct At {
 /// archive, archives in parallel, and keeps what `each` returns with the key. `each` gets a
 /// reader of the member's bytes as stored, bounded as [`read`] bounds them (an error past the
 /// per-file limit or what the archive may unpack to), or why it could not be read: nothing is
-/// held but what `each` keeps, whatever the size of the members.
+/// held but what `each` keeps, whatever the size of the members. Every key comes back once.
 pub fn stream<K, T, F>(wanted: Vec<(At, K)>, each: F) -> Vec<(K, T)>
 where
     K: Send,
@@ -475,13 +475,17 @@ where
             let mut done: Vec<Option<T>> = Vec::with_capacity(members.len());
             done.resize_with(members.len(), || None);
             let mut total = 0u64;
+            // Members come in ascending index order, as `indexes` are.
+            let mut next = 0;
             let result = visit(&path, kind, &indexes, &mut |index, declared, r| {
-                let Some(at) = indexes.iter().position(|&i| i == index) else {
-                    return;
-                };
-                if done[at].is_some() {
+                while indexes.get(next).is_some_and(|&i| i < index) {
+                    next += 1;
+                }
+                if indexes.get(next) != Some(&index) {
                     return;
                 }
+                let at = next;
+                next += 1;
                 let left = MAX_DECOMPRESSED.min(ARCHIVE_MAX.saturating_sub(total));
                 let out = match r {
                     Err(e) => each(&members[at].1, Err(e)),
