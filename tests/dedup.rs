@@ -327,3 +327,32 @@ fn an_archive_beside_its_unpacked_tree_loads_once_the_first_in_input_order() {
         }
     }
 }
+
+#[test]
+fn a_copy_of_a_file_that_is_a_copy_of_a_member_names_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = sample_members(3);
+    let archive = write(&dir.path().join("a/evidence.zip"), &zip_of(&members, &[]));
+    // After the archive in input order: its first log file, and a backup copy of that file.
+    let file = write(&dir.path().join("b/log.json.gz"), &members[0].1);
+    let backup = write(&dir.path().join("b/zz/backup.json.gz"), &members[0].1);
+    let run = inventory(&[dir.path()], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let inv = run.json();
+    let original = format!("duplicate of {}!{}", archive.display(), members[0].0);
+    let copies: Vec<(String, String)> = skipped(&inv)
+        .into_iter()
+        .filter(|(_, r)| r.starts_with("duplicate of"))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            (file.display().to_string(), original.clone()),
+            (backup.display().to_string(), original),
+        ]
+    );
+    assert_eq!(inv["duplicate_records"], 0);
+    // The archive itself and the two copies.
+    let files = inv["skipped_files"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "{inv:#}");
+}

@@ -317,7 +317,7 @@ pub fn stream_in<E>(
         mut units,
         mut copies,
     } = expand_archives(found, copies);
-    copies.extend(skip_member_copies(&mut found, &mut units));
+    skip_member_copies(&mut found, &mut units, &mut copies);
     // A copy wanted by a digest is checked through its original's content.
     let wanted: Option<std::collections::HashSet<PathBuf>> = options.content_hashes.map(|set| {
         let mut set = set.clone();
@@ -630,11 +630,16 @@ fn expand_archives(found: Vec<Found>, copies: Vec<(usize, usize)>) -> Expanded {
 
 /// Skips each archive member, or file beside an archive, whose stored bytes are those of an
 /// earlier one in input order, as [`source::skip_copies`] skips copies among files: the first
-/// loads, whatever the thread timing. Returns the (copy, original) indexes into `found`.
+/// loads, whatever the thread timing. Adds the (copy, original) indexes into `found` to
+/// `copies`, where a file found a copy of another before now names the original that loads.
 /// Without an archive among the inputs, nothing is done (files are `skip_copies`'s alone).
-fn skip_member_copies(found: &mut [Found], units: &mut Vec<Unit>) -> Vec<(usize, usize)> {
+fn skip_member_copies(
+    found: &mut [Found],
+    units: &mut Vec<Unit>,
+    copies: &mut Vec<(usize, usize)>,
+) {
     if !units.iter().any(|u| matches!(u, Unit::Archive { .. })) {
-        return Vec::new();
+        return;
     }
     let mut files = Vec::new();
     for u in units.iter() {
@@ -655,23 +660,29 @@ fn skip_member_copies(found: &mut [Found], units: &mut Vec<Unit>) -> Vec<(usize,
             })),
         }
     }
-    let copies = source::member_copies(files);
+    let found_now = source::member_copies(files);
+    let original_of: std::collections::HashMap<usize, usize> = found_now.iter().copied().collect();
+    // A file that an earlier copy named may be a copy itself now (of a member before it).
+    for (_, original) in copies.iter_mut() {
+        if let Some(&o) = original_of.get(original) {
+            *original = o;
+        }
+    }
+    copies.extend(found_now);
     let path = |f: &Found| match f {
         Found::File(p) | Found::Skipped(p, _) | Found::Failed(p, _) => p.clone(),
     };
-    for &(copy, original) in &copies {
+    for &(copy, original) in copies.iter() {
         let reason = source::duplicate_of(&path(&found[original]));
         found[copy] = Found::Skipped(path(&found[copy]), reason);
     }
-    let skipped: std::collections::HashSet<u32> = copies.iter().map(|&(c, _)| c as u32).collect();
     units.retain_mut(|u| match u {
-        Unit::File { id, .. } => !skipped.contains(id),
+        Unit::File { id, .. } => !original_of.contains_key(&(*id as usize)),
         Unit::Archive { members, .. } => {
-            members.retain(|m| !skipped.contains(&m.id));
+            members.retain(|m| !original_of.contains_key(&(m.id as usize)));
             true
         }
     });
-    copies
 }
 
 /// A file's content as stored (its fingerprint, when asked for) and decompressed, handed to
