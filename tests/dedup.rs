@@ -317,3 +317,156 @@ fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
         _ => Some(format!("{at}: {a} vs {b}")),
     }
 }
+
+/// Some of the samples' log files, as archive members (name from `AWSLogs/` on, bytes).
+fn sample_members(n: usize) -> Vec<(String, Vec<u8>)> {
+    let logs = samples().join("logs");
+    walkdir::WalkDir::new(&logs)
+        .sort_by_file_name()
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .take(n)
+        .map(|e| {
+            let name = e.path().strip_prefix(&logs).unwrap().to_str().unwrap();
+            (name.to_string(), std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+/// (path, reason) of every skipped file, members named `ARCHIVE!name` whether tar wrote the name
+/// under `./` or not.
+fn skipped(inv: &Value) -> Vec<(String, String)> {
+    let mut s: Vec<(String, String)> = inv["skipped_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().replace("!./", "!");
+            (s("path"), s("reason"))
+        })
+        .collect();
+    s.sort();
+    s
+}
+
+#[test]
+fn a_member_twice_in_an_archive_is_skipped_as_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = sample_members(12);
+    let tree = dir.path().join("tree");
+    for (name, bytes) in &members {
+        write(&tree.join(name), bytes);
+    }
+    let alone = inventory(&[&tree], &[]);
+    assert_eq!(alone.code, 0, "{}", alone.stderr);
+    let alone = alone.json();
+    // The fifth log file again under another name, after the others.
+    let mut twice = members.clone();
+    twice.push(("backup/copy.json.gz".into(), members[4].1.clone()));
+    for (sub, bytes) in [("zip", zip_of(&twice, &[])), ("tgz", gzip(&tar_of(&twice)))] {
+        let archive = write(&dir.path().join(sub).join("e.bin"), &bytes);
+        let run = inventory(&[&archive], &[]);
+        assert_eq!(
+            run.code, 0,
+            "duplicates are not partial evidence: {}",
+            run.stderr
+        );
+        let inv = run.json();
+        assert_eq!(counts(&inv), counts(&alone), "{sub}");
+        assert_eq!(inv["duplicate_records"], 0, "{sub}: the copy is not read");
+        assert_eq!(inv["loaded_files"], alone["loaded_files"], "{sub}");
+        let member = |name: &str| format!("{}!{name}", archive.display());
+        // tar writes some names under `./` (the long ones) and some not.
+        let copies: Vec<(String, String)> = skipped(&inv)
+            .into_iter()
+            .filter(|(_, r)| r.starts_with("duplicate of"))
+            .map(|(p, r)| (p.replace("!./", "!"), r.replace("!./", "!")))
+            .collect();
+        assert_eq!(
+            copies,
+            [(
+                member("backup/copy.json.gz"),
+                format!("duplicate of {}", member(&members[4].0))
+            )],
+            "{sub}"
+        );
+    }
+}
+
+#[test]
+fn an_archive_beside_its_unpacked_tree_loads_once_the_first_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = sample_members(12);
+    let tree = dir.path().join("tree");
+    for (name, bytes) in &members {
+        write(&tree.join(name), bytes);
+    }
+    let alone = inventory(&[&tree], &[]).json();
+    let archive = write(&dir.path().join("evidence.tar"), &tar_of(&members));
+    let in_archive = |name: &str| format!("{}!{name}", archive.display());
+    let in_tree = |name: &str| tree.join(name).display().to_string();
+    // The tree first, then the archive; then the other way round.
+    for (inputs, copy, original) in [
+        (
+            [tree.as_path(), archive.as_path()],
+            &in_archive as &dyn Fn(&str) -> String,
+            &in_tree as &dyn Fn(&str) -> String,
+        ),
+        ([archive.as_path(), tree.as_path()], &in_tree, &in_archive),
+    ] {
+        let mut runs = Vec::new();
+        // Whatever the thread timing: the same files loaded and skipped, run after run.
+        for _ in 0..3 {
+            let run = inventory(&inputs, &[]);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            runs.push(run.json());
+        }
+        let inv = &runs[0];
+        assert_eq!(counts(inv), counts(&alone));
+        assert_eq!(inv["duplicate_records"], 0);
+        assert_eq!(inv["loaded_files"], alone["loaded_files"]);
+        let mut want: Vec<(String, String)> = members
+            .iter()
+            .map(|(n, _)| (copy(n), format!("duplicate of {}", original(n))))
+            .collect();
+        want.push((
+            archive.display().to_string(),
+            "tar archive of 12 members, each listed as ARCHIVE!member".into(),
+        ));
+        want.sort();
+        assert_eq!(skipped(inv), want);
+        for other in &runs[1..] {
+            assert_eq!(skipped(other), skipped(inv));
+        }
+    }
+}
+
+#[test]
+fn a_copy_of_a_file_that_is_a_copy_of_a_member_names_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = sample_members(3);
+    let archive = write(&dir.path().join("a/evidence.zip"), &zip_of(&members, &[]));
+    // After the archive in input order: its first log file, and a backup copy of that file.
+    let file = write(&dir.path().join("b/log.json.gz"), &members[0].1);
+    let backup = write(&dir.path().join("b/zz/backup.json.gz"), &members[0].1);
+    let run = inventory(&[dir.path()], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let inv = run.json();
+    let original = format!("duplicate of {}!{}", archive.display(), members[0].0);
+    let copies: Vec<(String, String)> = skipped(&inv)
+        .into_iter()
+        .filter(|(_, r)| r.starts_with("duplicate of"))
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            (file.display().to_string(), original.clone()),
+            (backup.display().to_string(), original),
+        ]
+    );
+    assert_eq!(inv["duplicate_records"], 0);
+    // The archive itself and the two copies.
+    let files = inv["skipped_files"].as_array().unwrap();
+    assert_eq!(files.len(), 3, "{inv:#}");
+}

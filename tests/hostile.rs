@@ -493,3 +493,45 @@ fn files_beyond_the_per_file_limit_fail_with_their_reason_and_the_others_load() 
         );
     }
 }
+
+#[test]
+fn a_digest_listed_member_that_inflates_past_the_limit_is_unreadable_and_memory_stays_bounded() {
+    // The signed vectors in a zip, the log file a digest lists replaced by 1,100 gzip members of
+    // 1 MiB of spaces each: 1.1 GiB once decompressed, 1 MB stored.
+    const LOG: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/07/31/111122223333_CloudTrail_us-east-1_20240731T1310Z_AbCdEfGhIjKlMnOp.json.gz";
+    let s3 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digest-test-vectors/s3");
+    let bomb = gzip(&vec![b' '; 1 << 20]).repeat(1100);
+    let members: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(&s3)
+        .sort_by_file_name()
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let name = e.path().strip_prefix(&s3).unwrap().to_str().unwrap();
+            let bytes = if name == LOG {
+                bomb.clone()
+            } else {
+                std::fs::read(e.path()).unwrap()
+            };
+            (name.to_string(), bytes)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = write(&dir.path().join("e.zip"), &zip_of(&members, &[]));
+    let run = capped([
+        "verify".as_ref(),
+        archive.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let v = run.json();
+    let p = &v["problems"][0];
+    assert_eq!(p["code"], "unreadable", "{v:#}");
+    assert_eq!(p["file"], format!("{}!{LOG}", archive.display()));
+    assert_eq!(
+        p["detail"], "larger than 1073741824 bytes once decompressed",
+        "{v:#}"
+    );
+    assert_eq!(v["trails"][0]["digests"]["valid"], 2, "{v:#}");
+}

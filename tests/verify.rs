@@ -549,3 +549,162 @@ fn public_keys_without_a_usable_key_are_an_error() {
     );
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
+
+/// The vectors' S3 tree as archive members (name from `AWSLogs/` on, bytes), `LOG` replaced by
+/// the tampered copy when asked.
+fn s3_members(tampered: bool) -> Vec<(String, Vec<u8>)> {
+    let root = vectors().join("s3");
+    let mut members: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(&root)
+        .sort_by_file_name()
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let name = e.path().strip_prefix(&root).unwrap().to_str().unwrap();
+            (name.to_string(), std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    if tampered {
+        let bad = std::fs::read(vectors().join("tampered/log-file-modified.json.gz")).unwrap();
+        members.iter_mut().find(|(n, _)| n == LOG).unwrap().1 = bad;
+    }
+    members
+}
+
+/// A report with the paths of the inputs under `root` (a directory, or `ARCHIVE!`) cut to
+/// their `AWSLogs/` keys, so that an archive's report compares with its unpacked tree's.
+fn keyed(v: &Value, root: &str) -> Value {
+    serde_json::from_str(&v.to_string().replace(root, "")).unwrap()
+}
+
+#[test]
+fn archives_verify_and_audit_as_their_unpacked_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    write(
+        &config.join("public-keys.json"),
+        &std::fs::read(keys()).unwrap(),
+    );
+    let audit_int = |logs: &Path| {
+        let run = trailaudit([
+            a("audit"),
+            a("--logs"),
+            logs.as_os_str(),
+            a("--config"),
+            config.as_os_str(),
+            a("--format"),
+            a("json"),
+        ]);
+        let v = run.json();
+        (run.code, policy(&v, "TA-INT-001").clone())
+    };
+    for tampered in [false, true] {
+        let members = s3_members(tampered);
+        let case = dir
+            .path()
+            .join(if tampered { "tampered" } else { "intact" });
+        let tree = case.join("tree");
+        for (name, bytes) in &members {
+            write(&tree.join(name), bytes);
+        }
+        let (run, want) = verify_json(&[&tree], true);
+        assert_eq!(run.code, if tampered { 1 } else { 0 }, "{}", run.stdout);
+        let tree_root = format!("{}/", tree.display());
+        let mut want_keyed = keyed(&want, &tree_root);
+        want_keyed["paths"] = Value::Null;
+        let (want_code, want_int) = audit_int(&tree);
+        let want_int = keyed(&want_int, &tree_root);
+        assert_eq!(
+            want_int["status"],
+            if tampered { "fail" } else { "pass" },
+            "{want_int:#}"
+        );
+        // zip -r, tar cf (names under ./), tar czf; the file names say nothing.
+        for (sub, bytes, prefix) in [
+            ("zip", common::zip_of(&members, &["AWSLogs/"]), ""),
+            ("tar", common::tar_of(&members), "./"),
+            ("tgz", common::gzip(&common::tar_of(&members)), "./"),
+        ] {
+            let archive = write(&case.join(sub).join("evidence.bin"), &bytes);
+            let root = format!("{}!{prefix}", archive.display());
+            let (run, got) = verify_json(&[&archive], true);
+            assert_eq!(
+                run.code,
+                if tampered { 1 } else { 0 },
+                "{sub}: {}",
+                run.stdout
+            );
+            assert_eq!(got["files"]["archives"], 1, "{sub}: {got:#}");
+            assert_eq!(want["files"]["archives"], 0);
+            let mut got_keyed = keyed(&got, &root);
+            got_keyed["paths"] = Value::Null;
+            got_keyed["files"]["archives"] = 0.into();
+            assert_eq!(
+                got_keyed, want_keyed,
+                "{sub}: the same verification as unpacked"
+            );
+            assert_eq!(
+                got["trails"][0]["log_files"]["valid"],
+                if tampered { 0 } else { 1 }
+            );
+            if tampered {
+                // The tampered member is named as ARCHIVE!member.
+                let p = &got["problems"][0];
+                assert_eq!(p["code"], "modified", "{sub}: {got:#}");
+                assert_eq!(p["file"], format!("{root}{LOG}"), "{sub}");
+            }
+            let (code, int) = audit_int(archive.parent().unwrap());
+            assert_eq!(code, want_code, "{sub}");
+            assert_eq!(keyed(&int, &root), want_int, "{sub}: TA-INT-001");
+            if tampered {
+                assert_eq!(
+                    int["findings"][0]["resource"],
+                    format!("{root}{LOG}"),
+                    "{sub}: {int:#}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_damaged_archive_or_member_is_unreadable_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // A log member whose gzip is garbage: unreadable, named ARCHIVE!member.
+    let mut members = s3_members(false);
+    members.iter_mut().find(|(n, _)| n == LOG).unwrap().1 = b"\x1f\x8b\x08\x00garbage".to_vec();
+    let archive = write(
+        &dir.path().join("bad-member/e.zip"),
+        &common::zip_of(&members, &[]),
+    );
+    let (run, v) = verify_json(&[&archive], true);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let p = &v["problems"][0];
+    assert_eq!(p["code"], "unreadable", "{v:#}");
+    assert_eq!(p["file"], format!("{}!{LOG}", archive.display()));
+    assert_eq!(v["trails"][0]["digests"]["valid"], 2, "{v:#}");
+
+    // A tar.gz cut short: what was listed before the damage is checked, the archive is
+    // unreadable with the reason, and nothing panics.
+    let tgz = common::gzip(&common::tar_of(&s3_members(false)));
+    let cut = write(&dir.path().join("cut/e.tgz"), &tgz[..tgz.len() * 2 / 3]);
+    let run = verify(&[cut.as_os_str(), a("--format"), a("json")]);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let v = run.json();
+    let unreadable: Vec<(&str, &str)> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["code"] == "unreadable")
+        .map(|p| (p["file"].as_str().unwrap(), p["detail"].as_str().unwrap()))
+        .collect();
+    assert!(
+        unreadable.contains(&(
+            cut.to_str().unwrap(),
+            "archive: truncated tar.gz: incomplete deflate stream"
+        )),
+        "{v:#}"
+    );
+    assert_eq!(v["files"]["archives"], 1);
+}

@@ -102,9 +102,14 @@ pub fn status(v: &Verification) -> Status {
 pub fn render_text(v: &Verification) -> String {
     let mut s = String::new();
     let f = &v.files;
+    let archives = match f.archives {
+        0 => String::new(),
+        1 => " (members of 1 archive among them)".into(),
+        n => format!(" (members of {n} archives among them)"),
+    };
     let _ = writeln!(
         s,
-        "Files:      {} examined: {} digest, {} signature metadata, {} log; {} skipped, {} outside the window, {} unreadable",
+        "Files:      {} examined{archives}: {} digest, {} signature metadata, {} log; {} skipped, {} outside the window, {} unreadable",
         f.examined, f.digest_files, f.signature_files, f.log_files, f.skipped, f.out_of_window, f.unreadable
     );
     if v.signatures_checked {

@@ -370,6 +370,46 @@ fn walk_entries<R: Read>(
 pub type MemberSink<'a> =
     dyn FnMut(usize, Result<Vec<u8>, FileError>, &mut Option<LargeFileTurn>) + 'a;
 
+/// Receives a member's index in the archive, its size as the archive declares it, and a reader
+/// of its bytes as stored (or why it could not be opened).
+type MemberVisit<'a> = dyn FnMut(usize, u64, Result<&mut dyn Read, FileError>) + 'a;
+
+/// Hands `each` the members at `wanted` (indexes from [`list`], ascending) in one pass over the
+/// archive, unread. `Err` when the archive itself failed before every wanted member was handed
+/// over (those not handed over are not).
+fn visit(
+    path: &Path,
+    kind: Kind,
+    wanted: &[usize],
+    each: &mut MemberVisit,
+) -> Result<(), FileError> {
+    match kind {
+        Kind::Zip => {
+            let mut zip = open_zip(path)?;
+            for &index in wanted {
+                match zip.by_index(index) {
+                    Ok(mut m) => {
+                        let size = m.size();
+                        each(index, size, Ok(&mut m));
+                    }
+                    Err(e) => each(index, 0, Err(zip_error(e))),
+                }
+            }
+            Ok(())
+        }
+        Kind::Tar | Kind::TarGz => {
+            let mut next = 0;
+            walk_tar(path, kind, &mut |index, _, _, size, r| {
+                if wanted.get(next) == Some(&index) {
+                    next += 1;
+                    each(index, size, Ok(r));
+                }
+                Ok(next < wanted.len())
+            })
+        }
+    }
+}
+
 /// Reads the members at `wanted` (indexes from [`list`], ascending) in one pass over the
 /// archive, handing each member's bytes (or why they could not be read) to `each` with the
 /// large-file turn, which `each` holds while it uses them. A member that unpacks past the
@@ -382,12 +422,7 @@ pub fn read(
     each: &mut MemberSink,
 ) -> Result<(), FileError> {
     let mut total = 0u64;
-    let mut next = 0;
-    // A member's bytes from `r` (or `opened`'s error), within what the archive has left.
-    let mut take = |index: usize,
-                    declared: u64,
-                    r: Result<&mut dyn Read, FileError>,
-                    each: &mut MemberSink| {
+    visit(path, kind, wanted, &mut |index, declared, r| {
         let mut turn = None;
         let bytes = r.and_then(|r| {
             if total > ARCHIVE_MAX {
@@ -400,28 +435,118 @@ pub fn read(
             total += b.len() as u64;
         }
         each(index, bytes, &mut turn);
-    };
-    match kind {
-        Kind::Zip => {
-            let mut zip = open_zip(path)?;
-            for &index in wanted {
-                match zip.by_index(index) {
-                    Ok(mut m) => {
-                        let size = m.size();
-                        take(index, size, Ok(&mut m), each);
-                    }
-                    Err(e) => take(index, 0, Err(zip_error(e)), each),
+    })
+}
+
+/// A member to stream: the archive it is in, and its index there (from [`list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct At {
+    pub archive: PathBuf,
+    pub kind: Kind,
+    pub index: usize,
+}
+
+/// Streams the `wanted` members (each with a key of the caller's) to `each`, one pass over each
+/// archive, archives in parallel, and keeps what `each` returns with the key. `each` gets a
+/// reader of the member's bytes as stored, bounded as [`read`] bounds them (an error past the
+/// per-file limit or what the archive may unpack to), or why it could not be read: nothing is
+/// held but what `each` keeps, whatever the size of the members. Every key comes back once.
+pub fn stream<K, T, F>(wanted: Vec<(At, K)>, each: F) -> Vec<(K, T)>
+where
+    K: Send,
+    T: Send,
+    F: Fn(&K, Result<&mut dyn Read, FileError>) -> T + Sync,
+{
+    use rayon::prelude::*;
+    use std::collections::BTreeMap;
+    let mut by_archive: BTreeMap<PathBuf, (Kind, Vec<(usize, K)>)> = BTreeMap::new();
+    for (at, key) in wanted {
+        by_archive
+            .entry(at.archive)
+            .or_insert_with(|| (at.kind, Vec::new()))
+            .1
+            .push((at.index, key));
+    }
+    by_archive
+        .into_par_iter()
+        .flat_map_iter(|(path, (kind, mut members))| {
+            members.sort_by_key(|(index, _)| *index);
+            let indexes: Vec<usize> = members.iter().map(|(i, _)| *i).collect();
+            let mut done: Vec<Option<T>> = Vec::with_capacity(members.len());
+            done.resize_with(members.len(), || None);
+            let mut total = 0u64;
+            // Members come in ascending index order, as `indexes` are.
+            let mut next = 0;
+            let result = visit(&path, kind, &indexes, &mut |index, declared, r| {
+                while indexes.get(next).is_some_and(|&i| i < index) {
+                    next += 1;
                 }
-            }
-            Ok(())
-        }
-        Kind::Tar | Kind::TarGz => walk_tar(path, kind, &mut |index, _, _, size, r| {
-            if wanted.get(next) == Some(&index) {
+                if indexes.get(next) != Some(&index) {
+                    return;
+                }
+                let at = next;
                 next += 1;
-                take(index, size, Ok(r), each);
-            }
-            Ok(next < wanted.len())
-        }),
+                let left = MAX_DECOMPRESSED.min(ARCHIVE_MAX.saturating_sub(total));
+                let out = match r {
+                    Err(e) => each(&members[at].1, Err(e)),
+                    Ok(_) if declared > left => each(&members[at].1, Err(too_large(left))),
+                    Ok(r) => {
+                        let mut bounded = Bounded {
+                            inner: r,
+                            left: left + 1,
+                            read: 0,
+                        };
+                        let out = each(&members[at].1, Ok(&mut bounded));
+                        total += bounded.read;
+                        out
+                    }
+                };
+                done[at] = Some(out);
+            });
+            let error = result.err().unwrap_or_else(|| {
+                FileError::Archive("member not found on reading (the archive changed?)".into())
+            });
+            members
+                .into_iter()
+                .zip(done)
+                .map(|((_, key), out)| {
+                    let out = out.unwrap_or_else(|| each(&key, Err(error.clone())));
+                    (key, out)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Why a member is not read past `left` bytes: the per-file limit, or what the archive may
+/// unpack to.
+fn too_large(left: u64) -> FileError {
+    if left < MAX_DECOMPRESSED {
+        FileError::ArchiveTooLarge { limit: ARCHIVE_MAX }
+    } else {
+        FileError::TooLarge {
+            limit: MAX_DECOMPRESSED,
+        }
+    }
+}
+
+/// A member's reader that fails once more than `left - 1` bytes came out (a member whose
+/// header understates it).
+struct Bounded<'r> {
+    inner: &'r mut dyn Read,
+    left: u64,
+    read: u64,
+}
+
+impl Read for Bounded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min(self.left.saturating_sub(self.read) as usize);
+        if want == 0 && !buf.is_empty() {
+            return Err(std::io::Error::other(too_large(self.left - 1).to_string()));
+        }
+        let n = self.inner.read(&mut buf[..want])?;
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
@@ -434,15 +559,7 @@ fn read_member(
     turn: &mut Option<LargeFileTurn>,
 ) -> Result<Vec<u8>, FileError> {
     let limit = MAX_DECOMPRESSED.min(left);
-    let too_large = || {
-        if left < MAX_DECOMPRESSED {
-            FileError::ArchiveTooLarge { limit: ARCHIVE_MAX }
-        } else {
-            FileError::TooLarge {
-                limit: MAX_DECOMPRESSED,
-            }
-        }
-    };
+    let too_large = || too_large(limit);
     if declared > limit {
         return Err(too_large());
     }
@@ -497,6 +614,90 @@ mod tests {
             skip_by_name("a/.hidden.json").as_deref(),
             Some("hidden file")
         );
+    }
+
+    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut t = tar::Builder::new(Vec::new());
+        for (name, bytes) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            t.append_data(&mut h, name, *bytes).unwrap();
+        }
+        t.into_inner().unwrap()
+    }
+
+    #[test]
+    fn stream_hands_over_each_wanted_member_and_says_why_one_was_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let members: [(&str, &[u8]); 3] = [("a", b"first"), ("b", b"second"), ("c", b"third")];
+        let tar = tar_of(&members);
+        let whole = dir.path().join("whole.tar");
+        std::fs::write(&whole, &tar).unwrap();
+        // Cut inside the third member's header: the first two are whole.
+        let cut = dir.path().join("cut.tar");
+        std::fs::write(&cut, &tar[..1024 + 512 + 512 + 2]).unwrap();
+        let at = |archive: &Path, index| At {
+            archive: archive.to_path_buf(),
+            kind: Kind::Tar,
+            index,
+        };
+        let read_all = |_: &&str, r: Result<&mut dyn Read, FileError>| {
+            let mut out = Vec::new();
+            r.map_err(|e| e.to_string())?
+                .read_to_end(&mut out)
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(out)
+        };
+        let got = stream(
+            vec![
+                (at(&whole, 2), "c"),
+                (at(&whole, 0), "a"),
+                (at(&cut, 2), "cut c"),
+            ],
+            read_all,
+        );
+        let mut got: Vec<(&str, Result<Vec<u8>, String>)> = got;
+        got.sort_by_key(|(k, _)| *k);
+        assert_eq!(got[0], ("a", Ok(b"first".to_vec())));
+        assert_eq!(got[1], ("c", Ok(b"third".to_vec())));
+        assert_eq!(got[2].0, "cut c");
+        assert!(got[2].1.is_err(), "{:?}", got[2]);
+        // A member that is not there at all is not silently dropped.
+        let missing = stream(vec![(at(&whole, 7), "x")], read_all);
+        assert_eq!(
+            missing,
+            [(
+                "x",
+                Err("archive: member not found on reading (the archive changed?)".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_streamed_member_is_cut_off_past_its_limit() {
+        let data = vec![b'x'; 100];
+        let mut inner: &[u8] = &data;
+        let mut bounded = Bounded {
+            inner: &mut inner,
+            left: 51,
+            read: 0,
+        };
+        let mut out = Vec::new();
+        let e = bounded.read_to_end(&mut out).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            FileError::ArchiveTooLarge { limit: ARCHIVE_MAX }.to_string()
+        );
+        assert_eq!(out.len(), 51);
+        let mut inner: &[u8] = &data;
+        let mut exact = Bounded {
+            inner: &mut inner,
+            left: 101,
+            read: 0,
+        };
+        assert_eq!(exact.read_to_end(&mut Vec::new()).unwrap(), 100);
     }
 
     #[test]

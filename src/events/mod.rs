@@ -27,7 +27,7 @@ pub use shape::{Content, Format, Position};
 pub use source::{record_account, FileError, Fingerprint, KeyInfo};
 
 use frame::FrameBuilder;
-use source::Found;
+use source::{Found, Stored};
 
 /// How many rejected records are kept per file with their position and reason; the count
 /// beyond that is still exact.
@@ -312,6 +312,13 @@ pub fn stream_in<E>(
 ) -> Result<Accounting, E> {
     let mut found = source::discover(inputs);
     let copies = source::skip_copies(&mut found);
+    let Expanded {
+        mut found,
+        keys,
+        mut units,
+        mut copies,
+    } = expand_archives(found, copies);
+    skip_member_copies(&mut found, &mut units, &mut copies);
     // A copy wanted by a digest is checked through its original's content.
     let wanted: Option<std::collections::HashSet<PathBuf>> = options.content_hashes.map(|set| {
         let mut set = set.clone();
@@ -328,12 +335,6 @@ pub fn stream_in<E>(
         content_hashes: wanted.as_ref(),
         ..options
     };
-    let Expanded {
-        found,
-        keys,
-        units,
-        copies,
-    } = expand_archives(found, copies);
     let sources: Vec<Source> = found
         .iter()
         .zip(keys)
@@ -544,6 +545,8 @@ struct UnitMember {
     /// Its index in the archive.
     index: usize,
     path: PathBuf,
+    /// As the archive declares it.
+    size: u64,
 }
 
 impl Unit {
@@ -610,6 +613,7 @@ fn expand_archives(found: Vec<Found>, copies: Vec<(usize, usize)>) -> Expanded {
                                 id: member_id,
                                 index: m.index,
                                 path: member.clone(),
+                                size: m.size,
                             });
                             Found::File(member)
                         }
@@ -644,6 +648,63 @@ fn expand_archives(found: Vec<Found>, copies: Vec<(usize, usize)>) -> Expanded {
         .map(|(copy, original)| (remap[copy], remap[original]))
         .collect();
     out
+}
+
+/// Skips each archive member, or file beside an archive, whose stored bytes are those of an
+/// earlier one in input order, as [`source::skip_copies`] skips copies among files: the first
+/// loads, whatever the thread timing. Adds the (copy, original) indexes into `found` to
+/// `copies`, where a file found a copy of another before now names the original that loads.
+/// Without an archive among the inputs, nothing is done (files are `skip_copies`'s alone).
+fn skip_member_copies(
+    found: &mut [Found],
+    units: &mut Vec<Unit>,
+    copies: &mut Vec<(usize, usize)>,
+) {
+    if !units.iter().any(|u| matches!(u, Unit::Archive { .. })) {
+        return;
+    }
+    let mut files = Vec::new();
+    for u in units.iter() {
+        match u {
+            Unit::File { id, path } => files.push((*id as usize, Stored::File(path.clone()))),
+            Unit::Archive {
+                path,
+                kind,
+                members,
+                ..
+            } => files.extend(members.iter().map(|m| {
+                let at = archive::At {
+                    archive: path.clone(),
+                    kind: *kind,
+                    index: m.index,
+                };
+                (m.id as usize, Stored::Member(at, m.size))
+            })),
+        }
+    }
+    let found_now = source::member_copies(files);
+    let original_of: std::collections::HashMap<usize, usize> = found_now.iter().copied().collect();
+    // A file that an earlier copy named may be a copy itself now (of a member before it).
+    for (_, original) in copies.iter_mut() {
+        if let Some(&o) = original_of.get(original) {
+            *original = o;
+        }
+    }
+    copies.extend(found_now);
+    let path = |f: &Found| match f {
+        Found::File(p) | Found::Skipped(p, _) | Found::Failed(p, _) => p.clone(),
+    };
+    for &(copy, original) in copies.iter() {
+        let reason = source::duplicate_of(&path(&found[original]));
+        found[copy] = Found::Skipped(path(&found[copy]), reason);
+    }
+    units.retain_mut(|u| match u {
+        Unit::File { id, .. } => !original_of.contains_key(&(*id as usize)),
+        Unit::Archive { members, .. } => {
+            members.retain(|m| !original_of.contains_key(&(m.id as usize)));
+            true
+        }
+    });
 }
 
 /// A file's content as stored (its fingerprint, when asked for) and decompressed, handed to

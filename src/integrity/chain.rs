@@ -83,7 +83,7 @@ pub fn walk(files: &[DigestFile], group: &[usize], cx: &Context) -> Walk {
 
         // Where the digest says it was written must be where it is (aws-cli's "moved" check),
         // compared from `AWSLogs/` on, so a local prefix or bucket copy does not matter.
-        let here = path_suffix(&f.path);
+        let here = path_suffix(&f.layout);
         let moved = match (&here, key_suffix(&d.object)) {
             (Some(here), Some(said)) => here != said,
             _ => file_name(&d.object) != f.file_name,

@@ -64,9 +64,15 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// Opens `path` and returns a reader of its content, gunzipped when it starts with the gzip
 /// magic bytes (whatever its name says), so both stored and already-decompressed copies work.
-fn open_content(path: &Path) -> Result<Box<dyn Read + Send>, ReadError> {
+fn open_content(path: &Path) -> Result<Box<dyn Read>, ReadError> {
     let file = File::open(path).map_err(|e| err(path, ReadErrorKind::Io(e.to_string())))?;
-    let mut reader = BufReader::with_capacity(256 << 10, file);
+    content_of(path, file)
+}
+
+/// [`open_content`] of bytes as stored read from `stored` (an archive member), `path` naming
+/// them in errors.
+fn content_of<'r, R: Read + 'r>(path: &Path, stored: R) -> Result<Box<dyn Read + 'r>, ReadError> {
+    let mut reader = BufReader::with_capacity(256 << 10, stored);
     let head = reader
         .fill_buf()
         .map_err(|e| err(path, ReadErrorKind::Io(e.to_string())))?;
@@ -94,7 +100,24 @@ fn read_error(path: &Path, e: std::io::Error, decompressed: u64) -> ReadError {
 /// SHA-256 (lower-case hex) of the uncompressed content and its length, streamed: the file is
 /// never held in memory.
 pub fn sha256_content(path: &Path) -> Result<(String, u64), ReadError> {
-    let mut reader = open_content(path)?;
+    sha256_reader(path, open_content(path)?, u64::MAX)
+}
+
+/// [`sha256_content`] of bytes as stored read from `stored` (an archive member, streamed as it
+/// unpacks), `path` naming them in errors: content past `limit` bytes is an error.
+pub fn sha256_content_of(
+    path: &Path,
+    stored: &mut dyn Read,
+    limit: u64,
+) -> Result<(String, u64), ReadError> {
+    sha256_reader(path, content_of(path, stored)?, limit)
+}
+
+fn sha256_reader(
+    path: &Path,
+    mut reader: Box<dyn Read + '_>,
+    limit: u64,
+) -> Result<(String, u64), ReadError> {
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 256 << 10];
     let mut total = 0u64;
@@ -104,6 +127,9 @@ pub fn sha256_content(path: &Path) -> Result<(String, u64), ReadError> {
             Ok(n) => {
                 hasher.update(&buf[..n]);
                 total += n as u64;
+                if total > limit {
+                    return Err(err(path, ReadErrorKind::TooLarge { limit }));
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(read_error(path, e, total)),
@@ -114,7 +140,14 @@ pub fn sha256_content(path: &Path) -> Result<(String, u64), ReadError> {
 
 /// The uncompressed content of a small file (a digest), bounded by `limit`.
 fn read_content(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let reader = open_content(path)?;
+    bounded_content(path, open_content(path)?, limit)
+}
+
+fn bounded_content(
+    path: &Path,
+    reader: Box<dyn Read + '_>,
+    limit: u64,
+) -> Result<Vec<u8>, ReadError> {
     let mut out = Vec::new();
     match reader.take(limit + 1).read_to_end(&mut out) {
         Ok(_) if out.len() as u64 > limit => Err(err(path, ReadErrorKind::TooLarge { limit })),
@@ -178,6 +211,13 @@ struct RawLogEntry {
 impl Digest {
     pub fn read(path: &Path) -> Result<Digest, ReadError> {
         let bytes = read_content(path, MAX_DIGEST_BYTES)?;
+        Digest::parse(&bytes).map_err(|m| err(path, ReadErrorKind::Digest(m)))
+    }
+
+    /// [`Digest::read`] of bytes as stored read from `stored` (an archive member), `path`
+    /// naming them in errors.
+    pub fn read_from(path: &Path, stored: &mut dyn Read) -> Result<Digest, ReadError> {
+        let bytes = bounded_content(path, content_of(path, stored)?, MAX_DIGEST_BYTES)?;
         Digest::parse(&bytes).map_err(|m| err(path, ReadErrorKind::Digest(m)))
     }
 
@@ -253,10 +293,23 @@ fn need_list(v: Option<Vec<RawLogEntry>>) -> Result<Vec<RawLogEntry>, String> {
 /// `{"signature": hex, "signature-algorithm": ...}` or `aws s3api head-object` output, which
 /// nests the same keys under `Metadata`.
 pub fn read_signature(path: &Path) -> Result<String, ReadError> {
-    let bytes = read_content(path, 1 << 20)?;
+    parse_signature(path, &read_content(path, MAX_METADATA_BYTES)?)
+}
+
+/// [`read_signature`] of bytes as stored read from `stored` (an archive member), `path` naming
+/// them in errors.
+pub fn read_signature_from(path: &Path, stored: &mut dyn Read) -> Result<String, ReadError> {
+    let bytes = bounded_content(path, content_of(path, stored)?, MAX_METADATA_BYTES)?;
+    parse_signature(path, &bytes)
+}
+
+/// Largest signature metadata file accepted: it holds one signature.
+const MAX_METADATA_BYTES: u64 = 1 << 20;
+
+fn parse_signature(path: &Path, bytes: &[u8]) -> Result<String, ReadError> {
     let bad = |m: String| err(path, ReadErrorKind::Metadata(m));
     let v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid JSON: {e}")))?;
     let meta = v.get("Metadata").unwrap_or(&v);
     let sig = meta
         .get("signature")

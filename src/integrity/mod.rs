@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::events::archive::{self, At};
 use crate::events::record::format_event_time;
-use crate::events::source::{discover, Found};
+use crate::events::source::{discover, FileError, Found, MAX_DECOMPRESSED};
 pub use crate::events::{Progress, Window};
 use digest::{Digest, PublicKey, ReadError};
 use names::{file_name, DigestName, LogName};
@@ -112,8 +113,11 @@ pub struct TrailSummary {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileCounts {
-    /// Every file found: the sum of the others.
+    /// Every file found, an archive's members as files and the archive itself not: the sum of
+    /// the others.
     pub examined: u64,
+    /// Archives (`.zip`, `.tar`, `.tar.gz`) whose members are read as the files they hold.
+    pub archives: u64,
     pub digest_files: u64,
     pub signature_files: u64,
     pub log_files: u64,
@@ -194,7 +198,11 @@ impl KeyRing {
 /// A digest file among the inputs.
 #[derive(Debug)]
 pub struct DigestFile {
+    /// As the accounting names it: `ARCHIVE!member` for an archive's member.
     pub path: PathBuf,
+    /// Where the S3 layout is read from: the path, or for an archive's member the path it
+    /// would unpack to (the archive's path as its directory).
+    pub layout: PathBuf,
     pub file_name: String,
     pub name: DigestName,
     pub body: Result<Digest, ReadError>,
@@ -204,8 +212,71 @@ pub struct DigestFile {
 
 struct LogFile {
     path: PathBuf,
+    layout: PathBuf,
     file_name: String,
     name: LogName,
+    /// Where its bytes are when it is an archive's member.
+    at: Option<At>,
+}
+
+/// A digest, signature or log file to read, found among the inputs or inside an archive.
+struct Input {
+    path: PathBuf,
+    layout: PathBuf,
+    /// Its file name (the last part of `layout`).
+    name: String,
+    at: Option<At>,
+}
+
+impl Input {
+    fn file(path: PathBuf) -> Input {
+        let name = file_name_of(&path);
+        Input {
+            layout: path.clone(),
+            path,
+            name,
+            at: None,
+        }
+    }
+}
+
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Reads each input with `loose` when it is a file, and streams each archive's members to
+/// `member` (one pass per archive), in parallel; the results in the order of `inputs`.
+fn read_inputs<T: Send>(
+    inputs: &[&Input],
+    loose: impl Fn(&Path) -> T + Sync,
+    member: impl Fn(&Path, Result<&mut dyn std::io::Read, FileError>) -> T + Sync,
+) -> Vec<T> {
+    let mut out: Vec<Option<T>> = inputs
+        .par_iter()
+        .map(|i| i.at.is_none().then(|| loose(&i.path)))
+        .collect();
+    let members: Vec<(At, usize)> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(n, i)| Some((i.at.clone()?, n)))
+        .collect();
+    for (n, t) in archive::stream(members, |&n, r| member(&inputs[n].path, r)) {
+        out[n] = Some(t);
+    }
+    out.into_iter()
+        .map(|t| t.expect("every input is read"))
+        .collect()
+}
+
+/// A member's bytes that could not be read, as the integrity check says it.
+fn member_error(path: &Path, e: FileError) -> ReadError {
+    ReadError {
+        path: path.to_path_buf(),
+        kind: digest::ReadErrorKind::Io(e.to_string()),
+    }
 }
 
 type GroupKey = (String, String, String, String, Option<String>);
@@ -288,11 +359,46 @@ impl Plan {
             problems.push(unreadable(&e.path, e.kind.to_string()));
         }
 
-        // Sort the inputs by role.
-        let mut digest_paths: Vec<(PathBuf, String, DigestName)> = Vec::new();
-        let mut metadata: HashMap<PathBuf, PathBuf> = HashMap::new();
+        // Sort the inputs by role; an archive's members are sorted as the files they would
+        // unpack to.
+        let mut digest_inputs: Vec<(Input, DigestName)> = Vec::new();
+        let mut metadata: HashMap<PathBuf, Input> = HashMap::new();
         let mut logs: Vec<LogFile> = Vec::new();
         let mut seen_digests: HashMap<String, PathBuf> = HashMap::new();
+        let mut sort = |v: &mut Verification, input: Input| {
+            if let Some(digest) = input.name.strip_suffix(".metadata.json") {
+                v.files.signature_files += 1;
+                metadata.insert(input.layout.with_file_name(digest), input);
+            } else if let Some(d) = DigestName::parse(&input.name) {
+                if let Some(first) = seen_digests.get(&input.name) {
+                    v.skipped.push(Skipped {
+                        reason: format!(
+                            "a second copy of {}: only the first is checked",
+                            first.display()
+                        ),
+                        path: input.path,
+                    });
+                    return;
+                }
+                v.files.digest_files += 1;
+                seen_digests.insert(input.name.clone(), input.path.clone());
+                digest_inputs.push((input, d));
+            } else if let Some(l) = LogName::parse(&input.name) {
+                v.files.log_files += 1;
+                logs.push(LogFile {
+                    path: input.path,
+                    layout: input.layout,
+                    file_name: input.name,
+                    name: l,
+                    at: input.at,
+                });
+            } else {
+                v.skipped.push(Skipped {
+                    path: input.path,
+                    reason: "not a CloudTrail log, digest or signature file (by its name)".into(),
+                });
+            }
+        };
         for found in discover(inputs) {
             v.files.examined += 1;
             let path = match found {
@@ -307,62 +413,101 @@ impl Plan {
                     continue;
                 }
             };
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string();
-            if let Some(digest) = name.strip_suffix(".metadata.json") {
-                v.files.signature_files += 1;
-                metadata.insert(path.with_file_name(digest), path);
-            } else if let Some(d) = DigestName::parse(&name) {
-                if let Some(first) = seen_digests.get(&name) {
-                    v.skipped.push(Skipped {
-                        reason: format!(
-                            "a second copy of {}: only the first is checked",
-                            first.display()
-                        ),
-                        path,
-                    });
-                    continue;
-                }
-                v.files.digest_files += 1;
-                seen_digests.insert(name.clone(), path.clone());
-                digest_paths.push((path, name, d));
-            } else if let Some(l) = LogName::parse(&name) {
-                v.files.log_files += 1;
-                logs.push(LogFile {
-                    path,
-                    file_name: name,
-                    name: l,
-                });
+            let input = Input::file(path);
+            let by_name = input.name.ends_with(".metadata.json")
+                || DigestName::parse(&input.name).is_some()
+                || LogName::parse(&input.name).is_some();
+            // Only a file that is no CloudTrail file by its name is looked into.
+            let kind = if by_name {
+                None
             } else {
-                v.skipped.push(Skipped {
-                    path,
-                    reason: "not a CloudTrail log, digest or signature file (by its name)".into(),
-                });
+                archive::sniff(&input.path)
+            };
+            let Some(kind) = kind else {
+                sort(&mut v, input);
+                continue;
+            };
+            // The archive itself is counted apart; its members are counted as files.
+            v.files.examined -= 1;
+            v.files.archives += 1;
+            let listing = archive::list(&input.path, kind);
+            if let Some(e) = listing.error {
+                problems.push(unreadable(&input.path, e.to_string()));
+            }
+            for m in listing.members {
+                v.files.examined += 1;
+                let path = archive::member_path(&input.path, &m.name);
+                match m.state {
+                    archive::State::Read => {
+                        let layout = input.path.join(m.name.trim_start_matches('/'));
+                        sort(
+                            &mut v,
+                            Input {
+                                name: file_name_of(&layout),
+                                path,
+                                layout,
+                                at: Some(At {
+                                    archive: input.path.clone(),
+                                    kind,
+                                    index: m.index,
+                                }),
+                            },
+                        );
+                    }
+                    archive::State::Skipped(reason) => v.skipped.push(Skipped { path, reason }),
+                    archive::State::Failed(e) => {
+                        v.files.unreadable += 1;
+                        problems.push(unreadable(&path, e.to_string()));
+                    }
+                }
             }
         }
 
         v.files.skipped = v.skipped.len() as u64;
 
         // Digests: read in parallel, with their saved signatures.
-        let mut files: Vec<DigestFile> = digest_paths
-            .into_par_iter()
-            .map(|(path, file_name, name)| DigestFile {
-                body: Digest::read(&path),
-                path,
-                file_name,
+        let (digest_inputs, names): (Vec<Input>, Vec<DigestName>) =
+            digest_inputs.into_iter().unzip();
+        let bodies = read_inputs(
+            &digest_inputs.iter().collect::<Vec<_>>(),
+            Digest::read,
+            |path, r| {
+                r.map_err(|e| member_error(path, e))
+                    .and_then(|r| Digest::read_from(path, r))
+            },
+        );
+        let mut files: Vec<DigestFile> = digest_inputs
+            .into_iter()
+            .zip(names)
+            .zip(bodies)
+            .map(|((input, name), body)| DigestFile {
+                body,
+                path: input.path,
+                layout: input.layout,
+                file_name: input.name,
                 name,
                 signature: None,
             })
             .collect();
-        for f in &mut files {
-            if let Some(m) = metadata.remove(&f.path) {
-                f.signature = Some(digest::read_signature(&m));
-            }
+        let signed: Vec<(usize, Input)> = files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| Some((i, metadata.remove(&f.layout)?)))
+            .collect();
+        let signatures = read_inputs(
+            &signed.iter().map(|(_, m)| m).collect::<Vec<_>>(),
+            digest::read_signature,
+            |path, r| {
+                r.map_err(|e| member_error(path, e))
+                    .and_then(|r| digest::read_signature_from(path, r))
+            },
+        );
+        for ((i, _), signature) in signed.into_iter().zip(signatures) {
+            files[i].signature = Some(signature);
         }
-        for (_, m) in metadata {
+        let mut orphans: Vec<PathBuf> = metadata.into_values().map(|m| m.path).collect();
+        orphans.sort();
+        for m in orphans {
             v.skipped.push(Skipped {
                 path: m,
                 reason: "signature metadata of a digest file that is not among the inputs".into(),
@@ -384,7 +529,7 @@ impl Plan {
                 });
                 continue;
             }
-            let org = names::path_suffix(&f.path).and_then(|s| names::organization(&s));
+            let org = names::path_suffix(&f.layout).and_then(|s| names::organization(&s));
             let n = &f.name;
             groups
                 .entry((
@@ -489,29 +634,48 @@ impl Plan {
             wanted,
         } = self;
         let size = |i: &usize| std::fs::metadata(&logs[*i].path).map_or(0, |m| m.len());
+        let to_hash: Vec<usize> = wanted
+            .iter()
+            .copied()
+            .filter(|&i| !known.contains_key(&logs[i].path))
+            .collect();
         if let Some(p) = progress {
-            let to_hash = wanted
-                .iter()
-                .filter(|&&i| !known.contains_key(&logs[i].path));
-            p.start(to_hash.clone().count() as u64, to_hash.map(size).sum());
+            p.start(to_hash.len() as u64, to_hash.iter().map(size).sum());
         }
-        let hashes: HashMap<usize, ContentHash> = wanted
-            .into_par_iter()
-            .map(|i| {
-                let path = &logs[i].path;
-                let hash = match known.get(path) {
-                    Some(h) => Ok(h.clone()),
-                    None => {
-                        let hash = digest::sha256_content(path);
-                        if let Some(p) = progress {
-                            p.file_done(size(&i), 0);
-                        }
-                        hash
-                    }
-                };
-                (i, hash)
+        let mut hashes: HashMap<usize, ContentHash> = wanted
+            .iter()
+            .filter_map(|&i| Some((i, Ok(known.get(&logs[i].path)?.clone()))))
+            .collect();
+        let inputs: Vec<Input> = to_hash
+            .iter()
+            .map(|&i| Input {
+                path: logs[i].path.clone(),
+                layout: logs[i].layout.clone(),
+                name: logs[i].file_name.clone(),
+                at: logs[i].at.clone(),
             })
             .collect();
+        let hashed = read_inputs(
+            &inputs.iter().collect::<Vec<_>>(),
+            |path| {
+                let hash = digest::sha256_content(path);
+                if let Some(p) = progress {
+                    p.file_done(std::fs::metadata(path).map_or(0, |m| m.len()), 0);
+                }
+                hash
+            },
+            |path, r| {
+                // A member is bounded as the loader bounds it: its content at the per-file limit.
+                let hash = r
+                    .map_err(|e| member_error(path, e))
+                    .and_then(|r| digest::sha256_content_of(path, r, MAX_DECOMPRESSED));
+                if let Some(p) = progress {
+                    p.file_done(0, 0);
+                }
+                hash
+            },
+        );
+        hashes.extend(to_hash.into_iter().zip(hashed));
         let (by_name, listed) = index(&logs, &files);
 
         let mut order: Vec<usize> = group_of_digest.keys().copied().collect();
@@ -584,7 +748,7 @@ impl Plan {
             if let Ok(d) = &files[i].body {
                 let c = coverage
                     .entry((
-                        names::bucket_root(&files[i].path),
+                        names::bucket_root(&files[i].layout),
                         &files[i].name.account,
                         &files[i].name.region,
                     ))
@@ -632,7 +796,7 @@ impl Plan {
                     trails.len() - 1
                 }
             };
-            let place = (names::bucket_root(&l.path), account, region);
+            let place = (names::bucket_root(&l.layout), account, region);
             let covered = coverage
                 .get(&place)
                 .is_some_and(|&(a, b)| l.name.time >= a && l.name.time < b);
