@@ -114,6 +114,9 @@ pub struct RawConfig {
     pub selectors: Vec<(Scope, String, aws::EventSelectors, PathBuf)>,
     pub insights: Vec<(Scope, String, aws::InsightSelectors, PathBuf)>,
     pub metric_filters: Vec<(Scope, aws::MetricFilter)>,
+    /// Where `describe-metric-filters` was read, filters or none: a log group elsewhere has no
+    /// evidence of its filters.
+    pub metric_filter_scopes: std::collections::BTreeSet<Scope>,
     pub alarms: Vec<(Scope, aws::MetricAlarm)>,
     /// Topic ARN (or name) -> its subscriptions.
     pub subscriptions: BTreeMap<String, Vec<aws::Subscription>>,
@@ -330,6 +333,7 @@ fn read(
     } else if has("metricFilters") {
         let scope = scope_or("describe-metric-filters output")?;
         let d: aws::MetricFilters = from(v)?;
+        raw.metric_filter_scopes.insert(scope.clone());
         raw.metric_filters
             .extend(d.metric_filters.into_iter().map(|f| (scope.clone(), f)));
         Kind::MetricFilters
@@ -406,6 +410,14 @@ fn read(
         // Some errors are answers: the bucket has no policy, no public access block; the trail
         // has no insight selectors.
         let bucket = || parent_name(path).unwrap_or_default();
+        // A call on another account's trail (an organization trail seen from a member) that
+        // this account may not make is no gap in this account's evidence: what it would show
+        // is the owner's to give, and the policies say so ("evidence needed from account N").
+        if let Some(scope) = scope {
+            if foreign_trail_call(&s("operation"), &scope.account) {
+                return Ok(Kind::CollectionError);
+            }
+        }
         match s("code").as_str() {
             "TrailNotFoundException" => return Ok(Kind::CollectionError),
             "NoSuchBucketPolicy" => {
@@ -439,6 +451,18 @@ fn read(
         ));
     };
     Ok(kind)
+}
+
+/// Whether `operation` (the command a collection error records) is a CloudTrail call on a
+/// trail ARN of an account other than `account`.
+fn foreign_trail_call(operation: &str, account: &str) -> bool {
+    let mut words = operation.split_whitespace();
+    let cloudtrail = words.nth(1) == Some("cloudtrail");
+    cloudtrail
+        && operation
+            .split_whitespace()
+            .filter(|w| w.starts_with("arn:") && w.contains(":cloudtrail:"))
+            .any(|arn| arn.split(':').nth(4).is_some_and(|a| !a.is_empty() && a != account))
 }
 
 /// An ISO 8601 string (aws CLI v2) or epoch seconds (v1) as RFC 3339 UTC.
