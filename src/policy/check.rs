@@ -183,17 +183,32 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
         };
         if !missing.is_empty() {
             let paths: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
-            let why = match owner_needed(&paths) {
+            match owner_needed(&paths) {
                 Some(owner) => {
-                    needed.insert(owner.clone());
-                    format!(
-                        "evidence needed from account {owner}: its {}",
+                    let text = format!(
+                        "{} ({}: evidence needed from account {owner}: its {})",
+                        t.name,
+                        t.account,
                         missing.join(", ")
-                    )
+                    );
+                    needed.insert(owner.clone());
+                    if *scope == ConfigScope::AnyTrail {
+                        pending.entry(t.account.as_str()).or_default().push(owner);
+                        seen_instead
+                            .entry(t.account.as_str())
+                            .or_default()
+                            .push(text);
+                    } else {
+                        skipped.push(text);
+                    }
                 }
-                None => format!("no {} evidence", missing.join(", ")),
-            };
-            skipped.push(format!("{} ({}: {why})", t.name, t.account));
+                None => skipped.push(format!(
+                    "{} ({}: no {} evidence)",
+                    t.name,
+                    t.account,
+                    missing.join(", ")
+                )),
+            }
             continue;
         }
         let ok = pattern.matches(&json);
