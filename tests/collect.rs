@@ -670,9 +670,9 @@ fn organisation_trail_collected_and_judged_from_a_member() {
     let dir = tempfile::tempdir().unwrap();
     let run = collect(&emu.endpoint, KEY, SECRET, dir.path(), &[]);
     assert_eq!(run.code, 0, "collect: {}", run.stderr);
-    let listed = dir
-        .path()
-        .join(format!("{ACCOUNT}/us-east-1/cloudtrail/describe-trails.json"));
+    let listed = dir.path().join(format!(
+        "{ACCOUNT}/us-east-1/cloudtrail/describe-trails.json"
+    ));
     let trails: Value = serde_json::from_slice(&std::fs::read(&listed).unwrap()).unwrap();
     let trail = &trails["trailList"][0];
     assert_eq!(trail["IsOrganizationTrail"], true, "{trails:#}");
@@ -681,7 +681,12 @@ fn organisation_trail_collected_and_judged_from_a_member() {
     // The owner alone: its trail is judged; the chain is in the log-archive account, whose
     // evidence is not there.
     let r = audit_config(dir.path(), &[]).json();
-    assert_eq!(policy(&r, "TA-CFG-001")["status"], "pass", "{:#}", policy(&r, "TA-CFG-001"));
+    assert_eq!(
+        policy(&r, "TA-CFG-001")["status"],
+        "pass",
+        "{:#}",
+        policy(&r, "TA-CFG-001")
+    );
     let mon = policy(&r, "TA-MON-403");
     assert_eq!(mon["status"], "no_evidence", "{mon:#}");
     assert_eq!(
@@ -690,9 +695,9 @@ fn organisation_trail_collected_and_judged_from_a_member() {
     );
 
     // A member lists the same trail: covered by it, judged with the owner's status.
-    let member = dir
-        .path()
-        .join(format!("{MEMBER}/us-east-1/cloudtrail/describe-trails.json"));
+    let member = dir.path().join(format!(
+        "{MEMBER}/us-east-1/cloudtrail/describe-trails.json"
+    ));
     std::fs::create_dir_all(member.parent().unwrap()).unwrap();
     std::fs::copy(&listed, &member).unwrap();
     let r = audit_config(dir.path(), &[]).json();
@@ -705,10 +710,9 @@ fn organisation_trail_collected_and_judged_from_a_member() {
     assert_eq!(p["status"], "pass", "{p:#}");
     let mon = policy(&r, "TA-MON-403");
     assert_eq!(mon["status"], "no_evidence", "{mon:#}");
-    assert!(mon["reason"]
-        .as_str()
-        .unwrap()
-        .contains(&format!("{MEMBER}: evidence needed from account {LOG_ARCHIVE}")));
+    assert!(mon["reason"].as_str().unwrap().contains(&format!(
+        "{MEMBER}: evidence needed from account {LOG_ARCHIVE}"
+    )));
 }
 
 #[test]

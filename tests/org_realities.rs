@@ -65,7 +65,11 @@ fn member(root: &Path) {
     let arn = format!("arn:aws:cloudtrail:us-east-1:{OWNER}:trail/org-trail");
     for (dir, op, api) in [
         ("trail-status", "get-trail-status --name", "GetTrailStatus"),
-        ("event-selectors", "get-event-selectors --trail-name", "GetEventSelectors"),
+        (
+            "event-selectors",
+            "get-event-selectors --trail-name",
+            "GetEventSelectors",
+        ),
     ] {
         put(
             root,
@@ -163,11 +167,7 @@ fn status<'a>(report: &'a Value, id: &str) -> &'a str {
 fn needed(report: &Value, id: &str) -> Vec<String> {
     policy(report, id)["judged_on"]["evidence_needed_from"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_str().unwrap().to_string())
-                .collect()
-        })
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
         .unwrap_or_default()
 }
 
@@ -227,7 +227,13 @@ fn organisation_trail_from_a_member_with_the_owners_evidence() {
     let run = audit(&[member_dir.path(), owner_dir.path()], "json");
     let r = run.json();
     // The member is covered by the organisation trail, with the trail's own settings.
-    for id in ["TA-CFG-001", "TA-CFG-007", "TA-CFG-011", "TA-CFG-012", "TA-MON-403"] {
+    for id in [
+        "TA-CFG-001",
+        "TA-CFG-007",
+        "TA-CFG-011",
+        "TA-CFG-012",
+        "TA-MON-403",
+    ] {
         assert_eq!(status(&r, id), "pass", "{id}: {}", policy(&r, id));
         assert!(needed(&r, id).is_empty(), "{id}");
     }
@@ -306,7 +312,12 @@ fn log_group_in_another_account_followed_in_its_evidence() {
     chain(archive_dir.path(), LOG_ARCHIVE, "central-trail-logs");
     let run = audit(&[member_dir.path(), archive_dir.path()], "json");
     let r = run.json();
-    assert_eq!(status(&r, "TA-MON-403"), "pass", "{}", policy(&r, "TA-MON-403"));
+    assert_eq!(
+        status(&r, "TA-MON-403"),
+        "pass",
+        "{}",
+        policy(&r, "TA-MON-403")
+    );
     let p = policy(&r, "TA-MON-401");
     assert_eq!(p["status"], "fail", "{p}");
     let f = &p["findings"][0];

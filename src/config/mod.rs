@@ -462,7 +462,11 @@ fn foreign_trail_call(operation: &str, account: &str) -> bool {
         && operation
             .split_whitespace()
             .filter(|w| w.starts_with("arn:") && w.contains(":cloudtrail:"))
-            .any(|arn| arn.split(':').nth(4).is_some_and(|a| !a.is_empty() && a != account))
+            .any(|arn| {
+                arn.split(':')
+                    .nth(4)
+                    .is_some_and(|a| !a.is_empty() && a != account)
+            })
 }
 
 /// An ISO 8601 string (aws CLI v2) or epoch seconds (v1) as RFC 3339 UTC.

@@ -564,7 +564,13 @@ pub fn resolve_selectors(s: &aws::EventSelectors) -> Selectors {
                             && f.not_ends_with.is_none() =>
                     {
                         (
-                            Some(f.not_equals.iter().flatten().cloned().collect::<BTreeSet<_>>()),
+                            Some(
+                                f.not_equals
+                                    .iter()
+                                    .flatten()
+                                    .cloned()
+                                    .collect::<BTreeSet<_>>(),
+                            ),
                             false,
                         )
                     }
@@ -616,8 +622,11 @@ pub fn resolve_selectors(s: &aws::EventSelectors) -> Selectors {
         for sel in s.event_selectors.iter().flatten() {
             let (r, w) = read_write(sel.read_write_type.as_deref());
             if sel.include_management_events != Some(false) {
-                let ex: BTreeSet<String> =
-                    sel.exclude_management_event_sources.iter().cloned().collect();
+                let ex: BTreeSet<String> = sel
+                    .exclude_management_event_sources
+                    .iter()
+                    .cloned()
+                    .collect();
                 for (on, d) in [(r, &mut read), (w, &mut write)] {
                     if on && ex.is_empty() {
                         d.full = true;
@@ -799,137 +808,247 @@ mod tests {
     /// (case, get-event-selectors output, management, sources left out, S3 read, S3 write,
     /// buckets recorded whole). The advanced cases follow the selector examples of
     /// CloudTrail's user guide (logging data events, filtering management events).
-    const SELECTOR_CASES: &[(&str, &str, &str, &[&str], &str, &str, &[&str])] = &[
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+    );
+
+    const SELECTOR_CASES: &[Case] = &[
         (
             "basic: all management events and all S3 objects (arn:aws:s3)",
             r#"{"TrailARN":"t","EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}],"ExcludeManagementEventSources":[]}]}"#,
-            "All", &[], "AllBuckets", "AllBuckets", &[],
+            "All",
+            &[],
+            "AllBuckets",
+            "AllBuckets",
+            &[],
         ),
         (
             "basic: write-only, one bucket",
             r#"{"EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::logs-bucket/"]}]}]}"#,
-            "WriteOnly", &[], "None", "SomeBuckets", &["logs-bucket"],
+            "WriteOnly",
+            &[],
+            "None",
+            "SomeBuckets",
+            &["logs-bucket"],
         ),
         (
             "basic: a read-only and a write-only selector are OR'ed",
             r#"{"EventSelectors":[{"ReadWriteType":"ReadOnly","IncludeManagementEvents":true},{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}]}"#,
-            "All", &[], "None", "None", &[],
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "basic: management events not included",
             r#"{"EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":false}]}"#,
-            "None", &[], "None", "None", &[],
+            "None",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "basic: KMS events excluded is not all management events",
             r#"{"EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":true,"ExcludeManagementEventSources":["kms.amazonaws.com"]}]}"#,
-            "Partial", &["kms.amazonaws.com"], "None", "None", &[],
+            "Partial",
+            &["kms.amazonaws.com"],
+            "None",
+            "None",
+            &[],
         ),
         (
             "basic: a prefix inside a bucket is part of it",
             r#"{"EventSelectors":[{"ReadWriteType":"All","DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::cardholder-data/2026/"]}]}]}"#,
-            "All", &[], "Partial", "Partial", &[],
+            "All",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
         ),
         (
             "advanced: all management events",
             r#"{"AdvancedEventSelectors":[{"Name":"Log all management events","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]}]}"#,
-            "All", &[], "None", "None", &[],
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: readOnly true only",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["true"]}]}]}"#,
-            "ReadOnly", &[], "None", "None", &[],
+            "ReadOnly",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: readOnly NotEquals true is write only",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","NotEquals":["true"]}]}]}"#,
-            "WriteOnly", &[], "None", "None", &[],
+            "WriteOnly",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: eventSource NotEquals kms.amazonaws.com leaves KMS out",
             r#"{"AdvancedEventSelectors":[{"Name":"Management events but KMS","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com"]}]}]}"#,
-            "Partial", &["kms.amazonaws.com"], "None", "None", &[],
+            "Partial",
+            &["kms.amazonaws.com"],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: KMS and RDS Data API left out, write only",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com","rdsdata.amazonaws.com"]}]}]}"#,
-            "Partial", &["kms.amazonaws.com", "rdsdata.amazonaws.com"], "None", "None", &[],
+            "Partial",
+            &["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: an exclusion in one selector is covered by another selector",
             r#"{"AdvancedEventSelectors":[
                 {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com"]}]},
                 {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventSource","NotEquals":["rdsdata.amazonaws.com"]}]}]}"#,
-            "All", &[], "None", "None", &[],
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: exclusion on reads only",
             r#"{"AdvancedEventSelectors":[
                 {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]},
                 {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["true"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com"]}]}]}"#,
-            "Partial", &["kms.amazonaws.com"], "None", "None", &[],
+            "Partial",
+            &["kms.amazonaws.com"],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: management events of chosen event names only",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventName","Equals":["ConsoleLogin"]}]}]}"#,
-            "Partial", &[], "None", "None", &[],
+            "Partial",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "advanced: write management events and S3 objects in all buckets",
             r#"{"AdvancedEventSelectors":[
                 {"Name":"mgmt","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]},
                 {"Name":"s3","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]}]}]}"#,
-            "WriteOnly", &[], "AllBuckets", "AllBuckets", &[],
+            "WriteOnly",
+            &[],
+            "AllBuckets",
+            "AllBuckets",
+            &[],
         ),
         (
             "advanced: resources.ARN StartsWith one bucket, read only",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"readOnly","Equals":["true"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::cardholder-data/"]}]}]}"#,
-            "None", &[], "SomeBuckets", "None", &["cardholder-data"],
+            "None",
+            &[],
+            "SomeBuckets",
+            "None",
+            &["cardholder-data"],
         ),
         (
             "advanced: resources.ARN StartsWith arn:aws:s3::: is every bucket",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::"]}]}]}"#,
-            "None", &[], "AllBuckets", "AllBuckets", &[],
+            "None",
+            &[],
+            "AllBuckets",
+            "AllBuckets",
+            &[],
         ),
         (
             "advanced: resources.ARN NotStartsWith one bucket is not every bucket",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","NotStartsWith":["arn:aws:s3:::noisy-bucket/"]}]}]}"#,
-            "None", &[], "Partial", "Partial", &[],
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
         ),
         (
             "advanced: resources.ARN Equals one object",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","Equals":["arn:aws:s3:::cardholder-data/keys.json"]}]}]}"#,
-            "None", &[], "Partial", "Partial", &[],
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
         ),
         (
             "advanced: resources.ARN EndsWith a suffix",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","EndsWith":[".pdf"]}]}]}"#,
-            "None", &[], "Partial", "Partial", &[],
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
         ),
         (
             "advanced: S3 PutObject and DeleteObject only",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"eventName","Equals":["PutObject","DeleteObject"]}]}]}"#,
-            "None", &[], "Partial", "Partial", &[],
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
         ),
         (
             "advanced: data events of another resource type are not S3 objects",
             r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::DynamoDB::Table"]}]}]}"#,
-            "None", &[], "None", "None", &[],
+            "None",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "both keys: the advanced selectors decide",
             r#"{"EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}],"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]}]}"#,
-            "All", &[], "None", "None", &[],
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "both keys, advanced empty: the basic selectors decide",
             r#"{"EventSelectors":[{"ReadWriteType":"ReadOnly","IncludeManagementEvents":true}],"AdvancedEventSelectors":[]}"#,
-            "ReadOnly", &[], "None", "None", &[],
+            "ReadOnly",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
         (
             "no selector at all records nothing",
             r#"{"TrailARN":"t","AdvancedEventSelectors":[]}"#,
-            "None", &[], "None", "None", &[],
+            "None",
+            &[],
+            "None",
+            "None",
+            &[],
         ),
     ];
 

@@ -179,7 +179,8 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                 .iter()
                 .map(|p| t.evidence_needed_from(p))
                 .collect::<Option<_>>()?;
-            (accounts.len() == 1).then(|| accounts.into_iter().next().unwrap_or_default().to_string())
+            (accounts.len() == 1)
+                .then(|| accounts.into_iter().next().unwrap_or_default().to_string())
         };
         if !missing.is_empty() {
             let paths: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
@@ -220,7 +221,8 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
                 .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
                 .collect();
             let all_unknown = unknown.iter().all(|p| !known(&json, p));
-            if let Some(owner) = owner_needed(&unknown).filter(|_| all_unknown && !unknown.is_empty())
+            if let Some(owner) =
+                owner_needed(&unknown).filter(|_| all_unknown && !unknown.is_empty())
             {
                 let text = format!(
                     "{} ({}: evidence needed from account {owner}: its {})",
@@ -278,7 +280,10 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
             // can judge, may be covered by it (an organization trail): not judged, never failed.
             if pending.contains_key(account) {
                 let why: Vec<String> = seen_instead.get(account).cloned().unwrap_or_default();
-                let why: Vec<&String> = why.iter().filter(|w| w.contains("evidence needed")).collect();
+                let why: Vec<&String> = why
+                    .iter()
+                    .filter(|w| w.contains("evidence needed"))
+                    .collect();
                 skipped.extend(why.into_iter().cloned());
                 continue;
             }
