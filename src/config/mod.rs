@@ -454,8 +454,9 @@ fn read(
 }
 
 /// Whether `operation` (the command a collection error records) is a CloudTrail call on a
-/// trail ARN of an account other than `account`.
-fn foreign_trail_call(operation: &str, account: &str) -> bool {
+/// trail ARN of an account other than `account`: refused or not, what it would show is the
+/// trail owner's evidence, not a gap in `account`'s (`collect` and `audit` agree on this).
+pub fn foreign_trail_call(operation: &str, account: &str) -> bool {
     let mut words = operation.split_whitespace();
     let cloudtrail = words.nth(1) == Some("cloudtrail");
     cloudtrail
@@ -491,6 +492,22 @@ pub fn time_string(v: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_on_another_accounts_trail_are_not_gaps() {
+        let op = "aws cloudtrail get-trail-status --name arn:aws:cloudtrail:us-east-1:999988887777:trail/org-trail --region us-east-1";
+        assert!(foreign_trail_call(op, "111122223333"));
+        assert!(!foreign_trail_call(op, "999988887777"));
+        // Not a CloudTrail call, or no trail ARN: decided as before.
+        assert!(!foreign_trail_call(
+            "aws cloudwatch describe-alarms --region us-east-1",
+            "111122223333"
+        ));
+        assert!(!foreign_trail_call(
+            "aws cloudtrail get-trail-status --name org-trail --region us-east-1",
+            "111122223333"
+        ));
+    }
 
     #[test]
     fn event_history_beside_the_configuration_is_not_walked() {
