@@ -83,6 +83,27 @@ fn member(root: &Path) {
     }
 }
 
+/// What the collection script asks of the organisation trail's bucket in a member account: the
+/// bucket is the owner's, so every call is refused.
+fn member_bucket_refused(root: &Path) {
+    for (file, cmd) in [
+        ("bucket-policy", "get-bucket-policy"),
+        ("public-access-block", "get-public-access-block"),
+        ("bucket-acl", "get-bucket-acl"),
+        ("bucket-logging", "get-bucket-logging"),
+    ] {
+        put(
+            root,
+            &format!("{MEMBER}/global/s3/acme-org-cloudtrail/{file}.error.json"),
+            json!({"trailauditCollectionError": {
+                "operation": format!("aws s3api {cmd} --bucket acme-org-cloudtrail"),
+                "code": "AccessDenied",
+                "message": "An error occurred (AccessDenied): Access Denied"
+            }}),
+        );
+    }
+}
+
 fn root_filter(log_group: &str) -> Value {
     json!({"metricFilters": [{
         "filterName": "RootAccountUsage",
@@ -175,8 +196,9 @@ fn needed(report: &Value, id: &str) -> Vec<String> {
 fn organisation_trail_from_a_member_alone() {
     let dir = tempfile::tempdir().unwrap();
     member(dir.path());
+    member_bucket_refused(dir.path());
     let run = audit(&[dir.path()], "json");
-    // The refused calls on the owner's trail are no gap in the member's evidence.
+    // The refused calls on the owner's trail and bucket are no gap in the member's evidence.
     assert_eq!(run.code, 0, "{}", run.stderr);
     let r = run.json();
     assert_eq!(r["inputs"]["partial"], false);
@@ -195,6 +217,8 @@ fn organisation_trail_from_a_member_alone() {
         "TA-CFG-001",
         "TA-CFG-007",
         "TA-CFG-008",
+        "TA-CFG-009",
+        "TA-CFG-010",
         "TA-CFG-011",
         "TA-CFG-012",
         "TA-MON-403",

@@ -135,6 +135,27 @@ impl Out {
     /// that are answers (`NoSuchBucketPolicy`, ...) are facts for `audit`, and a call on
     /// another account's trail is that account's evidence to give; the others are gaps.
     pub fn fail(&self, rel: &str, operation: String, f: Failure) -> Result<(), CollectError> {
+        self.record_failure(rel, operation, f, false)
+    }
+
+    /// A call that failed on what another account owns (an organization trail's bucket, seen
+    /// from a member): written as any failure, counted as an answer, not a gap.
+    pub fn fail_elsewhere(
+        &self,
+        rel: &str,
+        operation: String,
+        f: Failure,
+    ) -> Result<(), CollectError> {
+        self.record_failure(rel, operation, f, true)
+    }
+
+    fn record_failure(
+        &self,
+        rel: &str,
+        operation: String,
+        f: Failure,
+        elsewhere: bool,
+    ) -> Result<(), CollectError> {
         let err = error_path(rel);
         let v = json!({"trailauditCollectionError": {
             "operation": operation, "code": f.code, "message": f.message,
@@ -151,7 +172,8 @@ impl Out {
             .file_name()
             .and_then(|a| a.to_str())
             .unwrap_or_default();
-        if crate::config::is_answer(&f.code)
+        if elsewhere
+            || crate::config::is_answer(&f.code)
             || crate::config::foreign_trail_call(&operation, account)
         {
             t.answers += 1;

@@ -189,7 +189,47 @@ pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
             });
         }
     }
+    // A trail bucket that only another account's trails name (an organization trail's, seen
+    // from a member) is that account's to show: a refused call on it is no gap here.
+    let raw = &ev.raw;
+    ev.gaps.retain(|g| {
+        let (Some(account), Some(bucket)) = (&g.account, parent_name(&g.path)) else {
+            return true;
+        };
+        let listed = raw
+            .trails
+            .iter()
+            .filter(|(s, ..)| s.account == *account)
+            .map(|(_, t, _)| {
+                (
+                    t.trail_arn.as_deref().unwrap_or_default(),
+                    t.s3_bucket_name.as_deref(),
+                )
+            });
+        !(g.operation.starts_with("aws s3api ") && foreign_bucket(&bucket, account, listed))
+    });
     ev
+}
+
+/// Whether `bucket` is named only by trails (ARN, bucket) that an account other than `account`
+/// owns: an organization trail's bucket seen from a member, whose configuration is the owner's
+/// evidence (`collect` and `audit` agree on this).
+pub fn foreign_bucket<'a>(
+    bucket: &str,
+    account: &str,
+    trails: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> bool {
+    let mut named = false;
+    for (arn, b) in trails {
+        if b != Some(bucket) {
+            continue;
+        }
+        named = true;
+        if arn.split(':').nth(4).is_none_or(|a| a == account) {
+            return false;
+        }
+    }
+    named
 }
 
 /// Errors that are answers, not gaps: the bucket has no policy or no public access block, the
@@ -507,6 +547,26 @@ mod tests {
             "aws cloudtrail get-trail-status --name org-trail --region us-east-1",
             "111122223333"
         ));
+    }
+
+    #[test]
+    fn a_bucket_only_other_accounts_trails_name_is_theirs() {
+        let org = "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-trail";
+        let own = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
+        let member = "111122223333";
+        assert!(foreign_bucket(
+            "org-logs",
+            member,
+            [(org, Some("org-logs"))]
+        ));
+        // Also named by the member's own trail: the member's to show.
+        assert!(!foreign_bucket(
+            "org-logs",
+            member,
+            [(org, Some("org-logs")), (own, Some("org-logs"))]
+        ));
+        // Named by no trail: decided as before.
+        assert!(!foreign_bucket("other", member, [(org, Some("org-logs"))]));
     }
 
     #[test]
