@@ -75,6 +75,10 @@ pub struct Basis {
     pub resources: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_judged: Vec<String>,
+    /// Of those, the ones only another account's evidence can decide (an organization trail's
+    /// owner, a log group's account): the accounts to collect from and add to the audit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence_needed_from: Vec<String>,
 }
 
 /// One event behind a finding, with what an auditor needs to see.

@@ -616,6 +616,105 @@ fn access_denied_is_a_recorded_gap_and_everything_else_is_written() {
     assert_no_secret(dir.path(), &[&key, &secret], &[&run.stdout, &run.stderr]);
 }
 
+/// moto keeps `IsOrganizationTrail` and a log group ARN of another account as given, but it has
+/// no organisation behind them: a member account's describe-trails does not list the trail
+/// (moto lists an account's own trails only). So `collect` runs as the owner, and the member's
+/// view is the owner's describe-trails output, which is what AWS shows a member.
+#[test]
+fn organisation_trail_collected_and_judged_from_a_member() {
+    let Some(emu) = emulator() else { return };
+    const MEMBER: &str = "111122223333";
+    const LOG_ARCHIVE: &str = "444455556666";
+    rt().block_on(async {
+        let conf = sdk(&emu.endpoint, KEY, SECRET);
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket()
+            .bucket("org-trail-logs")
+            .send()
+            .await
+            .unwrap();
+        let ct = aws_sdk_cloudtrail::Client::new(&conf);
+        ct.create_trail()
+            .name("org-trail")
+            .s3_bucket_name("org-trail-logs")
+            .is_multi_region_trail(true)
+            .include_global_service_events(true)
+            .enable_log_file_validation(true)
+            .is_organization_trail(true)
+            .cloud_watch_logs_log_group_arn(format!(
+                "arn:aws:logs:us-east-1:{LOG_ARCHIVE}:log-group:org-trail-logs:*"
+            ))
+            .cloud_watch_logs_role_arn(format!("arn:aws:iam::{ACCOUNT}:role/ct-to-cwl"))
+            .send()
+            .await
+            .unwrap();
+        ct.start_logging().name("org-trail").send().await.unwrap();
+        // moto answers get-event-selectors with no selector for a trail that has none of its
+        // own, where AWS answers its default (all management events): put that default.
+        ct.put_event_selectors()
+            .trail_name("org-trail")
+            .event_selectors(
+                aws_sdk_cloudtrail::types::EventSelector::builder()
+                    .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
+                    .include_management_events(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = collect(&emu.endpoint, KEY, SECRET, dir.path(), &[]);
+    assert_eq!(run.code, 0, "collect: {}", run.stderr);
+    let listed = dir.path().join(format!(
+        "{ACCOUNT}/us-east-1/cloudtrail/describe-trails.json"
+    ));
+    let trails: Value = serde_json::from_slice(&std::fs::read(&listed).unwrap()).unwrap();
+    let trail = &trails["trailList"][0];
+    assert_eq!(trail["IsOrganizationTrail"], true, "{trails:#}");
+    assert_eq!(trail["HomeRegion"], "us-east-1");
+
+    // The owner alone: its trail is judged; the chain is in the log-archive account, whose
+    // evidence is not there.
+    let r = audit_config(dir.path(), &[]).json();
+    assert_eq!(
+        policy(&r, "TA-CFG-001")["status"],
+        "pass",
+        "{:#}",
+        policy(&r, "TA-CFG-001")
+    );
+    let mon = policy(&r, "TA-MON-403");
+    assert_eq!(mon["status"], "no_evidence", "{mon:#}");
+    assert_eq!(
+        mon["judged_on"]["evidence_needed_from"],
+        serde_json::json!([LOG_ARCHIVE])
+    );
+
+    // A member lists the same trail: covered by it, judged with the owner's status.
+    let member = dir.path().join(format!(
+        "{MEMBER}/us-east-1/cloudtrail/describe-trails.json"
+    ));
+    std::fs::create_dir_all(member.parent().unwrap()).unwrap();
+    std::fs::copy(&listed, &member).unwrap();
+    let r = audit_config(dir.path(), &[]).json();
+    assert_eq!(
+        r["posture"].as_array().unwrap().len(),
+        2,
+        "the trail seen from each account"
+    );
+    let p = policy(&r, "TA-CFG-001");
+    assert_eq!(p["status"], "pass", "{p:#}");
+    let mon = policy(&r, "TA-MON-403");
+    assert_eq!(mon["status"], "no_evidence", "{mon:#}");
+    assert!(mon["reason"].as_str().unwrap().contains(&format!(
+        "{MEMBER}: evidence needed from account {LOG_ARCHIVE}"
+    )));
+}
+
 #[test]
 fn logs_from_bucket_keeps_keys_and_digest_signatures_for_the_window() {
     let Some(emu) = emulator() else { return };

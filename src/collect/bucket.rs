@@ -22,13 +22,22 @@ async fn region_of(s3: &aws_sdk_s3::Client, bucket: &str) -> Option<String> {
     })
 }
 
-/// `global/s3/<bucket>/{bucket-policy,public-access-block,bucket-acl,bucket-logging}.json`
+/// `global/s3/<bucket>/{bucket-policy,public-access-block,bucket-acl,bucket-logging}.json`;
+/// `elsewhere`: only another account's trails name the bucket, so a refused call is no gap.
 pub async fn config(
     s3: &aws_sdk_s3::Client,
     sdk: &Sdk,
     out: &Out,
     bucket: &str,
+    elsewhere: bool,
 ) -> Result<(), CollectError> {
+    let fail = |file: &str, op: String, f: Failure| {
+        if elsewhere {
+            out.fail_elsewhere(file, op, f)
+        } else {
+            out.fail(file, op, f)
+        }
+    };
     let regional;
     let s3 = match region_of(s3, bucket).await {
         Some(r) => {
@@ -43,7 +52,7 @@ pub async fn config(
     let file = format!("{d}/bucket-policy.json");
     match s3.get_bucket_policy().bucket(bucket).send().await {
         Ok(o) => out.save(&file, &shape::s3::policy(o.policy()))?,
-        Err(e) => out.fail(
+        Err(e) => fail(
             &file,
             op("get-bucket-policy"),
             Failure::of("GetBucketPolicy", &e),
@@ -55,7 +64,7 @@ pub async fn config(
             &file,
             &shape::s3::public_access_block(o.public_access_block_configuration()),
         )?,
-        Err(e) => out.fail(
+        Err(e) => fail(
             &file,
             op("get-public-access-block"),
             Failure::of("GetPublicAccessBlock", &e),
@@ -64,12 +73,12 @@ pub async fn config(
     let file = format!("{d}/bucket-acl.json");
     match s3.get_bucket_acl().bucket(bucket).send().await {
         Ok(o) => out.save(&file, &shape::s3::acl(o.owner(), o.grants()))?,
-        Err(e) => out.fail(&file, op("get-bucket-acl"), Failure::of("GetBucketAcl", &e))?,
+        Err(e) => fail(&file, op("get-bucket-acl"), Failure::of("GetBucketAcl", &e))?,
     }
     let file = format!("{d}/bucket-logging.json");
     match s3.get_bucket_logging().bucket(bucket).send().await {
         Ok(o) => out.save(&file, &shape::s3::logging(o.logging_enabled()))?,
-        Err(e) => out.fail(
+        Err(e) => fail(
             &file,
             op("get-bucket-logging"),
             Failure::of("GetBucketLogging", &e),

@@ -266,7 +266,12 @@ pub async fn run_with(
     // The trail buckets, as the script does: every bucket any describe-trails output names.
     let s3 = sdk.s3(home.as_deref().unwrap_or("us-east-1"));
     for b in &found.buckets {
-        bucket::config(&s3, sdk, &out, b).await?;
+        let listed = found
+            .seen
+            .iter()
+            .map(|t| (t.arn.as_str(), t.bucket.as_deref()));
+        let elsewhere = crate::config::foreign_bucket(b, &account, listed);
+        bucket::config(&s3, sdk, &out, b, elsewhere).await?;
     }
     let mut summary = Summary {
         account: account.clone(),

@@ -132,8 +132,30 @@ impl Out {
     }
 
     /// A call that failed: `<file>.error.json`, as the collection script writes it. Errors
-    /// that are answers (`NoSuchBucketPolicy`, ...) are facts for `audit`; the others are gaps.
+    /// that are answers (`NoSuchBucketPolicy`, ...) are facts for `audit`, and a call on
+    /// another account's trail is that account's evidence to give; the others are gaps.
     pub fn fail(&self, rel: &str, operation: String, f: Failure) -> Result<(), CollectError> {
+        self.record_failure(rel, operation, f, false)
+    }
+
+    /// A call that failed on what another account owns (an organization trail's bucket, seen
+    /// from a member): written as any failure, counted as an answer, not a gap.
+    pub fn fail_elsewhere(
+        &self,
+        rel: &str,
+        operation: String,
+        f: Failure,
+    ) -> Result<(), CollectError> {
+        self.record_failure(rel, operation, f, true)
+    }
+
+    fn record_failure(
+        &self,
+        rel: &str,
+        operation: String,
+        f: Failure,
+        elsewhere: bool,
+    ) -> Result<(), CollectError> {
         let err = error_path(rel);
         let v = json!({"trailauditCollectionError": {
             "operation": operation, "code": f.code, "message": f.message,
@@ -145,7 +167,15 @@ impl Out {
             let _ = std::fs::remove_file(self.root.join(rel));
         }
         let mut t = self.tally();
-        if crate::config::is_answer(&f.code) {
+        let account = self
+            .root
+            .file_name()
+            .and_then(|a| a.to_str())
+            .unwrap_or_default();
+        if elsewhere
+            || crate::config::is_answer(&f.code)
+            || crate::config::foreign_trail_call(&operation, account)
+        {
             t.answers += 1;
         } else {
             t.gaps.push(Gap {

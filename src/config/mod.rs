@@ -114,6 +114,9 @@ pub struct RawConfig {
     pub selectors: Vec<(Scope, String, aws::EventSelectors, PathBuf)>,
     pub insights: Vec<(Scope, String, aws::InsightSelectors, PathBuf)>,
     pub metric_filters: Vec<(Scope, aws::MetricFilter)>,
+    /// Where `describe-metric-filters` was read, filters or none: a log group elsewhere has no
+    /// evidence of its filters.
+    pub metric_filter_scopes: std::collections::BTreeSet<Scope>,
     pub alarms: Vec<(Scope, aws::MetricAlarm)>,
     /// Topic ARN (or name) -> its subscriptions.
     pub subscriptions: BTreeMap<String, Vec<aws::Subscription>>,
@@ -186,7 +189,47 @@ pub fn load(inputs: &[PathBuf]) -> ConfigEvidence {
             });
         }
     }
+    // A trail bucket that only another account's trails name (an organization trail's, seen
+    // from a member) is that account's to show: a refused call on it is no gap here.
+    let raw = &ev.raw;
+    ev.gaps.retain(|g| {
+        let (Some(account), Some(bucket)) = (&g.account, parent_name(&g.path)) else {
+            return true;
+        };
+        let listed = raw
+            .trails
+            .iter()
+            .filter(|(s, ..)| s.account == *account)
+            .map(|(_, t, _)| {
+                (
+                    t.trail_arn.as_deref().unwrap_or_default(),
+                    t.s3_bucket_name.as_deref(),
+                )
+            });
+        !(g.operation.starts_with("aws s3api ") && foreign_bucket(&bucket, account, listed))
+    });
     ev
+}
+
+/// Whether `bucket` is named only by trails (ARN, bucket) that an account other than `account`
+/// owns: an organization trail's bucket seen from a member, whose configuration is the owner's
+/// evidence (`collect` and `audit` agree on this).
+pub fn foreign_bucket<'a>(
+    bucket: &str,
+    account: &str,
+    trails: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> bool {
+    let mut named = false;
+    for (arn, b) in trails {
+        if b != Some(bucket) {
+            continue;
+        }
+        named = true;
+        if arn.split(':').nth(4).is_none_or(|a| a == account) {
+            return false;
+        }
+    }
+    named
 }
 
 /// Errors that are answers, not gaps: the bucket has no policy or no public access block, the
@@ -330,6 +373,7 @@ fn read(
     } else if has("metricFilters") {
         let scope = scope_or("describe-metric-filters output")?;
         let d: aws::MetricFilters = from(v)?;
+        raw.metric_filter_scopes.insert(scope.clone());
         raw.metric_filters
             .extend(d.metric_filters.into_iter().map(|f| (scope.clone(), f)));
         Kind::MetricFilters
@@ -406,6 +450,14 @@ fn read(
         // Some errors are answers: the bucket has no policy, no public access block; the trail
         // has no insight selectors.
         let bucket = || parent_name(path).unwrap_or_default();
+        // A call on another account's trail (an organization trail seen from a member) that
+        // this account may not make is no gap in this account's evidence: what it would show
+        // is the owner's to give, and the policies say so ("evidence needed from account N").
+        if let Some(scope) = scope {
+            if foreign_trail_call(&s("operation"), &scope.account) {
+                return Ok(Kind::CollectionError);
+            }
+        }
         match s("code").as_str() {
             "TrailNotFoundException" => return Ok(Kind::CollectionError),
             "NoSuchBucketPolicy" => {
@@ -441,6 +493,23 @@ fn read(
     Ok(kind)
 }
 
+/// Whether `operation` (the command a collection error records) is a CloudTrail call on a
+/// trail ARN of an account other than `account`: refused or not, what it would show is the
+/// trail owner's evidence, not a gap in `account`'s (`collect` and `audit` agree on this).
+pub fn foreign_trail_call(operation: &str, account: &str) -> bool {
+    let mut words = operation.split_whitespace();
+    let cloudtrail = words.nth(1) == Some("cloudtrail");
+    cloudtrail
+        && operation
+            .split_whitespace()
+            .filter(|w| w.starts_with("arn:") && w.contains(":cloudtrail:"))
+            .any(|arn| {
+                arn.split(':')
+                    .nth(4)
+                    .is_some_and(|a| !a.is_empty() && a != account)
+            })
+}
+
 /// An ISO 8601 string (aws CLI v2) or epoch seconds (v1) as RFC 3339 UTC.
 pub fn time_string(v: &Value) -> Option<String> {
     match v {
@@ -463,6 +532,42 @@ pub fn time_string(v: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_on_another_accounts_trail_are_not_gaps() {
+        let op = "aws cloudtrail get-trail-status --name arn:aws:cloudtrail:us-east-1:999988887777:trail/org-trail --region us-east-1";
+        assert!(foreign_trail_call(op, "111122223333"));
+        assert!(!foreign_trail_call(op, "999988887777"));
+        // Not a CloudTrail call, or no trail ARN: decided as before.
+        assert!(!foreign_trail_call(
+            "aws cloudwatch describe-alarms --region us-east-1",
+            "111122223333"
+        ));
+        assert!(!foreign_trail_call(
+            "aws cloudtrail get-trail-status --name org-trail --region us-east-1",
+            "111122223333"
+        ));
+    }
+
+    #[test]
+    fn a_bucket_only_other_accounts_trails_name_is_theirs() {
+        let org = "arn:aws:cloudtrail:us-east-1:999988887777:trail/org-trail";
+        let own = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
+        let member = "111122223333";
+        assert!(foreign_bucket(
+            "org-logs",
+            member,
+            [(org, Some("org-logs"))]
+        ));
+        // Also named by the member's own trail: the member's to show.
+        assert!(!foreign_bucket(
+            "org-logs",
+            member,
+            [(org, Some("org-logs")), (own, Some("org-logs"))]
+        ));
+        // Named by no trail: decided as before.
+        assert!(!foreign_bucket("other", member, [(org, Some("org-logs"))]));
+    }
 
     #[test]
     fn event_history_beside_the_configuration_is_not_walked() {

@@ -92,7 +92,8 @@ pub struct Status {
 pub struct Selectors {
     /// `basic`, `advanced` or `default`.
     pub source: String,
-    /// Management events recorded: `All`, `ReadOnly`, `WriteOnly` or `None`.
+    /// Management events recorded: `All` (read and write, no source left out), `ReadOnly`,
+    /// `WriteOnly`, `Partial` (some left out or filtered) or `None`.
     pub management: String,
     pub excluded_management_event_sources: Vec<String>,
     pub s3_data_events: S3DataEvents,
@@ -101,10 +102,10 @@ pub struct Selectors {
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct S3DataEvents {
-    /// `AllBuckets`, `SomeBuckets` or `None`.
+    /// `AllBuckets`, `SomeBuckets` (whole buckets), `Partial` (some objects only) or `None`.
     pub read: String,
     pub write: String,
-    /// The buckets, for `SomeBuckets`.
+    /// The buckets recorded whole, for `SomeBuckets`.
     pub buckets: Vec<String>,
 }
 
@@ -130,6 +131,9 @@ pub struct Monitoring {
     pub region: String,
     pub log_group: String,
     pub metric_filters: Vec<FilterChain>,
+    /// The log group's account and region have metric-filter evidence
+    /// (`describe-metric-filters` was read there): without it, no filter is not "no filter".
+    pub evidence: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -163,10 +167,39 @@ pub struct TopicChain {
     pub pending_subscriptions: usize,
 }
 
+/// The parts of a trail's Posture that calls other than describe-trails show (status,
+/// selectors, bucket, key rotation, log group): for a trail that another account owns (an
+/// organization trail seen from a member) only that account may be able to show them.
+pub const OWNER_PARTS: [&str; 6] = [
+    "Status",
+    "Selectors",
+    "InsightTypes",
+    "Bucket",
+    "KmsKeyRotationEnabled",
+    "Monitoring",
+];
+
 impl TrailPosture {
     /// The trail's JSON, for config policies' filter patterns.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The account that owns the trail, from its ARN (the listing account when it has none).
+    pub fn owner(&self) -> &str {
+        arn_part(&self.trail_arn, 4)
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or(&self.account)
+    }
+
+    /// The account whose evidence must show the Posture path `path` that this account's does
+    /// not: the owner of a trail seen from another account, for the parts only calls on the
+    /// trail answer ([`OWNER_PARTS`]); `None` for the trail's own account and describe-trails'
+    /// fields, which every account that lists the trail sees.
+    pub fn evidence_needed_from(&self, path: &str) -> Option<&str> {
+        let owner = self.owner();
+        let part = path.split('.').next().unwrap_or_default();
+        (owner != self.account && OWNER_PARTS.contains(&part)).then_some(owner)
     }
 }
 
@@ -322,103 +355,183 @@ fn default_selectors() -> Selectors {
     }
 }
 
+/// What one direction (read or write) of management events is recorded as, over all selectors.
 #[derive(Default)]
-struct Coverage {
-    read: bool,
-    write: bool,
+struct Direction {
+    /// Some selector records every management event of this direction.
+    full: bool,
+    /// Per selector that records all but some sources: the sources it leaves out. A source is
+    /// missed only when every such selector leaves it out (selectors are OR'ed).
+    excluding: Vec<BTreeSet<String>>,
+    /// Some selector records only part of them in another way (`eventName`, `eventSource`
+    /// Equals, ...).
+    part: bool,
 }
 
-impl Coverage {
-    fn add(&mut self, read_only: Option<bool>) {
-        match read_only {
-            Some(true) => self.read = true,
-            Some(false) => self.write = true,
-            None => {
-                self.read = true;
-                self.write = true;
-            }
+impl Direction {
+    fn excluded(&self) -> BTreeSet<String> {
+        if self.full {
+            return BTreeSet::new();
         }
+        let mut sets = self.excluding.iter();
+        let first = sets.next().cloned().unwrap_or_default();
+        sets.fold(first, |acc, s| acc.intersection(s).cloned().collect())
     }
 
+    /// `full`, `part` (recorded with a gap) or `none`.
+    fn level(&self) -> u8 {
+        if self.full || (!self.excluding.is_empty() && self.excluded().is_empty()) {
+            2
+        } else if self.part || !self.excluding.is_empty() {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Management events recorded: `All` (read and write, with no source left out), `ReadOnly` or
+/// `WriteOnly` (one direction in full, none of the other), `Partial` (anything less that
+/// records some), `None`.
+fn management_name(read: &Direction, write: &Direction) -> &'static str {
+    match (read.level(), write.level()) {
+        (2, 2) => "All",
+        (2, 0) => "ReadOnly",
+        (0, 2) => "WriteOnly",
+        (0, 0) => "None",
+        _ => "Partial",
+    }
+}
+
+/// How much of S3's object events one direction records, over all selectors.
+#[derive(Default)]
+struct S3Direction {
+    all: bool,
+    /// Buckets recorded whole.
+    buckets: BTreeSet<String>,
+    /// Some objects recorded in a way that is neither all buckets nor whole buckets.
+    part: bool,
+}
+
+impl S3Direction {
+    /// `AllBuckets`, `SomeBuckets` (whole buckets), `Partial` (some objects) or `None`.
     fn name(&self) -> &'static str {
-        match (self.read, self.write) {
-            (true, true) => "All",
-            (true, false) => "ReadOnly",
-            (false, true) => "WriteOnly",
-            (false, false) => "None",
+        if self.all {
+            "AllBuckets"
+        } else if !self.buckets.is_empty() {
+            "SomeBuckets"
+        } else if self.part {
+            "Partial"
+        } else {
+            "None"
         }
     }
 }
 
-#[derive(Default)]
-struct S3Coverage {
-    read_all: bool,
-    write_all: bool,
-    read_some: BTreeSet<String>,
-    write_some: BTreeSet<String>,
+/// Which S3 objects a selector's ARN values cover.
+enum S3Scope {
+    All,
+    /// Whole buckets.
+    Buckets(Vec<String>),
+    /// Some objects only (a prefix inside a bucket, one object, a suffix, an exclusion).
+    Part,
 }
 
-impl S3Coverage {
-    fn add(&mut self, read_only: Option<bool>, buckets: Option<Vec<String>>) {
-        let (read, write) = match read_only {
-            Some(true) => (true, false),
-            Some(false) => (false, true),
-            None => (true, true),
-        };
-        match buckets {
-            None => {
-                self.read_all |= read;
-                self.write_all |= write;
-            }
-            Some(list) => {
-                if read {
-                    self.read_some.extend(list.iter().cloned());
-                }
-                if write {
-                    self.write_some.extend(list);
-                }
-            }
-        }
-    }
-
-    fn finish(self) -> S3DataEvents {
-        let level = |all: bool, some: &BTreeSet<String>| {
-            if all {
-                "AllBuckets"
-            } else if !some.is_empty() {
-                "SomeBuckets"
-            } else {
-                "None"
-            }
-        };
-        S3DataEvents {
-            read: level(self.read_all, &self.read_some).into(),
-            write: level(self.write_all, &self.write_some).into(),
-            buckets: self.read_some.union(&self.write_some).cloned().collect(),
-        }
-    }
-}
-
-/// `arn:aws:s3:::bucket/prefix` -> `bucket`; `arn:aws:s3` or `arn:aws:s3:::` -> all buckets.
-fn s3_buckets(values: &[String]) -> Option<Vec<String>> {
-    let mut out = Vec::new();
+/// `arn:aws:s3` and `arn:aws:s3:::` (as a prefix) cover every bucket; `arn:aws:s3:::b/` the
+/// bucket `b`; anything longer part of a bucket.
+fn s3_scope(values: &[String], prefix: bool) -> S3Scope {
+    let mut buckets = Vec::new();
+    let mut part = false;
     for v in values {
-        let rest = v
-            .strip_prefix("arn:aws:s3:::")
-            .or_else(|| v.strip_prefix("arn:aws-us-gov:s3:::"));
-        match rest.map(|r| r.split('/').next().unwrap_or("")) {
-            None | Some("") => return None,
-            Some(b) => out.push(b.to_string()),
+        let partition_free = v
+            .strip_prefix("arn:aws:s3")
+            .or_else(|| v.strip_prefix("arn:aws-us-gov:s3"))
+            .or_else(|| v.strip_prefix("arn:aws-cn:s3"));
+        let Some(rest) = partition_free else {
+            // Not an S3 ARN: it names no S3 object (or, as a prefix of one, e.g. `arn:`, all).
+            if prefix && "arn:aws:s3:::".starts_with(v.as_str()) {
+                return S3Scope::All;
+            }
+            continue;
+        };
+        let rest = rest.trim_start_matches(':');
+        if rest.is_empty() {
+            if prefix {
+                return S3Scope::All;
+            }
+            part = true;
+            continue;
+        }
+        match rest.split_once('/') {
+            Some((b, "")) if prefix && !b.is_empty() => buckets.push(b.to_string()),
+            _ => part = true,
         }
     }
-    Some(out)
+    // Whole buckets (and perhaps parts of others) are what the policies can name; values that
+    // name no object leave nothing.
+    if !buckets.is_empty() {
+        S3Scope::Buckets(buckets)
+    } else if part {
+        S3Scope::Part
+    } else {
+        S3Scope::Buckets(Vec::new())
+    }
 }
 
+/// An advanced selector's condition on one field: every operator given holds (values within
+/// an operator are OR'ed for Equals, StartsWith and EndsWith; the negative ones must all hold).
+fn field_holds(f: &aws::FieldSelector, value: &str) -> bool {
+    let any = |o: &Option<Vec<String>>, t: &dyn Fn(&str) -> bool| {
+        o.as_ref().is_none_or(|vs| vs.iter().any(|v| t(v)))
+    };
+    let none = |o: &Option<Vec<String>>, t: &dyn Fn(&str) -> bool| {
+        o.as_ref().is_none_or(|vs| !vs.iter().any(|v| t(v)))
+    };
+    any(&f.equals, &|v| v == value)
+        && none(&f.not_equals, &|v| v == value)
+        && any(&f.starts_with, &|v| value.starts_with(v))
+        && none(&f.not_starts_with, &|v| value.starts_with(v))
+        && any(&f.ends_with, &|v| value.ends_with(v))
+        && none(&f.not_ends_with, &|v| value.ends_with(v))
+}
+
+/// The directions (read, write) a selector's `readOnly` field lets through.
+fn directions(field: Option<&aws::FieldSelector>) -> (bool, bool) {
+    match field {
+        None => (true, true),
+        Some(f) => (field_holds(f, "true"), field_holds(f, "false")),
+    }
+}
+
+fn read_write(read_write_type: Option<&str>) -> (bool, bool) {
+    match read_write_type {
+        Some("ReadOnly") => (true, false),
+        Some("WriteOnly") => (false, true),
+        _ => (true, true),
+    }
+}
+
+/// The selectors of `get-event-selectors`, resolved to what they record: management events
+/// (CIS 3.1 wants read and write with no source left out) and S3 object events (CIS 3.8, 3.9).
+/// A trail has basic or advanced selectors, never both in force: AWS replaces one with the
+/// other, so when an output carries both, the advanced ones (which AWS reports for a trail that
+/// uses them) decide.
 pub fn resolve_selectors(s: &aws::EventSelectors) -> Selectors {
-    let mut mgmt = Coverage::default();
-    let mut excluded = BTreeSet::new();
-    let mut s3 = S3Coverage::default();
+    let (mut read, mut write) = (Direction::default(), Direction::default());
+    let (mut s3_read, mut s3_write) = (S3Direction::default(), S3Direction::default());
     let source;
+    let mut add_s3 = |(r, w): (bool, bool), scope: &S3Scope| {
+        for (on, d) in [(r, &mut s3_read), (w, &mut s3_write)] {
+            if !on {
+                continue;
+            }
+            match scope {
+                S3Scope::All => d.all = true,
+                S3Scope::Buckets(b) => d.buckets.extend(b.iter().cloned()),
+                S3Scope::Part => d.part = true,
+            }
+        }
+    };
     if let Some(advanced) = s
         .advanced_event_selectors
         .as_ref()
@@ -427,58 +540,118 @@ pub fn resolve_selectors(s: &aws::EventSelectors) -> Selectors {
         source = "advanced";
         for sel in advanced {
             let field = |name: &str| sel.field_selectors.iter().find(|f| f.field == name);
-            let equals = |name: &str| {
-                field(name)
-                    .and_then(|f| f.equals.clone())
-                    .unwrap_or_default()
+            let holds = |name: &str, value: &str| field(name).is_none_or(|f| field_holds(f, value));
+            let (r, w) = directions(field("readOnly"));
+            // Fields other than these restrict what the selector records.
+            let restricted = |known: &[&str]| {
+                sel.field_selectors
+                    .iter()
+                    .any(|f| !known.contains(&f.field.as_str()))
             };
-            let read_only = match equals("readOnly").as_slice() {
-                [v] if v == "true" => Some(true),
-                [v] if v == "false" => Some(false),
-                _ => None,
+            let Some(category) = field("eventCategory") else {
+                continue;
             };
-            let category = equals("eventCategory");
-            if category.iter().any(|c| c == "Management") {
-                mgmt.add(read_only);
-                if let Some(ne) = field("eventSource").and_then(|f| f.not_equals.clone()) {
-                    excluded.extend(ne);
+            if field_holds(category, "Management") {
+                // eventSource: NotEquals alone leaves those sources out; any other operator
+                // keeps only some sources.
+                let (excluding, part_source) = match field("eventSource") {
+                    None => (None, false),
+                    Some(f)
+                        if f.equals.is_none()
+                            && f.starts_with.is_none()
+                            && f.ends_with.is_none()
+                            && f.not_starts_with.is_none()
+                            && f.not_ends_with.is_none() =>
+                    {
+                        (
+                            Some(
+                                f.not_equals
+                                    .iter()
+                                    .flatten()
+                                    .cloned()
+                                    .collect::<BTreeSet<_>>(),
+                            ),
+                            false,
+                        )
+                    }
+                    Some(_) => (None, true),
+                };
+                let part = part_source || restricted(&["eventCategory", "readOnly", "eventSource"]);
+                for (on, d) in [(r, &mut read), (w, &mut write)] {
+                    if !on {
+                        continue;
+                    }
+                    match (&excluding, part) {
+                        (_, true) => d.part = true,
+                        (Some(ex), false) if !ex.is_empty() => d.excluding.push(ex.clone()),
+                        _ => d.full = true,
+                    }
                 }
             }
-            let s3_objects = equals("resources.type")
-                .iter()
-                .any(|t| t == "AWS::S3::Object");
-            if category.iter().any(|c| c == "Data") && s3_objects {
-                let arn = field("resources.ARN");
-                let limited: Option<Vec<String>> = arn
-                    .and_then(|f| f.starts_with.clone().or_else(|| f.equals.clone()))
-                    .and_then(|values| s3_buckets(&values));
-                s3.add(read_only, limited);
+            if field_holds(category, "Data")
+                && field("resources.type").is_some()
+                && holds("resources.type", "AWS::S3::Object")
+                && holds("eventSource", "s3.amazonaws.com")
+            {
+                let scope = match field("resources.ARN") {
+                    None => S3Scope::All,
+                    Some(f) => {
+                        let positive_only = f.not_equals.is_none()
+                            && f.not_starts_with.is_none()
+                            && f.ends_with.is_none()
+                            && f.not_ends_with.is_none();
+                        match (positive_only, &f.starts_with, &f.equals) {
+                            (true, Some(p), None) => s3_scope(p, true),
+                            (true, None, Some(e)) => s3_scope(e, false),
+                            _ => S3Scope::Part,
+                        }
+                    }
+                };
+                let other = restricted(&[
+                    "eventCategory",
+                    "readOnly",
+                    "resources.type",
+                    "resources.ARN",
+                    "eventSource",
+                ]);
+                add_s3((r, w), if other { &S3Scope::Part } else { &scope });
             }
         }
     } else {
         source = "basic";
         for sel in s.event_selectors.iter().flatten() {
-            let read_only = match sel.read_write_type.as_deref() {
-                Some("ReadOnly") => Some(true),
-                Some("WriteOnly") => Some(false),
-                _ => None,
-            };
+            let (r, w) = read_write(sel.read_write_type.as_deref());
             if sel.include_management_events != Some(false) {
-                mgmt.add(read_only);
-                excluded.extend(sel.exclude_management_event_sources.iter().cloned());
+                let ex: BTreeSet<String> = sel
+                    .exclude_management_event_sources
+                    .iter()
+                    .cloned()
+                    .collect();
+                for (on, d) in [(r, &mut read), (w, &mut write)] {
+                    if on && ex.is_empty() {
+                        d.full = true;
+                    } else if on {
+                        d.excluding.push(ex.clone());
+                    }
+                }
             }
             for d in &sel.data_resources {
                 if d.kind.as_deref() == Some("AWS::S3::Object") {
-                    s3.add(read_only, s3_buckets(&d.values));
+                    add_s3((r, w), &s3_scope(&d.values, true));
                 }
             }
         }
     }
+    let excluded: BTreeSet<String> = read.excluded().union(&write.excluded()).cloned().collect();
     Selectors {
         source: source.into(),
-        management: mgmt.name().into(),
+        management: management_name(&read, &write).into(),
         excluded_management_event_sources: excluded.into_iter().collect(),
-        s3_data_events: s3.finish(),
+        s3_data_events: S3DataEvents {
+            read: s3_read.name().into(),
+            write: s3_write.name().into(),
+            buckets: s3_read.buckets.union(&s3_write.buckets).cloned().collect(),
+        },
     }
 }
 
@@ -595,11 +768,14 @@ fn monitoring(raw: &RawConfig, group_arn: &str) -> Option<Monitoring> {
             }
         })
         .collect();
+    let evidence = raw.metric_filter_scopes.contains(&scope)
+        || raw.metric_filters.iter().any(|(s, _)| *s == scope);
     Some(Monitoring {
         account,
         region,
         log_group: name,
         metric_filters,
+        evidence,
     })
 }
 
@@ -629,65 +805,277 @@ mod tests {
         resolve_selectors(&serde_json::from_str(json).unwrap())
     }
 
-    #[test]
-    fn basic_selectors() {
-        let s = selectors(
+    /// (case, get-event-selectors output, management, sources left out, S3 read, S3 write,
+    /// buckets recorded whole). The advanced cases follow the selector examples of
+    /// CloudTrail's user guide (logging data events, filtering management events).
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+    );
+
+    const SELECTOR_CASES: &[Case] = &[
+        (
+            "basic: all management events and all S3 objects (arn:aws:s3)",
             r#"{"TrailARN":"t","EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}],"ExcludeManagementEventSources":[]}]}"#,
-        );
-        assert_eq!(
-            (
-                s.management.as_str(),
-                s.s3_data_events.read.as_str(),
-                s.s3_data_events.write.as_str()
-            ),
-            ("All", "AllBuckets", "AllBuckets")
-        );
-        let s = selectors(
+            "All",
+            &[],
+            "AllBuckets",
+            "AllBuckets",
+            &[],
+        ),
+        (
+            "basic: write-only, one bucket",
             r#"{"EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::logs-bucket/"]}]}]}"#,
-        );
-        assert_eq!(s.management, "WriteOnly");
-        assert_eq!(
-            (
-                s.s3_data_events.read.as_str(),
-                s.s3_data_events.write.as_str()
-            ),
-            ("None", "SomeBuckets")
-        );
-        assert_eq!(s.s3_data_events.buckets, ["logs-bucket"]);
-        let s = selectors(
+            "WriteOnly",
+            &[],
+            "None",
+            "SomeBuckets",
+            &["logs-bucket"],
+        ),
+        (
+            "basic: a read-only and a write-only selector are OR'ed",
             r#"{"EventSelectors":[{"ReadWriteType":"ReadOnly","IncludeManagementEvents":true},{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}]}"#,
-        );
-        assert_eq!(s.management, "All");
-        let s = selectors(
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "basic: management events not included",
             r#"{"EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":false}]}"#,
-        );
-        assert_eq!(s.management, "None");
-    }
+            "None",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "basic: KMS events excluded is not all management events",
+            r#"{"EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":true,"ExcludeManagementEventSources":["kms.amazonaws.com"]}]}"#,
+            "Partial",
+            &["kms.amazonaws.com"],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "basic: a prefix inside a bucket is part of it",
+            r#"{"EventSelectors":[{"ReadWriteType":"All","DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::cardholder-data/2026/"]}]}]}"#,
+            "All",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
+        ),
+        (
+            "advanced: all management events",
+            r#"{"AdvancedEventSelectors":[{"Name":"Log all management events","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]}]}"#,
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: readOnly true only",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["true"]}]}]}"#,
+            "ReadOnly",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: readOnly NotEquals true is write only",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","NotEquals":["true"]}]}]}"#,
+            "WriteOnly",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: eventSource NotEquals kms.amazonaws.com leaves KMS out",
+            r#"{"AdvancedEventSelectors":[{"Name":"Management events but KMS","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com"]}]}]}"#,
+            "Partial",
+            &["kms.amazonaws.com"],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: KMS and RDS Data API left out, write only",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com","rdsdata.amazonaws.com"]}]}]}"#,
+            "Partial",
+            &["kms.amazonaws.com", "rdsdata.amazonaws.com"],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: an exclusion in one selector is covered by another selector",
+            r#"{"AdvancedEventSelectors":[
+                {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com"]}]},
+                {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventSource","NotEquals":["rdsdata.amazonaws.com"]}]}]}"#,
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: exclusion on reads only",
+            r#"{"AdvancedEventSelectors":[
+                {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]},
+                {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["true"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com"]}]}]}"#,
+            "Partial",
+            &["kms.amazonaws.com"],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: management events of chosen event names only",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventName","Equals":["ConsoleLogin"]}]}]}"#,
+            "Partial",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "advanced: write management events and S3 objects in all buckets",
+            r#"{"AdvancedEventSelectors":[
+                {"Name":"mgmt","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]},
+                {"Name":"s3","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]}]}]}"#,
+            "WriteOnly",
+            &[],
+            "AllBuckets",
+            "AllBuckets",
+            &[],
+        ),
+        (
+            "advanced: resources.ARN StartsWith one bucket, read only",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"readOnly","Equals":["true"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::cardholder-data/"]}]}]}"#,
+            "None",
+            &[],
+            "SomeBuckets",
+            "None",
+            &["cardholder-data"],
+        ),
+        (
+            "advanced: resources.ARN StartsWith arn:aws:s3::: is every bucket",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::"]}]}]}"#,
+            "None",
+            &[],
+            "AllBuckets",
+            "AllBuckets",
+            &[],
+        ),
+        (
+            "advanced: resources.ARN NotStartsWith one bucket is not every bucket",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","NotStartsWith":["arn:aws:s3:::noisy-bucket/"]}]}]}"#,
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
+        ),
+        (
+            "advanced: resources.ARN Equals one object",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","Equals":["arn:aws:s3:::cardholder-data/keys.json"]}]}]}"#,
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
+        ),
+        (
+            "advanced: resources.ARN EndsWith a suffix",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"resources.ARN","EndsWith":[".pdf"]}]}]}"#,
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
+        ),
+        (
+            "advanced: S3 PutObject and DeleteObject only",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"eventName","Equals":["PutObject","DeleteObject"]}]}]}"#,
+            "None",
+            &[],
+            "Partial",
+            "Partial",
+            &[],
+        ),
+        (
+            "advanced: data events of another resource type are not S3 objects",
+            r#"{"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::DynamoDB::Table"]}]}]}"#,
+            "None",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "both keys: the advanced selectors decide",
+            r#"{"EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true}],"AdvancedEventSelectors":[{"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]}]}"#,
+            "All",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "both keys, advanced empty: the basic selectors decide",
+            r#"{"EventSelectors":[{"ReadWriteType":"ReadOnly","IncludeManagementEvents":true}],"AdvancedEventSelectors":[]}"#,
+            "ReadOnly",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+        (
+            "no selector at all records nothing",
+            r#"{"TrailARN":"t","AdvancedEventSelectors":[]}"#,
+            "None",
+            &[],
+            "None",
+            "None",
+            &[],
+        ),
+    ];
 
     #[test]
-    fn advanced_selectors() {
-        let s = selectors(
-            r#"{"AdvancedEventSelectors":[
-            {"Name":"mgmt","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]},
-            {"Name":"s3","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]}]}]}"#,
-        );
-        assert_eq!(s.source, "advanced");
-        assert_eq!(s.management, "WriteOnly");
-        assert_eq!(s.s3_data_events.read, "AllBuckets");
-        let s = selectors(
-            r#"{"AdvancedEventSelectors":[
-            {"FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"eventSource","NotEquals":["kms.amazonaws.com"]}]},
-            {"FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]},{"Field":"readOnly","Equals":["true"]},{"Field":"resources.ARN","StartsWith":["arn:aws:s3:::cardholder-data/"]}]}]}"#,
-        );
-        assert_eq!(s.management, "All");
-        assert_eq!(s.excluded_management_event_sources, ["kms.amazonaws.com"]);
-        assert_eq!(
-            (
+    fn selectors_decide_coverage_exactly() {
+        let mut wrong = Vec::new();
+        for (case, json, management, excluded, read, write, buckets) in SELECTOR_CASES {
+            let s = selectors(json);
+            let got = (
+                s.management.as_str(),
+                s.excluded_management_event_sources.clone(),
                 s.s3_data_events.read.as_str(),
-                s.s3_data_events.write.as_str()
-            ),
-            ("SomeBuckets", "None")
-        );
+                s.s3_data_events.write.as_str(),
+                s.s3_data_events.buckets.clone(),
+            );
+            let want = (
+                *management,
+                excluded.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+                *read,
+                *write,
+                buckets.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
+            );
+            if got != want {
+                wrong.push(format!("{case}: got {got:?}, want {want:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]

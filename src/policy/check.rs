@@ -154,6 +154,9 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
         v.sort_by_key(|t| t.trail_arn.split(':').nth(4) != Some(t.account.as_str()));
         v
     };
+    // Any-trail policies: per account, the trails only another account's evidence can judge.
+    let mut pending: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut needed = std::collections::BTreeSet::new();
     for t in owner_first {
         if *scope == ConfigScope::EachTrail && !seen.insert(t.trail_arn.clone()) {
             continue;
@@ -169,17 +172,82 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
             .filter(|r| !known(&json, r))
             .map(String::as_str)
             .collect();
+        // What this account's evidence cannot show of another account's trail is that
+        // account's to show: the trail is not judged, and the report says from whom.
+        let owner_needed = |paths: &[String]| -> Option<String> {
+            let accounts: std::collections::BTreeSet<&str> = paths
+                .iter()
+                .map(|p| t.evidence_needed_from(p))
+                .collect::<Option<_>>()?;
+            (accounts.len() == 1)
+                .then(|| accounts.into_iter().next().unwrap_or_default().to_string())
+        };
         if !missing.is_empty() {
-            skipped.push(format!(
-                "{} ({}: no {} evidence)",
-                t.name,
-                t.account,
-                missing.join(", ")
-            ));
+            let paths: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+            match owner_needed(&paths) {
+                Some(owner) => {
+                    let text = format!(
+                        "{} ({}: evidence needed from account {owner}: its {})",
+                        t.name,
+                        t.account,
+                        missing.join(", ")
+                    );
+                    needed.insert(owner.clone());
+                    if *scope == ConfigScope::AnyTrail {
+                        pending.entry(t.account.as_str()).or_default().push(owner);
+                        seen_instead
+                            .entry(t.account.as_str())
+                            .or_default()
+                            .push(text);
+                    } else {
+                        skipped.push(text);
+                    }
+                }
+                None => skipped.push(format!(
+                    "{} ({}: no {} evidence)",
+                    t.name,
+                    t.account,
+                    missing.join(", ")
+                )),
+            }
             continue;
         }
-        judged += 1;
         let ok = pattern.matches(&json);
+        if !ok {
+            // Failing only on parts this account's evidence does not hold, of a trail another
+            // account owns: not judged here.
+            let unknown: Vec<String> = crate::filter::eval::failing_conditions(pattern, &json)
+                .iter()
+                .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
+                .collect();
+            let all_unknown = unknown.iter().all(|p| !known(&json, p));
+            if let Some(owner) =
+                owner_needed(&unknown).filter(|_| all_unknown && !unknown.is_empty())
+            {
+                let text = format!(
+                    "{} ({}: evidence needed from account {owner}: its {})",
+                    t.name,
+                    t.account,
+                    unknown.join(", ")
+                );
+                match scope {
+                    ConfigScope::AnyTrail => {
+                        pending
+                            .entry(t.account.as_str())
+                            .or_default()
+                            .push(owner.clone());
+                        seen_instead
+                            .entry(t.account.as_str())
+                            .or_default()
+                            .push(text);
+                    }
+                    _ => skipped.push(text),
+                }
+                needed.insert(owner);
+                continue;
+            }
+        }
+        judged += 1;
         match scope {
             ConfigScope::EachTrail if !ok => findings.push({
                 let place = finding_place(pattern, t, &json, posture);
@@ -205,7 +273,21 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
     }
     if *scope == ConfigScope::AnyTrail {
         for (account, ok) in &satisfied {
-            if !ok {
+            if *ok {
+                continue;
+            }
+            // An account no trail satisfies, one of whose trails only its owner's evidence
+            // can judge, may be covered by it (an organization trail): not judged, never failed.
+            if pending.contains_key(account) {
+                let why: Vec<String> = seen_instead.get(account).cloned().unwrap_or_default();
+                let why: Vec<&String> = why
+                    .iter()
+                    .filter(|w| w.contains("evidence needed"))
+                    .collect();
+                skipped.extend(why.into_iter().cloned());
+                continue;
+            }
+            {
                 findings.push(Finding {
                     account: account.to_string(),
                     region: "all".into(),
@@ -232,10 +314,12 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
     // Trails whose evidence is missing are not judged: with none judged the policy has no
     // evidence, with some it is incomplete, never a clean pass.
     let warnings = skipped.iter().map(|s| format!("not judged: {s}")).collect();
-    Outcome {
+    let mut o = Outcome {
         warnings,
         ..Outcome::from_findings(findings).judged_resources(judged, skipped)
-    }
+    };
+    o.judged_on.evidence_needed_from = needed.into_iter().collect();
+    o
 }
 
 /// How a filter misses the control's events that it catches none of: the event it comes
@@ -334,14 +418,40 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
     let mut findings = Vec::new();
     let mut verdicts = Vec::new();
     let mut warnings = Vec::new();
+    let mut not_judged = Vec::new();
+    let mut needed = std::collections::BTreeSet::new();
     for account in &posture.accounts {
-        let trails: Vec<_> = posture
+        let multi_region = posture
             .trails
             .iter()
-            .filter(|t| &t.account == account && t.is_multi_region_trail == Some(true))
+            .filter(|t| &t.account == account && t.is_multi_region_trail == Some(true));
+        // What only another account's evidence shows: whether its trail (an organization
+        // trail seen from a member) is logging, and the filters of a log group it holds.
+        let mut elsewhere: Vec<(String, String)> = Vec::new();
+        for t in multi_region.clone() {
+            if t.status.is_none() {
+                if let Some(owner) = t.evidence_needed_from("Status") {
+                    elsewhere.push((owner.to_string(), format!("trail {}'s status", t.name)));
+                }
+            }
+        }
+        let trails: Vec<_> = multi_region
             .filter(|t| t.status.as_ref().and_then(|s| s.is_logging) == Some(true))
             .collect();
-        let with_logs: Vec<_> = trails.iter().filter(|t| t.monitoring.is_some()).collect();
+        let mut with_logs = Vec::new();
+        for t in &trails {
+            match &t.monitoring {
+                Some(m) if !m.evidence && m.account != *account => elsewhere.push((
+                    m.account.clone(),
+                    format!(
+                        "the metric filters, alarms and topics of log group {} ({})",
+                        m.log_group, m.region
+                    ),
+                )),
+                Some(_) => with_logs.push(t),
+                None => {}
+            }
+        }
         let mut account_verdicts = Vec::new();
         // Per verdict: how many conditions its filter fails on the nearest required event.
         let mut distances = Vec::new();
@@ -443,6 +553,18 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
                     v.also_matches.join("; ")
                 ));
             }
+        } else if !elsewhere.is_empty() {
+            // The chain may be complete where this account's evidence cannot see: not judged,
+            // never a missing filter.
+            let from: std::collections::BTreeSet<&str> =
+                elsewhere.iter().map(|(a, _)| a.as_str()).collect();
+            let what: Vec<String> = elsewhere.iter().map(|(_, w)| w.clone()).collect();
+            not_judged.push(format!(
+                "{account}: evidence needed from account {}: {}",
+                from.iter().copied().collect::<Vec<_>>().join(", account "),
+                message::list(&what, 200)
+            ));
+            needed.extend(from.into_iter().map(str::to_string));
         } else {
             // The filter the finding speaks of, where its source is known (`iac`).
             let mut spoken_of = None;
@@ -523,8 +645,10 @@ pub fn evaluate_monitoring(p: &Policy, set: &PolicySet, posture: &Posture) -> Ou
         );
     }
     // The monitoring chain is judged per account with configuration evidence.
-    let mut o = Outcome::from_findings(findings)
-        .judged_resources(posture.accounts.len() as u64, Vec::new());
+    let judged = posture.accounts.len() - not_judged.len();
+    warnings.extend(not_judged.iter().map(|n| format!("not judged: {n}")));
+    let mut o = Outcome::from_findings(findings).judged_resources(judged as u64, not_judged);
+    o.judged_on.evidence_needed_from = needed.into_iter().collect();
     o.warnings = warnings;
     o.filters = verdicts;
     o

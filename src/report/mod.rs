@@ -561,6 +561,10 @@ pub struct Summary {
     pub waived_findings: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSummary>,
+    /// Accounts whose evidence the audit lacks (an organization trail's owner, a log group's
+    /// account), each with the policies that could not be judged without it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub evidence_needed_from: BTreeMap<String, Vec<String>>,
 }
 
 /// Event history as the report states it.
@@ -684,6 +688,13 @@ pub fn build(
             .or_default()
             .add(o.status);
         summary.violations += u64::from(j.violation);
+        for account in &o.judged_on.evidence_needed_from {
+            summary
+                .evidence_needed_from
+                .entry(account.clone())
+                .or_default()
+                .push(p.id.clone());
+        }
         policies.push(PolicyResult {
             id: p.id.clone(),
             title: p.title.clone(),

@@ -1107,6 +1107,14 @@ fn text_with(r: &Report, all: bool, colour: bool) -> String {
     for shortfall in &r.inputs.shortfalls {
         let _ = writeln!(s, "No evidence: {shortfall}");
     }
+    for (account, ids) in &r.summary.evidence_needed_from {
+        let _ = writeln!(
+            s,
+            "Evidence needed from account {}: {}",
+            terminal_escape(account),
+            ids.join(", ")
+        );
+    }
     for i in &r.inputs.ignored {
         let _ = writeln!(s, "Not read: {}: {}", i.path.display(), i.error);
     }
