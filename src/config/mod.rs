@@ -10,6 +10,7 @@
 pub mod aws;
 pub mod lines;
 pub mod posture;
+pub mod resources;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,17 @@ pub enum Kind {
     KeyRotation,
     CallerIdentity,
     PublicKeys,
+    ConfigRecorders,
+    ConfigRecorderStatus,
+    Vpcs,
+    FlowLogs,
+    SecurityHub,
+    Distributions,
+    Distribution,
+    LoadBalancers,
+    LoadBalancerAttributes,
+    RestApis,
+    Stages,
     /// An API call that failed during collection, recorded as a gap in the evidence.
     CollectionError,
 }
@@ -92,7 +104,23 @@ impl ConfigEvidence {
     }
 
     pub fn posture(&self) -> Posture {
-        posture::assemble(&self.raw)
+        let mut p = posture::assemble(&self.raw);
+        p.resources = resources::assemble(&self.raw.resources, &self.scopes());
+        p
+    }
+
+    /// Each account and region with a recognised file: the regions in scope.
+    fn scopes(&self) -> std::collections::BTreeSet<Scope> {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.outcome, ConfigOutcome::Recognised { .. }))
+            .filter_map(|f| {
+                Some(Scope {
+                    account: f.account.clone()?,
+                    region: f.region.clone()?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -121,6 +149,8 @@ pub struct RawConfig {
     /// Key id or ARN -> rotation enabled, and the file that says so.
     pub key_rotation: BTreeMap<String, (bool, PathBuf)>,
     pub caller: Vec<(Scope, aws::CallerIdentity)>,
+    /// Config recorders, flow logs, Security Hub, front ends' access logs.
+    pub resources: resources::RawResources,
     /// Every recognised file's keys with their lines, for findings to point at.
     pub key_lines: BTreeMap<PathBuf, Vec<lines::KeyAt>>,
 }
@@ -198,6 +228,8 @@ pub fn is_answer(code: &str) -> bool {
             | "NoSuchPublicAccessBlockConfiguration"
             | "InsightNotEnabledException"
             | "TrailNotFoundException"
+            // Security Hub's describe-hub: the account is not subscribed in the region.
+            | "InvalidAccessException"
     )
 }
 
@@ -396,6 +428,8 @@ fn read(
         Kind::CallerIdentity
     } else if has("PublicKeyList") {
         Kind::PublicKeys
+    } else if let Some(kind) = resources::read(path, o, scope, &mut raw.resources) {
+        kind?
     } else if let Some(err) = o.get("trailauditCollectionError") {
         let s = |k: &str| {
             err.get(k)
@@ -420,6 +454,9 @@ fn read(
                 return Ok(Kind::PublicAccessBlock);
             }
             "InsightNotEnabledException" => return Ok(Kind::InsightSelectors),
+            code if resources::read_answer(path, code, scope, &mut raw.resources) => {
+                return Ok(Kind::SecurityHub)
+            }
             _ => {}
         }
         gaps.push(CollectionGap {
