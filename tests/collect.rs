@@ -350,6 +350,16 @@ fn expected_files(seeded: &Seeded) -> BTreeSet<String> {
         format!("{a}/us-east-1/logs/describe-metric-filters.json"),
         format!("{a}/us-east-1/cloudwatch/describe-alarms.json"),
         format!("{a}/us-east-1/sns/subscriptions/security-alerts.json"),
+        // The rest of the logging section: no recorder, no load balancer, API or distribution
+        // is seeded, and Security Hub is not enabled (an answer, recorded as its error).
+        format!("{a}/us-east-1/config/describe-configuration-recorders.json"),
+        format!("{a}/us-east-1/config/describe-configuration-recorder-status.json"),
+        format!("{a}/us-east-1/ec2/describe-vpcs.json"),
+        format!("{a}/us-east-1/ec2/describe-flow-logs.json"),
+        format!("{a}/us-east-1/securityhub/describe-hub.error.json"),
+        format!("{a}/us-east-1/elbv2/describe-load-balancers.json"),
+        format!("{a}/us-east-1/apigateway/get-rest-apis.json"),
+        format!("{a}/global/cloudfront/list-distributions.json"),
     ]
     .into();
     for t in ["org-main", "no-validation", "no-kms"] {
@@ -443,8 +453,15 @@ fn collected_evidence_audits_to_exactly_the_seeded_misconfigurations() {
         .filter(|n| *n != 3)
         .map(|n| format!("TA-MON-4{n:02}"))
         .collect();
-    let mut expected: BTreeSet<String> = ["TA-CFG-002", "TA-CFG-003"]
-        .into_iter()
+    // No Config recorder, moto's default VPC without a flow log, Security Hub off.
+    let mut expected: BTreeSet<String> = [
+        "TA-CFG-002",
+        "TA-CFG-003",
+        "TA-CFG-014",
+        "TA-CFG-015",
+        "TA-CFG-016",
+    ]
+    .into_iter()
         .map(String::from)
         .collect();
     expected.extend(other_monitoring);
@@ -793,11 +810,19 @@ fn an_unreachable_region_is_a_gap_and_the_others_are_complete() {
     );
     // us-east-1 complete; in eu-west-1 every call failed and is recorded where its file would be.
     let mut expected = expected_files(&seeded);
-    for f in [
+    let failed = [
         "cloudtrail/describe-trails",
         "logs/describe-metric-filters",
         "cloudwatch/describe-alarms",
-    ] {
+        "config/describe-configuration-recorders",
+        "config/describe-configuration-recorder-status",
+        "ec2/describe-vpcs",
+        "ec2/describe-flow-logs",
+        "securityhub/describe-hub",
+        "elbv2/describe-load-balancers",
+        "apigateway/get-rest-apis",
+    ];
+    for f in failed {
         expected.insert(format!("{ACCOUNT}/eu-west-1/{f}.error.json"));
     }
     let mut got = files(dir.path());
@@ -819,7 +844,7 @@ fn an_unreachable_region_is_a_gap_and_the_others_are_complete() {
     let gaps = report["inputs"]["config"]["collection_gaps"]
         .as_array()
         .unwrap();
-    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    assert_eq!(gaps.len(), failed.len(), "{gaps:?}");
     assert!(gaps.iter().all(|g| g["region"] == "eu-west-1"));
     assert_no_secret(dir.path(), &[KEY, SECRET], &[&run.stdout, &run.stderr]);
 }
