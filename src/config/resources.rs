@@ -377,8 +377,9 @@ pub struct Resource {
     pub facts: Map<String, Value>,
     /// The file behind each fact (`""`: the file that lists the resource).
     pub files: BTreeMap<String, PathBuf>,
-    /// The key and value that name the resource in its files, for the line of a finding.
-    pub anchor: Option<(&'static str, String)>,
+    /// Keys and values that name the resource in its files (the first found in a file counts),
+    /// for the line of a finding.
+    pub anchors: Vec<(&'static str, String)>,
 }
 
 impl Resource {
@@ -501,7 +502,7 @@ fn config_recorder(raw: &RawResources, scope: &Scope, global: Value) -> Resource
         r.files.insert(String::new(), file.clone());
         r.files.insert("ConfigRecorder".into(), file.clone());
         if let Some(n) = &name {
-            r.anchor = Some(("name", n.clone()));
+            r.anchors.push(("name", n.clone()));
         }
     }
     if let Some((_, file)) = status {
@@ -527,6 +528,8 @@ fn security_hub(raw: &RawResources, scope: &Scope) -> Resource {
                 json!({"SecurityHub": {"Enabled": arn.is_some(), "HubArn": arn}}),
             );
             r.files.insert(String::new(), file.clone());
+            // In the error file, the line of its code.
+            r.anchors.push(("code", "InvalidAccessException".into()));
             r
         }
         None => resource("SecurityHub", scope, default, json!({ "SecurityHub": null })),
@@ -584,8 +587,11 @@ fn vpcs(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
             r.files.insert(String::new(), file.clone());
             if let Some((_, f)) = flows {
                 r.files.insert("FlowLogs".into(), f.clone());
+                r.files.insert("FlowLogCapturesRejected".into(), f.clone());
             }
-            r.anchor = Some(("VpcId", id));
+            // The VPC in the VPC list; in the flow-log list, its flow log, if it has one.
+            r.anchors.push(("VpcId", id.clone()));
+            r.anchors.push(("ResourceId", id));
             Some(r)
         })
         .collect()
@@ -622,7 +628,8 @@ fn load_balancers(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
             if let Some((_, f)) = attrs {
                 r.files.insert("AccessLogging".into(), f.clone());
             }
-            r.anchor = Some(("LoadBalancerName", name));
+            r.anchors.push(("LoadBalancerName", name));
+            r.anchors.push(("Key", "access_logs.s3.enabled".into()));
             Some(r)
         })
         .collect()
@@ -649,7 +656,7 @@ fn api_stages(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
                 json!({"RestApiId": id, "RestApiName": api.name, "AccessLogging": null}),
             );
             r.files.insert(String::new(), file.clone());
-            r.anchor = Some(("id", id));
+            r.anchors.push(("id", id));
             out.push(r);
             continue;
         };
@@ -670,7 +677,7 @@ fn api_stages(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
                        "AccessLogDestination": dest, "AccessLogging": dest.is_some()}),
             );
             r.files.insert(String::new(), sfile.clone());
-            r.anchor = Some(("stageName", stage));
+            r.anchors.push(("stageName", stage));
             out.push(r);
         }
     }
@@ -711,16 +718,9 @@ fn distributions(raw: &RawResources, account: &str) -> Vec<Resource> {
                 arn,
                 json!({"DistributionId": id, "DomainName": d.domain_name, "AccessLogging": logging}),
             );
-            match full {
-                Some((_, f)) => {
-                    r.files.insert(String::new(), f.clone());
-                    r.anchor = Some(("Id", id));
-                }
-                None => {
-                    r.files.insert(String::new(), file.clone());
-                    r.anchor = Some(("Id", id));
-                }
-            }
+            r.files
+                .insert(String::new(), full.map_or(file, |(_, f)| f).clone());
+            r.anchors.push(("Id", id));
             Some(r)
         })
         .collect()

@@ -297,7 +297,7 @@ fn evaluate_resources(p: &Policy, posture: &Posture) -> Outcome {
         let line = file.and_then(|f| {
             let keys = posture.key_lines.get(f)?;
             let anchors: Vec<(&str, &str)> =
-                r.anchor.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                r.anchors.iter().map(|(k, v)| (*k, v.as_str())).collect();
             crate::config::lines::line_within(keys, &anchors, field)
         });
         findings.push(Finding {
