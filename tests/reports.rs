@@ -323,7 +323,7 @@ fn the_manifest_fingerprints_every_input() {
             Some(std::fs::metadata(path).unwrap().len())
         );
     }
-    assert_eq!(manifest["policies"].as_array().unwrap().len(), 54);
+    assert_eq!(manifest["policies"].as_array().unwrap().len(), 60);
     let digest = manifest["policy_set_sha256"].as_str().unwrap();
     assert!(digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()));
     assert!(manifest["command_line"]
