@@ -579,8 +579,10 @@ fn the_html_report_of_the_samples_has_every_section() {
     for n in 1..=16 {
         status_of(&format!("4.{n}"), "");
     }
-    assert_eq!(status_of("3.3", "AWS Config"), "manual");
-    assert_eq!(status_of("3.7", "VPC flow"), "manual");
+    // Judged from the evidence: prod's recorder stopped in eu-west-1, its batch VPC unlogged.
+    assert_eq!(status_of("3.3", "AWS Config"), "fail");
+    assert_eq!(status_of("3.7", "VPC flow"), "fail");
+    assert_eq!(status_of("4.16", "Security Hub"), "fail");
     assert_eq!(status_of("3.2", "validation"), "fail");
     assert_eq!(status_of("10.1.1", "policies"), "manual");
     assert_eq!(status_of("10.6.1", "clocks"), "manual");
