@@ -462,8 +462,8 @@ fn collected_evidence_audits_to_exactly_the_seeded_misconfigurations() {
         "TA-CFG-016",
     ]
     .into_iter()
-        .map(String::from)
-        .collect();
+    .map(String::from)
+    .collect();
     expected.extend(other_monitoring);
     assert_eq!(failing(&report), expected);
     let resources = |id: &str| -> Vec<String> {

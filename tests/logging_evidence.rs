@@ -233,7 +233,10 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
     assert_eq!(
         flagged(&report, "TA-CFG-019"),
         [pair(
-            &format!("arn:aws:apigateway:us-east-1::/restapis/{}/stages/test", s("api")),
+            &format!(
+                "arn:aws:apigateway:us-east-1::/restapis/{}/stages/test",
+                s("api")
+            ),
             "us-east-1"
         )]
         .into()
@@ -344,7 +347,10 @@ fn a_malformed_logging_file_is_reported_by_name() {
         &acct.join("us-east-1/config/describe-configuration-recorders.json"),
         br#"{"ConfigurationRecorders": "all of them"}"#,
     );
-    write(&acct.join("eu-west-1/ec2/describe-vpcs.json"), b"{\"Vpcs\": [");
+    write(
+        &acct.join("eu-west-1/ec2/describe-vpcs.json"),
+        b"{\"Vpcs\": [",
+    );
     write(
         &acct.join("us-east-1/elbv2/load-balancer-attributes/web.json"),
         br#"{"Attributes": [{"Key": 7}]}"#,

@@ -328,13 +328,10 @@ mod shapes {
     }
 
     pub fn distribution(d: &aws_sdk_cloudfront::types::Distribution) -> Value {
-        let logging = d
-            .distribution_config()
-            .and_then(|c| c.logging())
-            .map(|l| {
-                json!({"Enabled": l.enabled(), "IncludeCookies": l.include_cookies(),
+        let logging = d.distribution_config().and_then(|c| c.logging()).map(|l| {
+            json!({"Enabled": l.enabled(), "IncludeCookies": l.include_cookies(),
                        "Bucket": l.bucket(), "Prefix": l.prefix()})
-            });
+        });
         json!({
             "Id": d.id(), "ARN": d.arn(), "Status": d.status(), "DomainName": d.domain_name(),
             "DistributionConfig": Obj::new().opt("Logging", logging).build(),

@@ -355,8 +355,7 @@ pub fn read_answer(path: &Path, code: &str, scope: &Option<Scope>, raw: &mut Raw
         && code == "InvalidAccessException";
     match (hub, scope) {
         (true, Some(scope)) => {
-            raw.hubs
-                .insert(scope.clone(), (None, path.to_path_buf()));
+            raw.hubs.insert(scope.clone(), (None, path.to_path_buf()));
             true
         }
         _ => false,
@@ -470,9 +469,16 @@ fn config_recorder(raw: &RawResources, scope: &Scope, global: Value) -> Resource
         Some(n) => format!("configuration recorder {n}"),
         None => format!("AWS Config in {}", scope.region),
     };
-    let mut r = resource("ConfigRecorder", scope, id, json!({ "ConfigRecorder": null }));
+    let mut r = resource(
+        "ConfigRecorder",
+        scope,
+        id,
+        json!({ "ConfigRecorder": null }),
+    );
     if let Some((rs, file)) = recorders {
-        let group = rec.and_then(|r| r.recording_group.clone()).unwrap_or_default();
+        let group = rec
+            .and_then(|r| r.recording_group.clone())
+            .unwrap_or_default();
         let recording = match (rec, status) {
             (None, _) => Some(false),
             (Some(_), Some((st, _))) => Some(
@@ -532,7 +538,12 @@ fn security_hub(raw: &RawResources, scope: &Scope) -> Resource {
             r.anchors.push(("code", "InvalidAccessException".into()));
             r
         }
-        None => resource("SecurityHub", scope, default, json!({ "SecurityHub": null })),
+        None => resource(
+            "SecurityHub",
+            scope,
+            default,
+            json!({ "SecurityHub": null }),
+        ),
     }
 }
 
@@ -553,7 +564,12 @@ fn not_collected(kind: &'static str, scope: &Scope, what: &str, fact: &str) -> R
 
 fn vpcs(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
     let Some((vpcs, file)) = raw.vpcs.get(scope) else {
-        return vec![not_collected("Vpc", scope, "VPCs", "FlowLogCapturesRejected")];
+        return vec![not_collected(
+            "Vpc",
+            scope,
+            "VPCs",
+            "FlowLogCapturesRejected",
+        )];
     };
     let flows = raw.flow_logs.get(scope);
     vpcs.iter()
