@@ -80,6 +80,15 @@ fn evidence_file(files: &BTreeMap<String, std::path::PathBuf>, path: &str) -> St
         .unwrap_or_else(|| "the configuration evidence".into())
 }
 
+/// The path (`Status.IsLogging`) of the first condition of `pattern` that fails on `json`.
+fn first_failing(pattern: &Pattern, json: &Value) -> String {
+    crate::filter::eval::failing_conditions(pattern, json)
+        .into_iter()
+        .next()
+        .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
+        .unwrap_or_default()
+}
+
 /// The file a configuration finding on `trail` rests on: that of the first condition the
 /// pattern fails on, else the trail's describe-trails output; and the line there that shows
 /// the value (or names the trail, when the value is not set).
@@ -89,11 +98,7 @@ fn finding_place(
     json: &Value,
     posture: &Posture,
 ) -> (Option<String>, Option<u32>) {
-    let first = crate::filter::eval::failing_conditions(pattern, json)
-        .into_iter()
-        .next()
-        .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
-        .unwrap_or_default();
+    let first = first_failing(pattern, json);
     let Some(file) = evidence_path(&trail.files, &first) else {
         return (None, None);
     };
@@ -287,11 +292,7 @@ fn evaluate_resources(p: &Policy, posture: &Posture) -> Outcome {
         if pattern.matches(&json) {
             continue;
         }
-        let first = crate::filter::eval::failing_conditions(pattern, &json)
-            .into_iter()
-            .next()
-            .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
-            .unwrap_or_default();
+        let first = first_failing(pattern, &json);
         let file = evidence_path(&r.files, &first);
         let field = first.rsplit('.').next().unwrap_or_default();
         let line = file.and_then(|f| {
