@@ -145,7 +145,9 @@ impl Out {
             let _ = std::fs::remove_file(self.root.join(rel));
         }
         let mut t = self.tally();
-        if crate::config::is_answer(&f.code) {
+        if crate::config::is_answer(&f.code)
+            || crate::config::resources::is_answer_at(Path::new(rel), &f.code)
+        {
             t.answers += 1;
         } else {
             t.gaps.push(Gap {

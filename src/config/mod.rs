@@ -228,8 +228,6 @@ pub fn is_answer(code: &str) -> bool {
             | "NoSuchPublicAccessBlockConfiguration"
             | "InsightNotEnabledException"
             | "TrailNotFoundException"
-            // Security Hub's describe-hub: the account is not subscribed in the region.
-            | "InvalidAccessException"
     )
 }
 

@@ -347,13 +347,19 @@ pub fn read(
     }
 }
 
-/// A collection error that is an answer here: Security Hub's `InvalidAccessException` on
-/// `describe-hub` says the account is not subscribed, i.e. Security Hub is off in the region.
-pub fn read_answer(path: &Path, code: &str, scope: &Option<Scope>, raw: &mut RawResources) -> bool {
-    let hub = super::stem(path) == "describe-hub.error"
+/// Whether a failed call, whose output would have been at `path`, is an answer: Security Hub's
+/// `InvalidAccessException` on `describe-hub` says the account is not subscribed, i.e. Security
+/// Hub is off in the region (the same code from another call is a gap).
+pub fn is_answer_at(path: &Path, code: &str) -> bool {
+    let stem = super::stem(path);
+    matches!(stem.as_str(), "describe-hub" | "describe-hub.error")
         && folders(path).0 == Some("securityhub")
-        && code == "InvalidAccessException";
-    match (hub, scope) {
+        && code == "InvalidAccessException"
+}
+
+/// A collection error that is an answer here (see [`is_answer_at`]), recorded as the fact.
+pub fn read_answer(path: &Path, code: &str, scope: &Option<Scope>, raw: &mut RawResources) -> bool {
+    match (is_answer_at(path, code), scope) {
         (true, Some(scope)) => {
             raw.hubs.insert(scope.clone(), (None, path.to_path_buf()));
             true
@@ -774,6 +780,19 @@ mod tests {
         for r in &rs {
             assert!(r.facts.values().all(Value::is_null), "{r:?}");
         }
+    }
+
+    #[test]
+    fn not_subscribed_is_an_answer_only_from_describe_hub() {
+        let hub = Path::new("o/111122223333/us-east-1/securityhub/describe-hub.json");
+        assert!(is_answer_at(hub, "InvalidAccessException"));
+        assert!(is_answer_at(
+            &hub.with_file_name("describe-hub.error.json"),
+            "InvalidAccessException"
+        ));
+        assert!(!is_answer_at(hub, "AccessDeniedException"));
+        let other = Path::new("o/111122223333/us-east-1/config/describe-hub.json");
+        assert!(!is_answer_at(other, "InvalidAccessException"));
     }
 
     #[test]
