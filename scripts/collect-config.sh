@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Collects CloudTrail configuration evidence with the aws CLI, in the layout `trailaudit audit
-# --config DIR` reads: DIR/<account>/<region>/<service>/<file>.json (S3 under region `global`).
+# --config DIR` reads: DIR/<account>/<region>/<service>/<file>.json (S3 and CloudFront under
+# region `global`).
 #
 #   scripts/collect-config.sh DIR [REGION...]      (default: every enabled region)
 #
@@ -54,6 +55,27 @@ for region in "${regions[@]}"; do
     topic_region=$(cut -d: -f4 <<< "$topic")
     save "$d/sns/subscriptions/${topic##*:}.json" aws sns list-subscriptions-by-topic --topic-arn "$topic" --region "$topic_region"
   done
+  # The rest of the logging section: AWS Config, VPC flow logs, Security Hub (InvalidAccessException
+  # means "not enabled"), and the access logging of load balancers and REST API stages.
+  save "$d/config/describe-configuration-recorders.json" aws configservice describe-configuration-recorders --region "$region"
+  save "$d/config/describe-configuration-recorder-status.json" aws configservice describe-configuration-recorder-status --region "$region"
+  save "$d/ec2/describe-vpcs.json" aws ec2 describe-vpcs --region "$region"
+  save "$d/ec2/describe-flow-logs.json" aws ec2 describe-flow-logs --region "$region"
+  save "$d/securityhub/describe-hub.json" aws securityhub describe-hub --region "$region"
+  save "$d/elbv2/describe-load-balancers.json" aws elbv2 describe-load-balancers --region "$region"
+  for lb in $(jq -r '.LoadBalancers[]?.LoadBalancerArn' "$d/elbv2/describe-load-balancers.json" 2>/dev/null || true); do
+    save "$d/elbv2/load-balancer-attributes/$(cut -d/ -f3 <<< "$lb").json" aws elbv2 describe-load-balancer-attributes --load-balancer-arn "$lb" --region "$region"
+  done
+  save "$d/apigateway/get-rest-apis.json" aws apigateway get-rest-apis --region "$region"
+  for api in $(jq -r '.items[]?.id' "$d/apigateway/get-rest-apis.json" 2>/dev/null || true); do
+    save "$d/apigateway/stages/$api.json" aws apigateway get-stages --rest-api-id "$api" --region "$region"
+  done
+done
+# CloudFront is global: once per account.
+g="$out/$account/global/cloudfront"
+save "$g/list-distributions.json" aws cloudfront list-distributions
+for id in $(jq -r '.DistributionList.Items[]?.Id' "$g/list-distributions.json" 2>/dev/null || true); do
+  save "$g/distributions/$id.json" aws cloudfront get-distribution --id "$id"
 done
 buckets=$(cat "$out/$account"/*/cloudtrail/describe-trails.json 2>/dev/null | jq -r '.trailList[]?.S3BucketName // empty' | sort -u)
 for bucket in $buckets; do

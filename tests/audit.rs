@@ -937,7 +937,7 @@ fn policy_commands() {
             .as_array()
             .unwrap()
             .len(),
-        54
+        60
     );
     // --framework lists only the policies mapped to it, every one of them.
     let policies = |args: &[&str]| -> Vec<Value> {

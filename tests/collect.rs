@@ -350,6 +350,16 @@ fn expected_files(seeded: &Seeded) -> BTreeSet<String> {
         format!("{a}/us-east-1/logs/describe-metric-filters.json"),
         format!("{a}/us-east-1/cloudwatch/describe-alarms.json"),
         format!("{a}/us-east-1/sns/subscriptions/security-alerts.json"),
+        // The rest of the logging section: no recorder, no load balancer, API or distribution
+        // is seeded, and Security Hub is not enabled (an answer, recorded as its error).
+        format!("{a}/us-east-1/config/describe-configuration-recorders.json"),
+        format!("{a}/us-east-1/config/describe-configuration-recorder-status.json"),
+        format!("{a}/us-east-1/ec2/describe-vpcs.json"),
+        format!("{a}/us-east-1/ec2/describe-flow-logs.json"),
+        format!("{a}/us-east-1/securityhub/describe-hub.error.json"),
+        format!("{a}/us-east-1/elbv2/describe-load-balancers.json"),
+        format!("{a}/us-east-1/apigateway/get-rest-apis.json"),
+        format!("{a}/global/cloudfront/list-distributions.json"),
     ]
     .into();
     for t in ["org-main", "no-validation", "no-kms"] {
@@ -443,10 +453,17 @@ fn collected_evidence_audits_to_exactly_the_seeded_misconfigurations() {
         .filter(|n| *n != 3)
         .map(|n| format!("TA-MON-4{n:02}"))
         .collect();
-    let mut expected: BTreeSet<String> = ["TA-CFG-002", "TA-CFG-003"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    // No Config recorder, moto's default VPC without a flow log, Security Hub off.
+    let mut expected: BTreeSet<String> = [
+        "TA-CFG-002",
+        "TA-CFG-003",
+        "TA-CFG-014",
+        "TA-CFG-015",
+        "TA-CFG-016",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     expected.extend(other_monitoring);
     assert_eq!(failing(&report), expected);
     let resources = |id: &str| -> Vec<String> {
@@ -576,13 +593,27 @@ fn access_denied_is_a_recorded_gap_and_everything_else_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let run = collect(&emu.endpoint, &key, &secret, dir.path(), &[]);
     assert_eq!(run.code, 2, "partial evidence: {}", run.stderr);
-    assert!(run.stderr.contains("1 call(s) failed"), "{}", run.stderr);
+    // The policy's one hole, and three calls moto itself refuses once it enforces IAM: it fails
+    // the signature check of Security Hub's and API Gateway's REST calls (SignatureDoesNotMatch,
+    // boto3's signatures too) and answers CloudFront's with an empty 403, whatever the policy
+    // says. AWS names these actions securityhub:DescribeHub, apigateway:GET and
+    // cloudfront:ListDistributions, as the README's policy does.
+    assert!(run.stderr.contains("4 call(s) failed"), "{}", run.stderr);
+    let emulator_refused = [
+        "us-east-1/securityhub/describe-hub",
+        "us-east-1/apigateway/get-rest-apis",
+        "global/cloudfront/list-distributions",
+    ];
     let alarms = format!("{ACCOUNT}/us-east-1/cloudwatch/describe-alarms.json");
     let mut expected = expected_files(&seeded);
     expected.remove(&alarms);
     expected.insert(format!(
         "{ACCOUNT}/us-east-1/cloudwatch/describe-alarms.error.json"
     ));
+    for f in emulator_refused {
+        expected.remove(&format!("{ACCOUNT}/{f}.json"));
+        expected.insert(format!("{ACCOUNT}/{f}.error.json"));
+    }
     // Without alarms, no topic is known: the script would not list subscriptions either.
     expected.remove(&format!(
         "{ACCOUNT}/us-east-1/sns/subscriptions/security-alerts.json"
@@ -604,9 +635,19 @@ fn access_denied_is_a_recorded_gap_and_everything_else_is_written() {
     assert_eq!(audit.code, 2, "partial evidence: {}", audit.stderr);
     let report = audit.json();
     assert_eq!(report["inputs"]["partial"], true);
-    let gaps = report["inputs"]["config"]["collection_gaps"]
+    let gaps: Vec<&Value> = report["inputs"]["config"]["collection_gaps"]
         .as_array()
-        .unwrap();
+        .unwrap()
+        .iter()
+        .filter(|g| {
+            let path = g["path"].as_str().unwrap();
+            let refused = emulator_refused.iter().any(|f| path.contains(f));
+            if refused {
+                assert_eq!(g["code"], "HttpStatus403", "{g}");
+            }
+            !refused
+        })
+        .collect();
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     assert_eq!(gaps[0]["code"], code);
     assert_eq!(
@@ -892,11 +933,19 @@ fn an_unreachable_region_is_a_gap_and_the_others_are_complete() {
     );
     // us-east-1 complete; in eu-west-1 every call failed and is recorded where its file would be.
     let mut expected = expected_files(&seeded);
-    for f in [
+    let failed = [
         "cloudtrail/describe-trails",
         "logs/describe-metric-filters",
         "cloudwatch/describe-alarms",
-    ] {
+        "config/describe-configuration-recorders",
+        "config/describe-configuration-recorder-status",
+        "ec2/describe-vpcs",
+        "ec2/describe-flow-logs",
+        "securityhub/describe-hub",
+        "elbv2/describe-load-balancers",
+        "apigateway/get-rest-apis",
+    ];
+    for f in failed {
         expected.insert(format!("{ACCOUNT}/eu-west-1/{f}.error.json"));
     }
     let mut got = files(dir.path());
@@ -918,7 +967,7 @@ fn an_unreachable_region_is_a_gap_and_the_others_are_complete() {
     let gaps = report["inputs"]["config"]["collection_gaps"]
         .as_array()
         .unwrap();
-    assert_eq!(gaps.len(), 3, "{gaps:?}");
+    assert_eq!(gaps.len(), failed.len(), "{gaps:?}");
     assert!(gaps.iter().all(|g| g["region"] == "eu-west-1"));
     assert_no_secret(dir.path(), &[KEY, SECRET], &[&run.stdout, &run.stderr]);
 }

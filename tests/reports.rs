@@ -323,7 +323,7 @@ fn the_manifest_fingerprints_every_input() {
             Some(std::fs::metadata(path).unwrap().len())
         );
     }
-    assert_eq!(manifest["policies"].as_array().unwrap().len(), 54);
+    assert_eq!(manifest["policies"].as_array().unwrap().len(), 60);
     let digest = manifest["policy_set_sha256"].as_str().unwrap();
     assert!(digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()));
     assert!(manifest["command_line"]
@@ -579,8 +579,10 @@ fn the_html_report_of_the_samples_has_every_section() {
     for n in 1..=16 {
         status_of(&format!("4.{n}"), "");
     }
-    assert_eq!(status_of("3.3", "AWS Config"), "manual");
-    assert_eq!(status_of("3.7", "VPC flow"), "manual");
+    // Judged from the evidence: prod's recorder stopped in eu-west-1, its batch VPC unlogged.
+    assert_eq!(status_of("3.3", "AWS Config"), "fail");
+    assert_eq!(status_of("3.7", "VPC flow"), "fail");
+    assert_eq!(status_of("4.16", "Security Hub"), "fail");
     assert_eq!(status_of("3.2", "validation"), "fail");
     assert_eq!(status_of("10.1.1", "policies"), "manual");
     assert_eq!(status_of("10.6.1", "clocks"), "manual");

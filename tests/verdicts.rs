@@ -426,7 +426,7 @@ fn every_run_prints_a_verdict() {
     assert_eq!(run.code, 1);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(
-        lines[0].starts_with("54 policies: 39 fail, 14 pass, 0 not applicable, 1 no evidence"),
+        lines[0].starts_with("60 policies: 45 fail, 14 pass, 0 not applicable, 1 no evidence"),
         "{}",
         run.stdout
     );
@@ -455,7 +455,7 @@ fn every_run_prints_a_verdict() {
         "json".as_ref(),
     ]);
     assert!(
-        run.stderr.contains("54 policies: 39 fail"),
+        run.stderr.contains("60 policies: 45 fail"),
         "{}",
         run.stderr
     );

@@ -201,18 +201,23 @@ fn explain(set: &PolicySet, p: &policy::Policy) -> String {
             applies_to,
             ..
         } => {
-            let _ = writeln!(s, "  pattern:  {text}  (over each trail's Posture)");
+            let (over, what) = match scope {
+                policy::ConfigScope::EachResource => ("each resource", "resources"),
+                _ => ("each trail's Posture", "trails"),
+            };
+            let _ = writeln!(s, "  pattern:  {text}  (over {over})");
             let _ = writeln!(
                 s,
                 "  scope:    {}",
-                if *scope == policy::ConfigScope::AnyTrail {
-                    "each account needs one matching trail"
-                } else {
-                    "every trail must match"
+                match scope {
+                    policy::ConfigScope::AnyTrail => "each account needs one matching trail",
+                    policy::ConfigScope::EachTrail => "every trail must match",
+                    policy::ConfigScope::EachResource =>
+                        "every resource it applies to, in every region in scope, must match",
                 }
             );
             if let Some((_, t)) = applies_to {
-                let _ = writeln!(s, "  applies to trails matching: {t}");
+                let _ = writeln!(s, "  applies to {what} matching: {t}");
             }
             if !requires.is_empty() {
                 let _ = writeln!(s, "  needs evidence of: {}", requires.join(", "));

@@ -1,12 +1,15 @@
 //! Live collection through the AWS SDK: the same evidence as `scripts/collect-config.sh`, file
 //! for file, in the layout `config::load` reads (`DIR/<account>/<region>/<service>/<file>.json`,
 //! S3 under `global`), each file the JSON the aws CLI prints for that call. Optionally the event
-//! history too: LookupEvents pages and the trail bucket's log and digest files.
+//! history too: LookupEvents pages and the trail bucket's log and digest files. Beside the
+//! trails, the rest of the logging evidence ([`logging`]): AWS Config, VPC flow logs, Security
+//! Hub, and the access logging of CloudFront, load balancers and API Gateway stages.
 //!
 //! A call that fails is written as `<file>.error.json` and collection goes on; the caller gets
 //! the list of gaps. Credentials are only ever handed to the SDK: nothing here formats them.
 
 pub mod bucket;
+pub mod logging;
 pub mod lookup;
 pub mod out;
 pub mod shape;
@@ -172,6 +175,25 @@ impl Sdk {
     pub fn athena(&self, region: &str) -> aws_sdk_athena::Client {
         aws_sdk_athena::Client::new(&self.conf(region))
     }
+    pub fn config(&self, region: &str) -> aws_sdk_config::Client {
+        aws_sdk_config::Client::new(&self.conf(region))
+    }
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.conf(region))
+    }
+    pub fn securityhub(&self, region: &str) -> aws_sdk_securityhub::Client {
+        aws_sdk_securityhub::Client::new(&self.conf(region))
+    }
+    pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.conf(region))
+    }
+    pub fn apigateway(&self, region: &str) -> aws_sdk_apigateway::Client {
+        aws_sdk_apigateway::Client::new(&self.conf(region))
+    }
+    /// CloudFront is global; its API is in us-east-1.
+    pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
+        aws_sdk_cloudfront::Client::new(&self.conf("us-east-1"))
+    }
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::from(&self.conf(region))
             .force_path_style(self.path_style)
@@ -238,6 +260,10 @@ pub async fn run_with(
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let r = region::collect(&sdk, &out, &region, lookup.then_some((start, now))).await;
+            let r = match r {
+                Ok(found) => logging::region(&sdk, &out, &region).await.map(|()| found),
+                Err(e) => Err(e),
+            };
             progress.step(&region);
             r.map(|r| (region, r))
         });
@@ -262,6 +288,8 @@ pub async fn run_with(
         found.buckets.extend(r.buckets);
     }
     lookup_dirs.sort();
+
+    logging::global(sdk, &out).await?;
 
     // The trail buckets, as the script does: every bucket any describe-trails output names.
     let s3 = sdk.s3(home.as_deref().unwrap_or("us-east-1"));

@@ -174,6 +174,7 @@ impl Out {
             .unwrap_or_default();
         if elsewhere
             || crate::config::is_answer(&f.code)
+            || crate::config::resources::is_answer_at(Path::new(rel), &f.code)
             || crate::config::foreign_trail_call(&operation, account)
         {
             t.answers += 1;

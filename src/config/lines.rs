@@ -112,12 +112,21 @@ pub fn index(bytes: &[u8]) -> Vec<KeyAt> {
 /// when the file names it, else anywhere in the file; when the field is not there, the line
 /// that names the trail.
 pub fn line_of(keys: &[KeyAt], arn: &str, name: &str, field: &str) -> Option<u32> {
+    let anchors = [("TrailARN", arn), ("Name", name)];
+    line_within(keys, &anchors, field)
+}
+
+/// The line that shows `field` within the object named by the first of `anchors` (a key and
+/// its string value, such as `VpcId` and `vpc-0a1b`) found in the file, else anywhere in it;
+/// when the field is not there, the line where that object starts.
+pub fn line_within(keys: &[KeyAt], anchors: &[(&str, &str)], field: &str) -> Option<u32> {
     let anchor = keys
         .iter()
         .find(|k| {
             let key = k.path.last().map(String::as_str);
-            (key == Some("TrailARN") && k.text.as_deref() == Some(arn))
-                || (key == Some("Name") && !name.is_empty() && k.text.as_deref() == Some(name))
+            anchors.iter().any(|(name, value)| {
+                key == Some(*name) && !value.is_empty() && k.text.as_deref() == Some(*value)
+            })
         })
         .map(|k| &k.path[..k.path.len() - 1]);
     let within =

@@ -10,6 +10,7 @@
 pub mod aws;
 pub mod lines;
 pub mod posture;
+pub mod resources;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,17 @@ pub enum Kind {
     KeyRotation,
     CallerIdentity,
     PublicKeys,
+    ConfigRecorders,
+    ConfigRecorderStatus,
+    Vpcs,
+    FlowLogs,
+    SecurityHub,
+    Distributions,
+    Distribution,
+    LoadBalancers,
+    LoadBalancerAttributes,
+    RestApis,
+    Stages,
     /// An API call that failed during collection, recorded as a gap in the evidence.
     CollectionError,
 }
@@ -92,7 +104,23 @@ impl ConfigEvidence {
     }
 
     pub fn posture(&self) -> Posture {
-        posture::assemble(&self.raw)
+        let mut p = posture::assemble(&self.raw);
+        p.resources = resources::assemble(&self.raw.resources, &self.scopes());
+        p
+    }
+
+    /// Each account and region with a recognised file: the regions in scope.
+    fn scopes(&self) -> std::collections::BTreeSet<Scope> {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.outcome, ConfigOutcome::Recognised { .. }))
+            .filter_map(|f| {
+                Some(Scope {
+                    account: f.account.clone()?,
+                    region: f.region.clone()?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -124,6 +152,8 @@ pub struct RawConfig {
     /// Key id or ARN -> rotation enabled, and the file that says so.
     pub key_rotation: BTreeMap<String, (bool, PathBuf)>,
     pub caller: Vec<(Scope, aws::CallerIdentity)>,
+    /// Config recorders, flow logs, Security Hub, front ends' access logs.
+    pub resources: resources::RawResources,
     /// Every recognised file's keys with their lines, for findings to point at.
     pub key_lines: BTreeMap<PathBuf, Vec<lines::KeyAt>>,
 }
@@ -440,6 +470,8 @@ fn read(
         Kind::CallerIdentity
     } else if has("PublicKeyList") {
         Kind::PublicKeys
+    } else if let Some(kind) = resources::read(path, o, scope, &mut raw.resources) {
+        kind?
     } else if let Some(err) = o.get("trailauditCollectionError") {
         let s = |k: &str| {
             err.get(k)
@@ -472,6 +504,9 @@ fn read(
                 return Ok(Kind::PublicAccessBlock);
             }
             "InsightNotEnabledException" => return Ok(Kind::InsightSelectors),
+            code if resources::read_answer(path, code, scope, &mut raw.resources) => {
+                return Ok(Kind::SecurityHub)
+            }
             _ => {}
         }
         gaps.push(CollectionGap {

@@ -29,6 +29,9 @@ pub struct Posture {
     /// Accounts the configuration evidence covers.
     pub accounts: Vec<String>,
     pub trails: Vec<TrailPosture>,
+    /// Config recorders, VPCs, Security Hub, front ends: what resource policies judge.
+    #[serde(skip)]
+    pub resources: Vec<super::resources::Resource>,
     /// Each evidence file's keys with their lines: where a finding's value is shown.
     #[serde(skip)]
     pub key_lines: BTreeMap<PathBuf, Vec<super::lines::KeyAt>>,
@@ -313,6 +316,7 @@ pub fn assemble(raw: &RawConfig) -> Posture {
         accounts: accounts.into_iter().collect(),
         trails: trails.into_values().collect(),
         key_lines: raw.key_lines.clone(),
+        resources: Vec::new(),
     }
 }
 

@@ -21,6 +21,15 @@ fn known(value: &Value, path: &str) -> bool {
 /// What a trail's evidence says where the policy's pattern fails on it, and which file says
 /// it: `Status.IsLogging: false in 210987654321/us-east-1/cloudtrail/trail-status/prod-legacy.json`.
 fn observed(pattern: &Pattern, trail: &crate::config::TrailPosture, json: &Value) -> String {
+    observed_in(pattern, &trail.files, json)
+}
+
+/// [`observed`] for anything whose facts come from `files` (a trail's, a resource's).
+fn observed_in(
+    pattern: &Pattern,
+    files: &BTreeMap<String, std::path::PathBuf>,
+    json: &Value,
+) -> String {
     // Facts from one file are named together, then the file.
     let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
     for c in crate::filter::eval::failing_conditions(pattern, json) {
@@ -34,7 +43,7 @@ fn observed(pattern: &Pattern, trail: &crate::config::TrailPosture, json: &Value
             },
             None => format!("does not satisfy `{c}`"),
         };
-        let file = evidence_file(trail, &path);
+        let file = evidence_file(files, &path);
         let fact = format!("{path}: {value}");
         match by_file.iter_mut().find(|(f, _)| *f == file) {
             Some((_, facts)) => facts.push(fact),
@@ -51,25 +60,33 @@ fn observed(pattern: &Pattern, trail: &crate::config::TrailPosture, json: &Value
 /// The file behind a Posture path: that of its most specific part with a file of its own
 /// (`Bucket.Public`, `Status`), else describe-trails'.
 fn evidence_path<'t>(
-    trail: &'t crate::config::TrailPosture,
+    files: &'t BTreeMap<String, std::path::PathBuf>,
     path: &str,
 ) -> Option<&'t std::path::PathBuf> {
-    trail
-        .files
+    files
         .iter()
         .filter(|(part, _)| {
             !part.is_empty() && (path == part.as_str() || path.starts_with(&format!("{part}.")))
         })
         .max_by_key(|(part, _)| part.len())
-        .or_else(|| trail.files.get_key_value(""))
+        .or_else(|| files.get_key_value(""))
         .map(|(_, f)| f)
 }
 
 /// [`evidence_path`] as a finding names it.
-fn evidence_file(trail: &crate::config::TrailPosture, path: &str) -> String {
-    evidence_path(trail, path)
+fn evidence_file(files: &BTreeMap<String, std::path::PathBuf>, path: &str) -> String {
+    evidence_path(files, path)
         .map(|f| crate::config::evidence_name(f))
         .unwrap_or_else(|| "the configuration evidence".into())
+}
+
+/// The path (`Status.IsLogging`) of the first condition of `pattern` that fails on `json`.
+fn first_failing(pattern: &Pattern, json: &Value) -> String {
+    crate::filter::eval::failing_conditions(pattern, json)
+        .into_iter()
+        .next()
+        .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
+        .unwrap_or_default()
 }
 
 /// The file a configuration finding on `trail` rests on: that of the first condition the
@@ -81,12 +98,8 @@ fn finding_place(
     json: &Value,
     posture: &Posture,
 ) -> (Option<String>, Option<u32>) {
-    let first = crate::filter::eval::failing_conditions(pattern, json)
-        .into_iter()
-        .next()
-        .map(|c| c.selector.to_string().trim_start_matches("$.").to_string())
-        .unwrap_or_default();
-    let Some(file) = evidence_path(trail, &first) else {
+    let first = first_failing(pattern, json);
+    let Some(file) = evidence_path(&trail.files, &first) else {
         return (None, None);
     };
     let field = first.rsplit('.').next().unwrap_or_default();
@@ -114,6 +127,9 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
     else {
         return Outcome::not_applicable("not a config policy");
     };
+    if *scope == ConfigScope::EachResource {
+        return evaluate_resources(p, posture);
+    }
     if posture.trails.is_empty() {
         let mut o = Outcome::from_findings(Vec::new());
         if *scope == ConfigScope::AnyTrail && !posture.accounts.is_empty() {
@@ -320,6 +336,74 @@ pub fn evaluate_config(p: &Policy, posture: &Posture) -> Outcome {
     };
     o.judged_on.evidence_needed_from = needed.into_iter().collect();
     o
+}
+
+/// A resource policy: every resource its `applies_to` selects must match its pattern; one
+/// finding per resource that does not, and a resource whose `requires` facts were not
+/// collected is not judged (so a region without the evidence is never a pass).
+fn evaluate_resources(p: &Policy, posture: &Posture) -> Outcome {
+    let Check::Config {
+        pattern,
+        requires,
+        applies_to,
+        ..
+    } = &p.check
+    else {
+        return Outcome::not_applicable("not a config policy");
+    };
+    let (mut judged, mut skipped, mut findings) = (0, Vec::new(), Vec::new());
+    for r in &posture.resources {
+        let json = r.to_json();
+        if applies_to.as_ref().is_some_and(|(a, _)| !a.matches(&json)) {
+            continue;
+        }
+        let missing: Vec<&str> = requires
+            .iter()
+            .filter(|k| !known(&json, k))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            skipped.push(format!(
+                "{} ({}, {}: no {} evidence)",
+                r.id,
+                r.account,
+                r.region,
+                missing.join(", ")
+            ));
+            continue;
+        }
+        judged += 1;
+        if pattern.matches(&json) {
+            continue;
+        }
+        let first = first_failing(pattern, &json);
+        let file = evidence_path(&r.files, &first);
+        let field = first.rsplit('.').next().unwrap_or_default();
+        let line = file.and_then(|f| {
+            let keys = posture.key_lines.get(f)?;
+            let anchors: Vec<(&str, &str)> =
+                r.anchors.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            crate::config::lines::line_within(keys, &anchors, field)
+        });
+        findings.push(Finding {
+            account: r.account.clone(),
+            region: r.region.clone(),
+            resource: r.id.clone(),
+            message: message::bounded(observed_in(pattern, &r.files, &json)),
+            file: file.map(|f| f.display().to_string()),
+            line,
+            ..Finding::default()
+        });
+    }
+    if judged == 0 && findings.is_empty() && skipped.is_empty() {
+        // The listings were collected and name none: nothing to judge.
+        return Outcome::not_applicable("no resource this policy applies to");
+    }
+    let warnings = skipped.iter().map(|s| format!("not judged: {s}")).collect();
+    Outcome {
+        warnings,
+        ..Outcome::from_findings(findings).judged_resources(judged, skipped)
+    }
 }
 
 /// How a filter misses the control's events that it catches none of: the event it comes

@@ -221,8 +221,9 @@ struct CheckFile {
     /// Event policies: the policy claims that something changed, so each finding tells the
     /// changes AWS carried out from the attempts it refused (`errorCode`).
     change: Option<bool>,
-    /// Config policies: `each-trail` (every trail must match) or `any-trail` (each account
-    /// needs one trail that matches).
+    /// Config policies: `each-trail` (every trail must match), `any-trail` (each account
+    /// needs one trail that matches) or `each-resource` (every resource `applies_to` selects
+    /// must match).
     scope: Option<String>,
     /// Config policies: Posture paths that must be known for a trail to be judged.
     requires: Option<Vec<String>>,
@@ -307,6 +308,8 @@ impl Example {
 pub enum ConfigScope {
     EachTrail,
     AnyTrail,
+    /// Every resource its `applies_to` selects (VPCs, regions' Config recorders, ...).
+    EachResource,
 }
 
 #[derive(Debug, Clone)]
@@ -729,10 +732,11 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
             let scope = match c.scope.as_deref() {
                 Some("each-trail") | None => Some(ConfigScope::EachTrail),
                 Some("any-trail") => Some(ConfigScope::AnyTrail),
+                Some("each-resource") => Some(ConfigScope::EachResource),
                 Some(other) => {
                     errors.push(err(
                         "check.scope",
-                        format!("{other:?}: use `each-trail` or `any-trail`"),
+                        format!("{other:?}: use `each-trail`, `any-trail` or `each-resource`"),
                     ));
                     None
                 }

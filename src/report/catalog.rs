@@ -182,6 +182,7 @@ pub const CONTROLS: &[Control] = &[
     ("nist-800-53-r5", "AU-10", "Non-repudiation", N),
     ("nist-800-53-r5", "AU-11", "Audit Record Retention", N),
     ("nist-800-53-r5", "AU-12", "Audit Record Generation", N),
+    ("nist-800-53-r5", "CM-8", "System Component Inventory", N),
     ("nist-800-53-r5", "IA-2(1)", "Identification and Authentication: Multi-factor Authentication to Privileged Accounts", N),
     ("nist-800-53-r5", "SC-28", "Protection of Information at Rest", N),
     ("nist-800-53-r5", "SI-4", "System Monitoring", N),
@@ -203,6 +204,7 @@ pub const CONTROLS: &[Control] = &[
     ("fedramp-moderate-r5", "AU-9(4)", "Protection of Audit Information: Access by Subset of Privileged Users", N),
     ("fedramp-moderate-r5", "AU-11", "Audit Record Retention", N),
     ("fedramp-moderate-r5", "AU-12", "Audit Record Generation", N),
+    ("fedramp-moderate-r5", "CM-8", "System Component Inventory", N),
     ("fedramp-moderate-r5", "IA-2(1)", "Identification and Authentication: Multi-factor Authentication to Privileged Accounts", N),
     ("fedramp-moderate-r5", "SC-28", "Protection of Information at Rest", N),
     ("fedramp-moderate-r5", "SI-4", "System Monitoring", N),
@@ -240,6 +242,10 @@ pub const CONTROLS: &[Control] = &[
     ("aws-fsbp", "CloudWatch.12", "Metric filter and alarm: network gateway changes", N),
     ("aws-fsbp", "CloudWatch.13", "Metric filter and alarm: route table changes", N),
     ("aws-fsbp", "CloudWatch.14", "Metric filter and alarm: VPC changes", N),
+    ("aws-fsbp", "Config.1", "AWS Config enabled, recording with the service-linked role", N),
+    ("aws-fsbp", "EC2.6", "VPC flow logging enabled in all VPCs", N),
+    ("aws-fsbp", "CloudFront.5", "CloudFront distributions have logging enabled", N),
+    ("aws-fsbp", "ELB.5", "Application and Classic Load Balancers logging enabled", N),
 ];
 
 /// The catalogued controls of `framework`, in the standard's order.

@@ -134,6 +134,53 @@ pub struct ConfigSpec {
     pub buckets: Vec<BucketSpec>,
     pub monitoring: Vec<MonitoringSpec>,
     pub kms_rotation: bool,
+    /// AWS Config, flow logs, Security Hub and front ends' access logging.
+    pub services: ServicesSpec,
+}
+
+/// The logging evidence beyond the trails, in every account and region of the spec: a Config
+/// recorder of all resource types (global ones in the first region), a default VPC with an
+/// `ALL` flow log, Security Hub on; less the exceptions listed, plus the front ends listed.
+#[derive(Debug, Clone, Default)]
+pub struct ServicesSpec {
+    /// `(account, region)` where the recorder is stopped.
+    pub recorder_stopped: Vec<(String, String)>,
+    /// `(account, region)` where Security Hub is not enabled.
+    pub hub_off: Vec<(String, String)>,
+    /// `(account, region, vpc id)`: VPCs beside the default one, without a flow log.
+    pub unlogged_vpcs: Vec<(String, String, String)>,
+    /// `(account, id, logging)`.
+    pub distributions: Vec<(String, String, bool)>,
+    /// `(account, region, name, type, access logging)`.
+    pub load_balancers: Vec<(String, String, String, String, bool)>,
+    /// `(account, region, REST API id, API name, stage, access logging)`.
+    pub stages: Vec<(String, String, String, String, String, bool)>,
+}
+
+impl ServicesSpec {
+    /// One front end of each kind, each logging.
+    pub fn compliant(account: &str) -> ServicesSpec {
+        let a = account.to_string();
+        ServicesSpec {
+            distributions: vec![(a.clone(), "E1EXAMPLEWEB".into(), true)],
+            load_balancers: vec![(
+                a.clone(),
+                "us-east-1".into(),
+                "web".into(),
+                "application".into(),
+                true,
+            )],
+            stages: vec![(
+                a,
+                "us-east-1".into(),
+                "a1b2c3d4e5".into(),
+                "orders".into(),
+                "prod".into(),
+                true,
+            )],
+            ..ServicesSpec::default()
+        }
+    }
 }
 
 /// CIS v3.0's metric filter patterns for 4.1 to 4.15, as its remediation prints them, except
@@ -200,6 +247,7 @@ impl ConfigSpec {
             }],
             trails: vec![trail],
             kms_rotation: true,
+            services: ServicesSpec::compliant(account),
         }
     }
 
@@ -305,6 +353,55 @@ impl ConfigSpec {
             }],
             trails: vec![org, legacy, devtrail],
             kms_rotation: true,
+            services: ServicesSpec {
+                // Stopped in eu-west-1 by whoever stopped it; Security Hub never enabled in dev's
+                // eu-west-1.
+                recorder_stopped: vec![(prod.into(), "eu-west-1".into())],
+                hub_off: vec![(dev.into(), "eu-west-1".into())],
+                unlogged_vpcs: vec![(
+                    prod.into(),
+                    "us-east-1".into(),
+                    "vpc-0b7e2c41d9a3f5e08".into(),
+                )],
+                distributions: vec![
+                    (prod.into(), "E1NWSTOREFRONT1".into(), true),
+                    (prod.into(), "E2NWASSETSCDN2".into(), false),
+                ],
+                load_balancers: vec![
+                    (
+                        prod.into(),
+                        "us-east-1".into(),
+                        "storefront-alb".into(),
+                        "application".into(),
+                        true,
+                    ),
+                    (
+                        prod.into(),
+                        "us-east-1".into(),
+                        "ingest-nlb".into(),
+                        "network".into(),
+                        false,
+                    ),
+                ],
+                stages: vec![
+                    (
+                        prod.into(),
+                        "us-east-1".into(),
+                        "k3x9q2w7ab".into(),
+                        "orders-api".into(),
+                        "prod".into(),
+                        true,
+                    ),
+                    (
+                        prod.into(),
+                        "us-east-1".into(),
+                        "k3x9q2w7ab".into(),
+                        "orders-api".into(),
+                        "staging".into(),
+                        false,
+                    ),
+                ],
+            },
         }
     }
 }
@@ -527,6 +624,7 @@ pub fn write(spec: &ConfigSpec, out: &Path) -> io::Result<u64> {
             &logging,
         )?;
     }
+    n += write_services(spec, out)?;
     for m in &spec.monitoring {
         let Some(t) = spec.trails.iter().find(|t| t.name == m.trail) else {
             continue;
@@ -579,6 +677,198 @@ pub fn write(spec: &ConfigSpec, out: &Path) -> io::Result<u64> {
                 region,
                 &format!("sns/subscriptions/{}.json", topic.name),
                 &json!({ "Subscriptions": subs }),
+            )?;
+        }
+    }
+    Ok(n)
+}
+
+/// A deterministic resource id from its account and region: `vpc-` and 17 hex digits.
+fn hex_id(prefix: &str, account: &str, region: &str) -> String {
+    let h = crate::events::Fingerprint::of(format!("{account}/{region}").as_bytes()).sha256;
+    format!("{prefix}-{}", &h[..17])
+}
+
+/// The files `collect` writes for AWS Config, VPCs, Security Hub and the front ends.
+fn write_services(spec: &ConfigSpec, out: &Path) -> io::Result<u64> {
+    let sv = &spec.services;
+    let mut n = 0;
+    let at =
+        |list: &[(String, String)], a: &str, r: &str| list.iter().any(|(x, y)| x == a && y == r);
+    for account in &spec.accounts {
+        for (i, region) in spec.regions.iter().enumerate() {
+            let role = format!("arn:aws:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig");
+            n += put(
+                out,
+                account,
+                region,
+                "config/describe-configuration-recorders.json",
+                &json!({
+                "ConfigurationRecorders": [{"name": "default", "roleARN": role,
+                    "recordingGroup": {"allSupported": true, "includeGlobalResourceTypes": i == 0, "resourceTypes": []}}]}),
+            )?;
+            let recording = !at(&sv.recorder_stopped, account, region);
+            let mut status = json!({"name": "default", "recording": recording, "lastStatus": "SUCCESS",
+                "lastStartTime": "2026-01-05T09:30:00+00:00", "lastStatusChangeTime": "2026-09-30T23:00:00+00:00"});
+            if !recording {
+                status["lastStopTime"] = json!("2026-08-19T11:04:51+00:00");
+            }
+            n += put(
+                out,
+                account,
+                region,
+                "config/describe-configuration-recorder-status.json",
+                &json!({"ConfigurationRecordersStatus": [status]}),
+            )?;
+
+            let default_vpc = hex_id("vpc", account, region);
+            let mut vpcs = vec![
+                json!({"VpcId": default_vpc, "OwnerId": account, "CidrBlock": "172.31.0.0/16", "State": "available", "IsDefault": true}),
+            ];
+            for (a, r, id) in &sv.unlogged_vpcs {
+                if a == account && r == region {
+                    vpcs.push(json!({"VpcId": id, "OwnerId": account, "CidrBlock": "10.20.0.0/16", "State": "available", "IsDefault": false}));
+                }
+            }
+            n += put(
+                out,
+                account,
+                region,
+                "ec2/describe-vpcs.json",
+                &json!({ "Vpcs": vpcs }),
+            )?;
+            n += put(
+                out,
+                account,
+                region,
+                "ec2/describe-flow-logs.json",
+                &json!({"FlowLogs": [{
+                "FlowLogId": hex_id("fl", account, region), "ResourceId": default_vpc, "TrafficType": "ALL",
+                "FlowLogStatus": "ACTIVE", "DeliverLogsStatus": "SUCCESS", "LogDestinationType": "s3",
+                "LogDestination": format!("arn:aws:s3:::northwind-flow-logs-{account}")}]}),
+            )?;
+
+            if at(&sv.hub_off, account, region) {
+                n += put(
+                    out,
+                    account,
+                    region,
+                    "securityhub/describe-hub.error.json",
+                    &json!({"trailauditCollectionError": {
+                    "operation": format!("aws securityhub describe-hub --region {region}"), "code": "InvalidAccessException",
+                    "message": "An error occurred (InvalidAccessException) when calling the DescribeHub operation: Account is not subscribed to AWS Security Hub"}}),
+                )?;
+            } else {
+                n += put(
+                    out,
+                    account,
+                    region,
+                    "securityhub/describe-hub.json",
+                    &json!({
+                    "HubArn": format!("arn:aws:securityhub:{region}:{account}:hub/default"),
+                    "SubscribedAt": "2026-01-05T09:40:00.000Z", "AutoEnableControls": true}),
+                )?;
+            }
+
+            let lbs: Vec<_> = sv
+                .load_balancers
+                .iter()
+                .filter(|l| &l.0 == account && &l.1 == region)
+                .collect();
+            let arn = |name: &str, kind: &str| {
+                let short = if kind == "network" { "net" } else { "app" };
+                format!("arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/{short}/{name}/{}", &hex_id("", account, name)[1..17])
+            };
+            let listed: Vec<Value> = lbs.iter().map(|(_, _, name, kind, _)| json!({
+                "LoadBalancerArn": arn(name, kind), "LoadBalancerName": name, "Scheme": "internet-facing",
+                "VpcId": default_vpc, "Type": kind})).collect();
+            n += put(
+                out,
+                account,
+                region,
+                "elbv2/describe-load-balancers.json",
+                &json!({ "LoadBalancers": listed }),
+            )?;
+            for (_, _, name, _, logging) in &lbs {
+                n += put(
+                    out,
+                    account,
+                    region,
+                    &format!("elbv2/load-balancer-attributes/{name}.json"),
+                    &json!({"Attributes": [
+                    {"Key": "access_logs.s3.enabled", "Value": logging.to_string()},
+                    {"Key": "access_logs.s3.bucket", "Value": if *logging { format!("northwind-elb-logs-{account}") } else { String::new() }},
+                    {"Key": "access_logs.s3.prefix", "Value": ""},
+                    {"Key": "deletion_protection.enabled", "Value": "true"}]}),
+                )?;
+            }
+
+            let stages: Vec<_> = sv
+                .stages
+                .iter()
+                .filter(|s| &s.0 == account && &s.1 == region)
+                .collect();
+            let mut apis: Vec<(&String, &String)> = stages.iter().map(|s| (&s.2, &s.3)).collect();
+            apis.dedup();
+            let items: Vec<Value> = apis
+                .iter()
+                .map(|(id, name)| json!({"id": id, "name": name}))
+                .collect();
+            n += put(
+                out,
+                account,
+                region,
+                "apigateway/get-rest-apis.json",
+                &json!({ "items": items }),
+            )?;
+            for (id, _) in &apis {
+                let item: Vec<Value> = stages.iter().filter(|s| &s.2 == *id).map(|s| {
+                    let mut st = json!({"stageName": s.4, "deploymentId": "d7f3k2", "methodSettings": {}});
+                    if s.5 {
+                        st["accessLogSettings"] = json!({"format": "$context.requestId $context.identity.sourceIp $context.httpMethod $context.resourcePath $context.status",
+                            "destinationArn": format!("arn:aws:logs:{region}:{account}:log-group:api-gateway-access-{}", s.3)});
+                    }
+                    st
+                }).collect();
+                n += put(
+                    out,
+                    account,
+                    region,
+                    &format!("apigateway/stages/{id}.json"),
+                    &json!({ "item": item }),
+                )?;
+            }
+        }
+        let dists: Vec<_> = sv
+            .distributions
+            .iter()
+            .filter(|d| &d.0 == account)
+            .collect();
+        let domain = |id: &str| format!("d{}.cloudfront.net", &hex_id("", account, id)[1..14]);
+        let items: Vec<Value> = dists.iter().map(|(_, id, _)| json!({"Id": id,
+            "ARN": format!("arn:aws:cloudfront::{account}:distribution/{id}"), "DomainName": domain(id),
+            "Status": "Deployed", "Enabled": true})).collect();
+        n += put(
+            out,
+            account,
+            "global",
+            "cloudfront/list-distributions.json",
+            &json!({"DistributionList": {"Quantity": items.len(), "Items": items}}),
+        )?;
+        for (_, id, logging) in &dists {
+            let log = if *logging {
+                json!({"Enabled": true, "IncludeCookies": false, "Bucket": format!("northwind-cdn-logs-{account}.s3.amazonaws.com"), "Prefix": format!("{id}/")})
+            } else {
+                json!({"Enabled": false, "IncludeCookies": false, "Bucket": "", "Prefix": ""})
+            };
+            n += put(
+                out,
+                account,
+                "global",
+                &format!("cloudfront/distributions/{id}.json"),
+                &json!({"ETag": "E2QWRUHEXAMPLE",
+                "Distribution": {"Id": id, "ARN": format!("arn:aws:cloudfront::{account}:distribution/{id}"),
+                    "Status": "Deployed", "DomainName": domain(id), "DistributionConfig": {"Logging": log}}}),
             )?;
         }
     }

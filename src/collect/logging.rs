@@ -1,0 +1,340 @@
+//! The logging evidence beyond CloudTrail, as `scripts/collect-config.sh` writes it: per region
+//! AWS Config's recorders and their status, VPCs and their flow logs, Security Hub's hub, load
+//! balancers and their attributes, REST APIs and their stages; CloudFront's distributions once
+//! per account, under `global`. Each file is the JSON the aws CLI prints for the call.
+
+use super::out::component;
+use super::shape::Obj;
+use super::{CollectError, Failure, Out, Sdk};
+use serde_json::{json, Value};
+
+/// One region's files.
+pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectError> {
+    let rg = format!("--region {region}");
+
+    let cfg = sdk.config(region);
+    let file = format!("{region}/config/describe-configuration-recorders.json");
+    match cfg.describe_configuration_recorders().send().await {
+        Ok(o) => out.save(&file, &shapes::recorders(o.configuration_recorders()))?,
+        Err(e) => out.fail(
+            &file,
+            format!("aws configservice describe-configuration-recorders {rg}"),
+            Failure::of("DescribeConfigurationRecorders", &e),
+        )?,
+    }
+    let file = format!("{region}/config/describe-configuration-recorder-status.json");
+    match cfg.describe_configuration_recorder_status().send().await {
+        Ok(o) => out.save(
+            &file,
+            &shapes::recorder_status(o.configuration_recorders_status()),
+        )?,
+        Err(e) => out.fail(
+            &file,
+            format!("aws configservice describe-configuration-recorder-status {rg}"),
+            Failure::of("DescribeConfigurationRecorderStatus", &e),
+        )?,
+    }
+
+    let ec2 = sdk.ec2(region);
+    let file = format!("{region}/ec2/describe-vpcs.json");
+    let mut pages = ec2.describe_vpcs().into_paginator().send();
+    let (mut vpcs, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => vpcs.extend(p.vpcs().iter().map(shapes::vpc)),
+            Err(e) => {
+                failed = Some(Failure::of("DescribeVpcs", &e));
+                break;
+            }
+        }
+    }
+    match failed {
+        None => out.save(&file, &json!({ "Vpcs": vpcs }))?,
+        Some(f) => out.fail(&file, format!("aws ec2 describe-vpcs {rg}"), f)?,
+    }
+    let file = format!("{region}/ec2/describe-flow-logs.json");
+    let mut pages = ec2.describe_flow_logs().into_paginator().send();
+    let (mut logs, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => logs.extend(p.flow_logs().iter().map(shapes::flow_log)),
+            Err(e) => {
+                failed = Some(Failure::of("DescribeFlowLogs", &e));
+                break;
+            }
+        }
+    }
+    match failed {
+        None => out.save(&file, &json!({ "FlowLogs": logs }))?,
+        Some(f) => out.fail(&file, format!("aws ec2 describe-flow-logs {rg}"), f)?,
+    }
+
+    // `InvalidAccessException` (not subscribed) is an answer: Security Hub is off here.
+    let file = format!("{region}/securityhub/describe-hub.json");
+    match sdk.securityhub(region).describe_hub().send().await {
+        Ok(o) => out.save(
+            &file,
+            &Obj::new()
+                .s("HubArn", o.hub_arn())
+                .s("SubscribedAt", o.subscribed_at())
+                .b("AutoEnableControls", o.auto_enable_controls())
+                .build(),
+        )?,
+        Err(e) => out.fail(
+            &file,
+            format!("aws securityhub describe-hub {rg}"),
+            Failure::of("DescribeHub", &e),
+        )?,
+    }
+
+    let elb = sdk.elbv2(region);
+    let file = format!("{region}/elbv2/describe-load-balancers.json");
+    let mut pages = elb.describe_load_balancers().into_paginator().send();
+    let (mut lbs, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => lbs.extend(p.load_balancers().iter().cloned()),
+            Err(e) => {
+                failed = Some(Failure::of("DescribeLoadBalancers", &e));
+                break;
+            }
+        }
+    }
+    match failed {
+        None => {
+            let shaped: Vec<Value> = lbs.iter().map(shapes::load_balancer).collect();
+            out.save(&file, &json!({ "LoadBalancers": shaped }))?
+        }
+        Some(f) => out.fail(&file, format!("aws elbv2 describe-load-balancers {rg}"), f)?,
+    }
+    for lb in &lbs {
+        let (Some(arn), Some(name)) = (lb.load_balancer_arn(), lb.load_balancer_name()) else {
+            continue;
+        };
+        let file = format!(
+            "{region}/elbv2/load-balancer-attributes/{}.json",
+            component(name)
+        );
+        let op =
+            format!("aws elbv2 describe-load-balancer-attributes --load-balancer-arn {arn} {rg}");
+        match elb
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let attrs: Vec<Value> = o
+                    .attributes()
+                    .iter()
+                    .map(|a| Obj::new().s("Key", a.key()).s("Value", a.value()).build())
+                    .collect();
+                out.save(&file, &json!({ "Attributes": attrs }))?
+            }
+            Err(e) => out.fail(&file, op, Failure::of("DescribeLoadBalancerAttributes", &e))?,
+        }
+    }
+
+    let api = sdk.apigateway(region);
+    let file = format!("{region}/apigateway/get-rest-apis.json");
+    let mut pages = api.get_rest_apis().into_paginator().send();
+    let (mut apis, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => apis.extend(p.items().iter().cloned()),
+            Err(e) => {
+                failed = Some(Failure::of("GetRestApis", &e));
+                break;
+            }
+        }
+    }
+    match failed {
+        None => {
+            let items: Vec<Value> = apis
+                .iter()
+                .map(|a| Obj::new().s("id", a.id()).s("name", a.name()).build())
+                .collect();
+            out.save(&file, &json!({ "items": items }))?
+        }
+        Some(f) => out.fail(&file, format!("aws apigateway get-rest-apis {rg}"), f)?,
+    }
+    for a in &apis {
+        let Some(id) = a.id() else { continue };
+        let file = format!("{region}/apigateway/stages/{}.json", component(id));
+        let op = format!("aws apigateway get-stages --rest-api-id {id} {rg}");
+        match api.get_stages().rest_api_id(id).send().await {
+            Ok(o) => out.save(&file, &shapes::stages(o.item()))?,
+            Err(e) => out.fail(&file, op, Failure::of("GetStages", &e))?,
+        }
+    }
+    Ok(())
+}
+
+/// CloudFront, once per account (a global service, called in us-east-1).
+pub async fn global(sdk: &Sdk, out: &Out) -> Result<(), CollectError> {
+    let cf = sdk.cloudfront();
+    let file = "global/cloudfront/list-distributions.json";
+    let mut pages = cf.list_distributions().into_paginator().send();
+    let (mut items, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => items.extend(
+                p.distribution_list()
+                    .map(|l| l.items().to_vec())
+                    .unwrap_or_default(),
+            ),
+            Err(e) => {
+                failed = Some(Failure::of("ListDistributions", &e));
+                break;
+            }
+        }
+    }
+    if let Some(f) = failed {
+        return out.fail(file, "aws cloudfront list-distributions".into(), f);
+    }
+    let shaped: Vec<Value> = items
+        .iter()
+        .map(|d| json!({"Id": d.id(), "ARN": d.arn(), "DomainName": d.domain_name(), "Status": d.status(), "Enabled": d.enabled()}))
+        .collect();
+    out.save(
+        file,
+        &json!({"DistributionList": {"Quantity": shaped.len(), "Items": shaped}}),
+    )?;
+    for d in &items {
+        let id = d.id();
+        let file = format!("global/cloudfront/distributions/{}.json", component(id));
+        let op = format!("aws cloudfront get-distribution --id {id}");
+        match cf.get_distribution().id(id).send().await {
+            Ok(o) => {
+                let dist = o.distribution().map(shapes::distribution);
+                out.save(
+                    &file,
+                    &Obj::new()
+                        .s("ETag", o.e_tag())
+                        .opt("Distribution", dist)
+                        .build(),
+                )?
+            }
+            Err(e) => out.fail(&file, op, Failure::of("GetDistribution", &e))?,
+        }
+    }
+    Ok(())
+}
+
+mod shapes {
+    //! SDK outputs -> the aws CLI's JSON for these calls (AWS Config and API Gateway in
+    //! camelCase, the others PascalCase), the fields `config::resources` reads and a few that
+    //! name the resource for a reader.
+
+    use super::Obj;
+    use serde_json::{json, Value};
+
+    pub fn recorders(rs: &[aws_sdk_config::types::ConfigurationRecorder]) -> Value {
+        let rs: Vec<Value> = rs
+            .iter()
+            .map(|r| {
+                Obj::new()
+                    .s("name", r.name())
+                    .s("roleARN", r.role_arn())
+                    .opt(
+                        "recordingGroup",
+                        r.recording_group().map(|g| {
+                            json!({
+                                "allSupported": g.all_supported(),
+                                "includeGlobalResourceTypes": g.include_global_resource_types(),
+                                "resourceTypes": g.resource_types().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+                            })
+                        }),
+                    )
+                    .build()
+            })
+            .collect();
+        json!({ "ConfigurationRecorders": rs })
+    }
+
+    pub fn recorder_status(st: &[aws_sdk_config::types::ConfigurationRecorderStatus]) -> Value {
+        let st: Vec<Value> = st
+            .iter()
+            .map(|s| {
+                Obj::new()
+                    .s("name", s.name())
+                    .b("recording", Some(s.recording()))
+                    .s("lastStatus", s.last_status().map(|l| l.as_str()))
+                    .t("lastStartTime", s.last_start_time())
+                    .t("lastStopTime", s.last_stop_time())
+                    .s("lastErrorCode", s.last_error_code())
+                    .build()
+            })
+            .collect();
+        json!({ "ConfigurationRecordersStatus": st })
+    }
+
+    pub fn vpc(v: &aws_sdk_ec2::types::Vpc) -> Value {
+        Obj::new()
+            .s("VpcId", v.vpc_id())
+            .s("OwnerId", v.owner_id())
+            .s("CidrBlock", v.cidr_block())
+            .s("State", v.state().map(|s| s.as_str()))
+            .b("IsDefault", v.is_default())
+            .build()
+    }
+
+    pub fn flow_log(f: &aws_sdk_ec2::types::FlowLog) -> Value {
+        Obj::new()
+            .s("FlowLogId", f.flow_log_id())
+            .s("ResourceId", f.resource_id())
+            .s("TrafficType", f.traffic_type().map(|t| t.as_str()))
+            .s("FlowLogStatus", f.flow_log_status())
+            .s(
+                "LogDestinationType",
+                f.log_destination_type().map(|t| t.as_str()),
+            )
+            .s("LogDestination", f.log_destination())
+            .s("LogGroupName", f.log_group_name())
+            .build()
+    }
+
+    pub fn load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Value {
+        Obj::new()
+            .s("LoadBalancerArn", lb.load_balancer_arn())
+            .s("LoadBalancerName", lb.load_balancer_name())
+            .s("DNSName", lb.dns_name())
+            .s("Scheme", lb.scheme().map(|s| s.as_str()))
+            .s("VpcId", lb.vpc_id())
+            .s("Type", lb.r#type().map(|t| t.as_str()))
+            .build()
+    }
+
+    pub fn stages(st: &[aws_sdk_apigateway::types::Stage]) -> Value {
+        let st: Vec<Value> = st
+            .iter()
+            .map(|s| {
+                Obj::new()
+                    .s("stageName", s.stage_name())
+                    .s("deploymentId", s.deployment_id())
+                    .opt(
+                        "accessLogSettings",
+                        s.access_log_settings().map(|a| {
+                            Obj::new()
+                                .s("format", a.format())
+                                .s("destinationArn", a.destination_arn())
+                                .build()
+                        }),
+                    )
+                    .build()
+            })
+            .collect();
+        json!({ "item": st })
+    }
+
+    pub fn distribution(d: &aws_sdk_cloudfront::types::Distribution) -> Value {
+        let logging = d.distribution_config().and_then(|c| c.logging()).map(|l| {
+            json!({"Enabled": l.enabled(), "IncludeCookies": l.include_cookies(),
+                       "Bucket": l.bucket(), "Prefix": l.prefix()})
+        });
+        json!({
+            "Id": d.id(), "ARN": d.arn(), "Status": d.status(), "DomainName": d.domain_name(),
+            "DistributionConfig": Obj::new().opt("Logging", logging).build(),
+        })
+    }
+}

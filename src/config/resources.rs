@@ -1,0 +1,843 @@
+//! Logging evidence beyond the trails: AWS Config recorders, VPC flow logs, Security Hub, and
+//! the access logs of CloudFront distributions, load balancers and API Gateway stages. Read
+//! from the aws CLI's outputs (`collect` writes the same), assembled into one [`Resource`]
+//! per thing a policy judges, whose JSON config policies of scope `each-resource` match.
+//!
+//! What was not collected stays unknown (`null`), so a policy that needs it reports "no
+//! evidence", never a pass: a region in scope without a recorder file, a VPC without a
+//! flow-log listing, a load balancer without its attributes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::{Kind, Scope};
+
+/// `aws configservice describe-configuration-recorders`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConfigurationRecorders {
+    pub configuration_recorders: Vec<ConfigurationRecorder>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConfigurationRecorder {
+    pub name: Option<String>,
+    pub recording_group: Option<RecordingGroup>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RecordingGroup {
+    pub all_supported: Option<bool>,
+    pub include_global_resource_types: Option<bool>,
+}
+
+/// `aws configservice describe-configuration-recorder-status`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConfigurationRecordersStatus {
+    pub configuration_recorders_status: Vec<RecorderStatus>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RecorderStatus {
+    pub name: Option<String>,
+    pub recording: Option<bool>,
+    pub last_status: Option<String>,
+}
+
+/// `aws ec2 describe-vpcs`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Vpcs {
+    pub vpcs: Vec<Vpc>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Vpc {
+    pub vpc_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub is_default: Option<bool>,
+}
+
+/// `aws ec2 describe-flow-logs`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FlowLogs {
+    pub flow_logs: Vec<FlowLog>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct FlowLog {
+    pub flow_log_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub traffic_type: Option<String>,
+    pub flow_log_status: Option<String>,
+}
+
+/// `aws securityhub describe-hub`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Hub {
+    pub hub_arn: String,
+}
+
+/// `aws cloudfront list-distributions` (no `Items` when there is none).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListDistributions {
+    pub distribution_list: DistributionList,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DistributionList {
+    pub items: Vec<DistributionSummary>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DistributionSummary {
+    pub id: Option<String>,
+    #[serde(rename = "ARN")]
+    pub arn: Option<String>,
+    pub domain_name: Option<String>,
+}
+
+/// `aws cloudfront get-distribution --id D`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetDistribution {
+    pub distribution: Distribution,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Distribution {
+    pub id: Option<String>,
+    #[serde(rename = "ARN")]
+    pub arn: Option<String>,
+    pub distribution_config: DistributionConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DistributionConfig {
+    pub logging: Option<DistributionLogging>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DistributionLogging {
+    pub enabled: Option<bool>,
+    pub bucket: Option<String>,
+}
+
+/// `aws elbv2 describe-load-balancers`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoadBalancers {
+    pub load_balancers: Vec<LoadBalancer>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LoadBalancer {
+    pub load_balancer_arn: Option<String>,
+    pub load_balancer_name: Option<String>,
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+}
+
+/// `aws elbv2 describe-load-balancer-attributes --load-balancer-arn A`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoadBalancerAttributes {
+    pub attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Attribute {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+/// `aws apigateway get-rest-apis`
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestApis {
+    pub items: Vec<RestApi>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RestApi {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// `aws apigateway get-stages --rest-api-id A`
+#[derive(Debug, Clone, Deserialize)]
+pub struct Stages {
+    pub item: Vec<Stage>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Stage {
+    pub stage_name: Option<String>,
+    pub access_log_settings: Option<AccessLogSettings>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccessLogSettings {
+    pub destination_arn: Option<String>,
+}
+
+/// What was read, by the account and region of each file (the subject of a per-resource file,
+/// a load balancer or a REST API, from its file name).
+#[derive(Debug, Clone, Default)]
+pub struct RawResources {
+    pub recorders: BTreeMap<Scope, (Vec<ConfigurationRecorder>, PathBuf)>,
+    pub recorder_status: BTreeMap<Scope, (Vec<RecorderStatus>, PathBuf)>,
+    pub vpcs: BTreeMap<Scope, (Vec<Vpc>, PathBuf)>,
+    pub flow_logs: BTreeMap<Scope, (Vec<FlowLog>, PathBuf)>,
+    /// The hub's ARN, `None` when the account is not subscribed (an answer, not a gap).
+    pub hubs: BTreeMap<Scope, (Option<String>, PathBuf)>,
+    /// By account: CloudFront is global.
+    pub distribution_lists: BTreeMap<String, (Vec<DistributionSummary>, PathBuf)>,
+    /// By account and distribution id.
+    pub distributions: BTreeMap<(String, String), (Distribution, PathBuf)>,
+    pub load_balancers: BTreeMap<Scope, (Vec<LoadBalancer>, PathBuf)>,
+    /// By scope and load balancer name.
+    pub lb_attributes: BTreeMap<(Scope, String), (Vec<Attribute>, PathBuf)>,
+    pub rest_apis: BTreeMap<Scope, (Vec<RestApi>, PathBuf)>,
+    /// By scope and REST API id.
+    pub stages: BTreeMap<(Scope, String), (Vec<Stage>, PathBuf)>,
+}
+
+fn from<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
+    T::deserialize(v).map_err(|e| format!("unexpected shape: {e}"))
+}
+
+/// The service folder a file is in (`ec2` in `<account>/<region>/ec2/describe-vpcs.json`),
+/// and the folder above it (for per-resource files: `elbv2/load-balancer-attributes/x.json`).
+fn folders(path: &Path) -> (Option<&str>, Option<&str>) {
+    let mut up = path.iter().rev().skip(1).filter_map(|p| p.to_str());
+    (up.next(), up.next())
+}
+
+/// Recognises one of this module's outputs; `None` when `o` is none of them.
+pub fn read(
+    path: &Path,
+    o: &Map<String, Value>,
+    scope: &Option<Scope>,
+    raw: &mut RawResources,
+) -> Option<Result<Kind, String>> {
+    let has = |k: &str| o.contains_key(k);
+    let v = Value::Object(o.clone());
+    let scope_or = |what: &str| -> Result<Scope, String> {
+        scope.clone().ok_or_else(|| {
+            format!("{what} needs its account and region from the path: <account>/<region>/<service>/<file>.json")
+        })
+    };
+    let stem = super::stem(path);
+    let (dir, above) = folders(path);
+    let r = (|| -> Result<Kind, String> {
+        if has("ConfigurationRecorders") {
+            let d: ConfigurationRecorders = from(&v)?;
+            raw.recorders.insert(
+                scope_or("describe-configuration-recorders output")?,
+                (d.configuration_recorders, path.to_path_buf()),
+            );
+            Ok(Kind::ConfigRecorders)
+        } else if has("ConfigurationRecordersStatus") {
+            let d: ConfigurationRecordersStatus = from(&v)?;
+            raw.recorder_status.insert(
+                scope_or("describe-configuration-recorder-status output")?,
+                (d.configuration_recorders_status, path.to_path_buf()),
+            );
+            Ok(Kind::ConfigRecorderStatus)
+        } else if has("Vpcs") {
+            let d: Vpcs = from(&v)?;
+            raw.vpcs.insert(
+                scope_or("describe-vpcs output")?,
+                (d.vpcs, path.to_path_buf()),
+            );
+            Ok(Kind::Vpcs)
+        } else if has("FlowLogs") {
+            let d: FlowLogs = from(&v)?;
+            raw.flow_logs.insert(
+                scope_or("describe-flow-logs output")?,
+                (d.flow_logs, path.to_path_buf()),
+            );
+            Ok(Kind::FlowLogs)
+        } else if has("HubArn") {
+            let d: Hub = from(&v)?;
+            raw.hubs.insert(
+                scope_or("describe-hub output")?,
+                (Some(d.hub_arn), path.to_path_buf()),
+            );
+            Ok(Kind::SecurityHub)
+        } else if has("DistributionList") {
+            let d: ListDistributions = from(&v)?;
+            raw.distribution_lists.insert(
+                scope_or("list-distributions output")?.account,
+                (d.distribution_list.items, path.to_path_buf()),
+            );
+            Ok(Kind::Distributions)
+        } else if has("Distribution") {
+            let d: GetDistribution = from(&v)?;
+            let id = d.distribution.id.clone().unwrap_or(stem);
+            raw.distributions.insert(
+                (scope_or("get-distribution output")?.account, id),
+                (d.distribution, path.to_path_buf()),
+            );
+            Ok(Kind::Distribution)
+        } else if has("LoadBalancers") {
+            let d: LoadBalancers = from(&v)?;
+            raw.load_balancers.insert(
+                scope_or("describe-load-balancers output")?,
+                (d.load_balancers, path.to_path_buf()),
+            );
+            Ok(Kind::LoadBalancers)
+        } else if has("Attributes") && dir == Some("load-balancer-attributes") {
+            let d: LoadBalancerAttributes = from(&v)?;
+            raw.lb_attributes.insert(
+                (scope_or("describe-load-balancer-attributes output")?, stem),
+                (d.attributes, path.to_path_buf()),
+            );
+            Ok(Kind::LoadBalancerAttributes)
+        } else if has("items") && dir == Some("apigateway") {
+            let d: RestApis = from(&v)?;
+            raw.rest_apis.insert(
+                scope_or("get-rest-apis output")?,
+                (d.items, path.to_path_buf()),
+            );
+            Ok(Kind::RestApis)
+        } else if (has("item") || o.is_empty())
+            && dir == Some("stages")
+            && above == Some("apigateway")
+        {
+            // An API without stages prints `{"item": []}`; an older CLI, `{}`.
+            let item = match o.get("item") {
+                Some(_) => from::<Stages>(&v)?.item,
+                None => Vec::new(),
+            };
+            raw.stages.insert(
+                (scope_or("get-stages output")?, stem),
+                (item, path.to_path_buf()),
+            );
+            Ok(Kind::Stages)
+        } else {
+            Err(String::new())
+        }
+    })();
+    match r {
+        Err(e) if e.is_empty() => None,
+        r => Some(r),
+    }
+}
+
+/// Whether a failed call, whose output would have been at `path`, is an answer: Security Hub's
+/// `InvalidAccessException` on `describe-hub` says the account is not subscribed, i.e. Security
+/// Hub is off in the region (the same code from another call is a gap).
+pub fn is_answer_at(path: &Path, code: &str) -> bool {
+    let stem = super::stem(path);
+    matches!(stem.as_str(), "describe-hub" | "describe-hub.error")
+        && folders(path).0 == Some("securityhub")
+        && code == "InvalidAccessException"
+}
+
+/// A collection error that is an answer here (see [`is_answer_at`]), recorded as the fact.
+pub fn read_answer(path: &Path, code: &str, scope: &Option<Scope>, raw: &mut RawResources) -> bool {
+    match (is_answer_at(path, code), scope) {
+        (true, Some(scope)) => {
+            raw.hubs.insert(scope.clone(), (None, path.to_path_buf()));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// One thing a resource policy judges. Its JSON is `Type`, `Account`, `Region`, `Id` and its
+/// facts, in AWS's own words where AWS has one (`FlowLogs`, `AccessLogging`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Resource {
+    /// `ConfigRecorder` and `SecurityHub` (one per region in scope), `Vpc`, `Distribution`,
+    /// `LoadBalancer`, `ApiStage`.
+    pub kind: &'static str,
+    pub account: String,
+    pub region: String,
+    /// What a finding names: the resource's ARN where AWS gives one, else its id.
+    pub id: String,
+    pub facts: Map<String, Value>,
+    /// The file behind each fact (`""`: the file that lists the resource).
+    pub files: BTreeMap<String, PathBuf>,
+    /// Keys and values that name the resource in its files (the first found in a file counts),
+    /// for the line of a finding.
+    pub anchors: Vec<(&'static str, String)>,
+}
+
+impl Resource {
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("Type".into(), json!(self.kind));
+        o.insert("Account".into(), json!(self.account));
+        o.insert("Region".into(), json!(self.region));
+        o.insert("Id".into(), json!(self.id));
+        o.extend(self.facts.clone());
+        Value::Object(o)
+    }
+}
+
+fn resource(kind: &'static str, scope: &Scope, id: String, facts: Value) -> Resource {
+    Resource {
+        kind,
+        account: scope.account.clone(),
+        region: scope.region.clone(),
+        id,
+        facts: match facts {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        },
+        ..Resource::default()
+    }
+}
+
+fn is_region(region: &str) -> bool {
+    region != "global" && region.contains('-')
+}
+
+/// Every resource, for the regions in scope (`regions`: each account and region the evidence
+/// has a recognised file for).
+pub fn assemble(raw: &RawResources, regions: &BTreeSet<Scope>) -> Vec<Resource> {
+    let mut out = Vec::new();
+    let regions: Vec<&Scope> = regions.iter().filter(|s| is_region(&s.region)).collect();
+    // CIS: global resource types recorded in at least one region of the account.
+    let global_recorded: BTreeSet<&str> = raw
+        .recorders
+        .iter()
+        .filter(|(_, (rs, _))| {
+            rs.iter().any(|r| {
+                r.recording_group.as_ref().is_some_and(|g| {
+                    g.all_supported == Some(true) && g.include_global_resource_types == Some(true)
+                })
+            })
+        })
+        .map(|(s, _)| s.account.as_str())
+        .collect();
+    // Not recorded anywhere known, but unknown in a region whose recorders were not read.
+    let global_unknown: BTreeSet<&str> = regions
+        .iter()
+        .filter(|s| !raw.recorders.contains_key(*s))
+        .map(|s| s.account.as_str())
+        .collect();
+    let global = |account: &str| -> Value {
+        if global_recorded.contains(account) {
+            json!(true)
+        } else if global_unknown.contains(account) {
+            Value::Null
+        } else {
+            json!(false)
+        }
+    };
+    for scope in &regions {
+        out.push(config_recorder(raw, scope, global(&scope.account)));
+        out.push(security_hub(raw, scope));
+        out.extend(vpcs(raw, scope));
+        out.extend(load_balancers(raw, scope));
+        out.extend(api_stages(raw, scope));
+    }
+    let accounts: BTreeSet<&str> = regions.iter().map(|s| s.account.as_str()).collect();
+    for account in accounts {
+        out.extend(distributions(raw, account));
+    }
+    out
+}
+
+fn config_recorder(raw: &RawResources, scope: &Scope, global: Value) -> Resource {
+    let recorders = raw.recorders.get(scope);
+    let status = raw.recorder_status.get(scope);
+    // One recorder per region is all AWS Config allows (service-linked ones aside): the first
+    // customer recorder speaks for the region.
+    let rec = recorders.and_then(|(rs, _)| rs.first());
+    let name = rec.and_then(|r| r.name.clone());
+    let id = match &name {
+        Some(n) => format!("configuration recorder {n}"),
+        None => format!("AWS Config in {}", scope.region),
+    };
+    let mut r = resource(
+        "ConfigRecorder",
+        scope,
+        id,
+        json!({ "ConfigRecorder": null }),
+    );
+    if let Some((rs, file)) = recorders {
+        let group = rec
+            .and_then(|r| r.recording_group.clone())
+            .unwrap_or_default();
+        let recording = match (rec, status) {
+            (None, _) => Some(false),
+            (Some(_), Some((st, _))) => Some(
+                st.iter()
+                    .find(|s| s.name == name || rs.len() == 1)
+                    .and_then(|s| s.recording)
+                    .unwrap_or(false),
+            ),
+            (Some(_), None) => None,
+        };
+        let last = status.and_then(|(st, _)| {
+            st.iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.last_status.clone())
+        });
+        r.facts.insert(
+            "ConfigRecorder".into(),
+            json!({
+                "Name": name,
+                "Recording": recording,
+                "LastStatus": last,
+                "AllSupported": group.all_supported.unwrap_or(false),
+                "IncludeGlobalResourceTypes": group.include_global_resource_types.unwrap_or(false),
+                "GlobalResourceTypesRecordedInAccount": global,
+            }),
+        );
+        r.files.insert(String::new(), file.clone());
+        r.files.insert("ConfigRecorder".into(), file.clone());
+        if let Some(n) = &name {
+            r.anchors.push(("name", n.clone()));
+        }
+    }
+    if let Some((_, file)) = status {
+        r.files
+            .insert("ConfigRecorder.Recording".into(), file.clone());
+        r.files
+            .insert("ConfigRecorder.LastStatus".into(), file.clone());
+    }
+    r
+}
+
+fn security_hub(raw: &RawResources, scope: &Scope) -> Resource {
+    let default = format!(
+        "arn:aws:securityhub:{}:{}:hub/default",
+        scope.region, scope.account
+    );
+    match raw.hubs.get(scope) {
+        Some((arn, file)) => {
+            let mut r = resource(
+                "SecurityHub",
+                scope,
+                arn.clone().unwrap_or(default),
+                json!({"SecurityHub": {"Enabled": arn.is_some(), "HubArn": arn}}),
+            );
+            r.files.insert(String::new(), file.clone());
+            // In the error file, the line of its code.
+            r.anchors.push(("code", "InvalidAccessException".into()));
+            r
+        }
+        None => resource(
+            "SecurityHub",
+            scope,
+            default,
+            json!({ "SecurityHub": null }),
+        ),
+    }
+}
+
+/// A listing that was not collected: one placeholder that no policy can judge, so the
+/// region reads "no evidence" instead of "nothing to check".
+fn not_collected(kind: &'static str, scope: &Scope, what: &str, fact: &str) -> Resource {
+    let mut facts = Map::new();
+    facts.insert(fact.into(), Value::Null);
+    Resource {
+        kind,
+        account: scope.account.clone(),
+        region: scope.region.clone(),
+        id: format!("{what} in {}", scope.region),
+        facts,
+        ..Resource::default()
+    }
+}
+
+fn vpcs(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
+    let Some((vpcs, file)) = raw.vpcs.get(scope) else {
+        return vec![not_collected(
+            "Vpc",
+            scope,
+            "VPCs",
+            "FlowLogCapturesRejected",
+        )];
+    };
+    let flows = raw.flow_logs.get(scope);
+    vpcs.iter()
+        // A VPC shared into the account is its owner's to log.
+        .filter(|v| v.owner_id.as_deref().is_none_or(|o| o == scope.account))
+        .filter_map(|v| {
+            let id = v.vpc_id.clone()?;
+            let logs: Option<Vec<&FlowLog>> = flows.map(|(fl, _)| {
+                fl.iter()
+                    .filter(|f| f.resource_id.as_deref() == Some(id.as_str()))
+                    .filter(|f| f.flow_log_status.as_deref().is_none_or(|s| s == "ACTIVE"))
+                    .collect()
+            });
+            // CIS: at least one flow log capturing rejected traffic (REJECT or ALL).
+            let rejected = logs.as_ref().map(|ls| {
+                ls.iter()
+                    .any(|f| matches!(f.traffic_type.as_deref(), Some("REJECT" | "ALL")))
+            });
+            let ids: Option<Vec<&str>> = logs
+                .as_ref()
+                .map(|ls| ls.iter().filter_map(|f| f.flow_log_id.as_deref()).collect());
+            let mut r = resource(
+                "Vpc",
+                scope,
+                format!("arn:aws:ec2:{}:{}:vpc/{id}", scope.region, scope.account),
+                json!({
+                    "VpcId": id, "IsDefault": v.is_default,
+                    "FlowLogs": ids, "FlowLogCapturesRejected": rejected,
+                }),
+            );
+            r.files.insert(String::new(), file.clone());
+            if let Some((_, f)) = flows {
+                r.files.insert("FlowLogs".into(), f.clone());
+                r.files.insert("FlowLogCapturesRejected".into(), f.clone());
+            }
+            // The VPC in the VPC list; in the flow-log list, its flow log, if it has one.
+            r.anchors.push(("VpcId", id.clone()));
+            r.anchors.push(("ResourceId", id));
+            Some(r)
+        })
+        .collect()
+}
+
+fn load_balancers(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
+    let Some((lbs, file)) = raw.load_balancers.get(scope) else {
+        return vec![not_collected(
+            "LoadBalancer",
+            scope,
+            "load balancers",
+            "AccessLogging",
+        )];
+    };
+    lbs.iter()
+        // Gateway Load Balancers have no access logs.
+        .filter(|lb| lb.kind.as_deref() != Some("gateway"))
+        .filter_map(|lb| {
+            let name = lb.load_balancer_name.clone()?;
+            let attrs = raw.lb_attributes.get(&((*scope).clone(), name.clone()));
+            let enabled = attrs.map(|(a, _)| {
+                a.iter().any(|a| {
+                    a.key.as_deref() == Some("access_logs.s3.enabled")
+                        && a.value.as_deref() == Some("true")
+                })
+            });
+            let mut r = resource(
+                "LoadBalancer",
+                scope,
+                lb.load_balancer_arn.clone().unwrap_or_else(|| name.clone()),
+                json!({"LoadBalancerName": name, "LoadBalancerType": lb.kind, "AccessLogging": enabled}),
+            );
+            r.files.insert(String::new(), file.clone());
+            if let Some((_, f)) = attrs {
+                r.files.insert("AccessLogging".into(), f.clone());
+            }
+            r.anchors.push(("LoadBalancerName", name));
+            r.anchors.push(("Key", "access_logs.s3.enabled".into()));
+            Some(r)
+        })
+        .collect()
+}
+
+fn api_stages(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
+    let Some((apis, file)) = raw.rest_apis.get(scope) else {
+        return vec![not_collected(
+            "ApiStage",
+            scope,
+            "REST API stages",
+            "AccessLogging",
+        )];
+    };
+    let mut out = Vec::new();
+    for api in apis {
+        let Some(id) = api.id.clone() else { continue };
+        let arn = format!("arn:aws:apigateway:{}::/restapis/{id}", scope.region);
+        let Some((stages, sfile)) = raw.stages.get(&((*scope).clone(), id.clone())) else {
+            let mut r = resource(
+                "ApiStage",
+                scope,
+                format!("{arn}/stages"),
+                json!({"RestApiId": id, "RestApiName": api.name, "AccessLogging": null}),
+            );
+            r.files.insert(String::new(), file.clone());
+            r.anchors.push(("id", id));
+            out.push(r);
+            continue;
+        };
+        for s in stages {
+            let Some(stage) = s.stage_name.clone() else {
+                continue;
+            };
+            let dest = s
+                .access_log_settings
+                .as_ref()
+                .and_then(|a| a.destination_arn.clone())
+                .filter(|d| !d.is_empty());
+            let mut r = resource(
+                "ApiStage",
+                scope,
+                format!("{arn}/stages/{stage}"),
+                json!({"RestApiId": id, "RestApiName": api.name, "StageName": stage,
+                       "AccessLogDestination": dest, "AccessLogging": dest.is_some()}),
+            );
+            r.files.insert(String::new(), sfile.clone());
+            r.anchors.push(("stageName", stage));
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn distributions(raw: &RawResources, account: &str) -> Vec<Resource> {
+    let global = Scope {
+        account: account.to_string(),
+        region: "global".into(),
+    };
+    let Some((items, file)) = raw.distribution_lists.get(account) else {
+        return vec![not_collected(
+            "Distribution",
+            &global,
+            "CloudFront distributions",
+            "AccessLogging",
+        )];
+    };
+    items
+        .iter()
+        .filter_map(|d| {
+            let id = d.id.clone()?;
+            let full = raw.distributions.get(&(account.to_string(), id.clone()));
+            let logging = full.map(|(d, _)| {
+                d.distribution_config
+                    .logging
+                    .as_ref()
+                    .is_some_and(|l| l.enabled == Some(true))
+            });
+            let arn = d
+                .arn
+                .clone()
+                .unwrap_or_else(|| format!("arn:aws:cloudfront::{account}:distribution/{id}"));
+            let mut r = resource(
+                "Distribution",
+                &global,
+                arn,
+                json!({"DistributionId": id, "DomainName": d.domain_name, "AccessLogging": logging}),
+            );
+            r.files
+                .insert(String::new(), full.map_or(file, |(_, f)| f).clone());
+            r.anchors.push(("Id", id));
+            Some(r)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(region: &str) -> Scope {
+        Scope {
+            account: "111122223333".into(),
+            region: region.into(),
+        }
+    }
+
+    #[test]
+    fn what_was_not_collected_stays_unknown() {
+        let raw = RawResources::default();
+        let regions: BTreeSet<Scope> = [scope("us-east-1"), scope("global")].into();
+        let rs = assemble(&raw, &regions);
+        // One of each per region in scope, CloudFront once per account; every fact unknown.
+        let kinds: Vec<&str> = rs.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "ConfigRecorder",
+                "SecurityHub",
+                "Vpc",
+                "LoadBalancer",
+                "ApiStage",
+                "Distribution"
+            ]
+        );
+        for r in &rs {
+            assert!(r.facts.values().all(Value::is_null), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn not_subscribed_is_an_answer_only_from_describe_hub() {
+        let hub = Path::new("o/111122223333/us-east-1/securityhub/describe-hub.json");
+        assert!(is_answer_at(hub, "InvalidAccessException"));
+        assert!(is_answer_at(
+            &hub.with_file_name("describe-hub.error.json"),
+            "InvalidAccessException"
+        ));
+        assert!(!is_answer_at(hub, "AccessDeniedException"));
+        let other = Path::new("o/111122223333/us-east-1/config/describe-hub.json");
+        assert!(!is_answer_at(other, "InvalidAccessException"));
+    }
+
+    #[test]
+    fn a_vpc_is_judged_on_its_own_active_flow_logs() {
+        let mut raw = RawResources::default();
+        let s = scope("eu-west-1");
+        raw.vpcs.insert(
+            s.clone(),
+            (
+                vec![
+                    Vpc {
+                        vpc_id: Some("vpc-a".into()),
+                        ..Vpc::default()
+                    },
+                    Vpc {
+                        vpc_id: Some("vpc-b".into()),
+                        ..Vpc::default()
+                    },
+                    Vpc {
+                        vpc_id: Some("vpc-shared".into()),
+                        owner_id: Some("999999999999".into()),
+                        ..Vpc::default()
+                    },
+                ],
+                PathBuf::from("v.json"),
+            ),
+        );
+        let flow = |vpc: &str, traffic: &str| FlowLog {
+            flow_log_id: Some(format!("fl-{vpc}")),
+            resource_id: Some(vpc.into()),
+            traffic_type: Some(traffic.into()),
+            flow_log_status: Some("ACTIVE".into()),
+        };
+        raw.flow_logs.insert(
+            s.clone(),
+            (
+                vec![flow("vpc-a", "REJECT"), flow("vpc-b", "ACCEPT")],
+                PathBuf::from("f.json"),
+            ),
+        );
+        let rs = vpcs(&raw, &s);
+        assert_eq!(rs.len(), 2);
+        assert_eq!(rs[0].facts["FlowLogCapturesRejected"], json!(true));
+        // An ACCEPT-only flow log does not capture rejected traffic.
+        assert_eq!(rs[1].facts["FlowLogCapturesRejected"], json!(false));
+        assert_eq!(rs[1].id, "arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-b");
+    }
+}
