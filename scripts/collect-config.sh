@@ -56,7 +56,8 @@ for region in "${regions[@]}"; do
     save "$d/sns/subscriptions/${topic##*:}.json" aws sns list-subscriptions-by-topic --topic-arn "$topic" --region "$topic_region"
   done
   # The rest of the logging section: AWS Config, VPC flow logs, Security Hub (InvalidAccessException
-  # means "not enabled"), and the access logging of load balancers and REST API stages.
+  # means "not enabled"), and the access logging of load balancers and API Gateway stages (REST
+  # APIs, then HTTP and WebSocket APIs).
   save "$d/config/describe-configuration-recorders.json" aws configservice describe-configuration-recorders --region "$region"
   save "$d/config/describe-configuration-recorder-status.json" aws configservice describe-configuration-recorder-status --region "$region"
   save "$d/ec2/describe-vpcs.json" aws ec2 describe-vpcs --region "$region"
@@ -69,6 +70,10 @@ for region in "${regions[@]}"; do
   save "$d/apigateway/get-rest-apis.json" aws apigateway get-rest-apis --region "$region"
   for api in $(jq -r '.items[]?.id' "$d/apigateway/get-rest-apis.json" 2>/dev/null || true); do
     save "$d/apigateway/stages/$api.json" aws apigateway get-stages --rest-api-id "$api" --region "$region"
+  done
+  save "$d/apigatewayv2/get-apis.json" aws apigatewayv2 get-apis --region "$region"
+  for api in $(jq -r '.Items[]?.ApiId' "$d/apigatewayv2/get-apis.json" 2>/dev/null || true); do
+    save "$d/apigatewayv2/stages/$api.json" aws apigatewayv2 get-stages --api-id "$api" --region "$region"
   done
 done
 # CloudFront is global: once per account.

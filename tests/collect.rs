@@ -359,6 +359,7 @@ fn expected_files(seeded: &Seeded) -> BTreeSet<String> {
         format!("{a}/us-east-1/securityhub/describe-hub.error.json"),
         format!("{a}/us-east-1/elbv2/describe-load-balancers.json"),
         format!("{a}/us-east-1/apigateway/get-rest-apis.json"),
+        format!("{a}/us-east-1/apigatewayv2/get-apis.json"),
         format!("{a}/global/cloudfront/list-distributions.json"),
     ]
     .into();
@@ -944,6 +945,7 @@ fn an_unreachable_region_is_a_gap_and_the_others_are_complete() {
         "securityhub/describe-hub",
         "elbv2/describe-load-balancers",
         "apigateway/get-rest-apis",
+        "apigatewayv2/get-apis",
     ];
     for f in failed {
         expected.insert(format!("{ACCOUNT}/eu-west-1/{f}.error.json"));

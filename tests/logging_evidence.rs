@@ -69,6 +69,11 @@ api.create_stage(restApiId=a, stageName="test", deploymentId=d)
 api.update_stage(restApiId=a, stageName="prod", patchOperations=[
     {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": "arn:aws:logs:us-east-1:123456789012:log-group:api"},
     {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.requestId"}])
+v2 = c("apigatewayv2")
+h = v2.create_api(Name="checkout", ProtocolType="HTTP")["ApiId"]
+v2.create_stage(ApiId=h, StageName="live", AccessLogSettings={
+    "DestinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:http-api", "Format": "$context.requestId"})
+v2.create_stage(ApiId=h, StageName="dev")
 cf = c("cloudfront")
 def dist(ref, logging):
     conf = {"CallerReference": ref, "Comment": "", "Enabled": True,
@@ -80,7 +85,7 @@ def dist(ref, logging):
         conf["Logging"] = {"Enabled": True, "IncludeCookies": False, "Bucket": "cdn-logs.s3.amazonaws.com", "Prefix": "cf/"}
     return cf.create_distribution(DistributionConfig=conf)["Distribution"]["ARN"]
 print(json.dumps({"logged": logged, "unlogged": unlogged, "defaults": defaults, "ingest": ingest, "web": web,
-                  "api": a, "cf_logged": dist("a", True), "cf_unlogged": dist("b", False)}))
+                  "api": a, "http_api": h, "cf_logged": dist("a", True), "cf_unlogged": dist("b", False)}))
 "#;
 
 fn seed(endpoint: &str) -> Option<Value> {
@@ -177,6 +182,8 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
         "us-east-1/elbv2/load-balancer-attributes/web.json",
         "us-east-1/elbv2/load-balancer-attributes/ingest.json",
         "us-east-1/apigateway/get-rest-apis.json",
+        "us-east-1/apigatewayv2/get-apis.json",
+        "us-west-2/apigatewayv2/get-apis.json",
         "global/cloudfront/list-distributions.json",
     ] {
         assert!(root.join(rel).is_file(), "{rel} not written");
@@ -184,6 +191,8 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
     assert!(root
         .join(format!("us-east-1/apigateway/stages/{}.json", s("api")))
         .is_file());
+    let v2_stages = format!("us-east-1/apigatewayv2/stages/{}.json", s("http_api"));
+    assert!(root.join(&v2_stages).is_file(), "{v2_stages} not written");
     // The aws CLI's shapes.
     let recorders: Value = serde_json::from_slice(
         &std::fs::read(root.join("us-east-1/config/describe-configuration-recorders.json"))
@@ -230,16 +239,31 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
         flagged(&report, "TA-CFG-018"),
         [pair(&s("ingest"), "us-east-1")].into()
     );
+    // REST API and HTTP API stages alike: `prod` and `live` log, `test` and `dev` do not.
+    let stage = |kind: &str, api: &str, name: &str| {
+        pair(
+            &format!("arn:aws:apigateway:us-east-1::/{kind}/{}/stages/{name}", s(api)),
+            "us-east-1",
+        )
+    };
     assert_eq!(
         flagged(&report, "TA-CFG-019"),
-        [pair(
-            &format!(
-                "arn:aws:apigateway:us-east-1::/restapis/{}/stages/test",
-                s("api")
-            ),
-            "us-east-1"
-        )]
+        [
+            stage("restapis", "api", "test"),
+            stage("apis", "http_api", "dev")
+        ]
         .into()
+    );
+    let finding = policy(&report, "TA-CFG-019")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resource"].as_str().unwrap().contains("/apis/"))
+        .unwrap()
+        .clone();
+    assert!(
+        finding["file"].as_str().unwrap().ends_with(&v2_stages),
+        "{finding}"
     );
     assert_eq!(
         flagged(&report, "TA-CFG-017"),
@@ -337,6 +361,19 @@ fn missing_evidence_is_no_evidence_never_a_pass() {
         .contains("us-east-1"));
     // The stages were all there.
     assert_eq!(status("TA-CFG-019"), "pass");
+}
+
+#[test]
+fn a_region_without_http_api_evidence_is_not_judged_for_those_stages() {
+    let dir = compliant();
+    let acct = dir.path().join("111122223333");
+    // REST API evidence everywhere, HTTP and WebSocket API listing missing in eu-west-1 (the
+    // layout before API Gateway v2 was collected): its v2 stages are unknown, never a pass.
+    std::fs::remove_dir_all(acct.join("eu-west-1/apigatewayv2")).unwrap();
+    let report = audit(dir.path()).json();
+    let p = policy(&report, "TA-CFG-019");
+    assert_eq!(p["status"], "incomplete", "{p:#}");
+    assert!(p.to_string().contains("eu-west-1"), "{p:#}");
 }
 
 #[test]

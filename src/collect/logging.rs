@@ -1,6 +1,7 @@
 //! The logging evidence beyond CloudTrail, as `scripts/collect-config.sh` writes it: per region
 //! AWS Config's recorders and their status, VPCs and their flow logs, Security Hub's hub, load
-//! balancers and their attributes, REST APIs and their stages; CloudFront's distributions once
+//! balancers and their attributes, REST APIs (API Gateway v1) and HTTP and WebSocket APIs (v2) and
+//! their stages; CloudFront's distributions once
 //! per account, under `global`. Each file is the JSON the aws CLI prints for the call.
 
 use super::out::component;
@@ -167,6 +168,62 @@ pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectErr
             Err(e) => out.fail(&file, op, Failure::of("GetStages", &e))?,
         }
     }
+
+    // HTTP and WebSocket APIs: API Gateway v2, laid out as v1 is. The SDK has no paginator
+    // for these two calls: follow NextToken.
+    let v2 = sdk.apigatewayv2(region);
+    let file = format!("{region}/apigatewayv2/get-apis.json");
+    let (mut apis, mut token) = (Vec::new(), None::<String>);
+    let failed = loop {
+        match v2.get_apis().set_next_token(token.take()).send().await {
+            Ok(p) => {
+                apis.extend(p.items().iter().cloned());
+                match p.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break None,
+                }
+            }
+            Err(e) => break Some(Failure::of("GetApis", &e)),
+        }
+    };
+    match failed {
+        None => {
+            let items: Vec<Value> = apis
+                .iter()
+                .map(|a| {
+                    Obj::new()
+                        .s("ApiId", a.api_id())
+                        .s("Name", a.name())
+                        .s("ProtocolType", a.protocol_type().map(|p| p.as_str()))
+                        .build()
+                })
+                .collect();
+            out.save(&file, &json!({ "Items": items }))?
+        }
+        Some(f) => out.fail(&file, format!("aws apigatewayv2 get-apis {rg}"), f)?,
+    }
+    for a in &apis {
+        let Some(id) = a.api_id() else { continue };
+        let file = format!("{region}/apigatewayv2/stages/{}.json", component(id));
+        let op = format!("aws apigatewayv2 get-stages --api-id {id} {rg}");
+        let (mut stages, mut token) = (Vec::new(), None::<String>);
+        let failed = loop {
+            match v2.get_stages().api_id(id).set_next_token(token.take()).send().await {
+                Ok(p) => {
+                    stages.extend(p.items().iter().map(shapes::stage_v2));
+                    match p.next_token() {
+                        Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                        _ => break None,
+                    }
+                }
+                Err(e) => break Some(Failure::of("GetStages", &e)),
+            }
+        };
+        match failed {
+            None => out.save(&file, &json!({ "Items": stages }))?,
+            Some(f) => out.fail(&file, op, f)?,
+        }
+    }
     Ok(())
 }
 
@@ -222,7 +279,7 @@ pub async fn global(sdk: &Sdk, out: &Out) -> Result<(), CollectError> {
 }
 
 mod shapes {
-    //! SDK outputs -> the aws CLI's JSON for these calls (AWS Config and API Gateway in
+    //! SDK outputs -> the aws CLI's JSON for these calls (AWS Config and API Gateway v1 in
     //! camelCase, the others PascalCase), the fields `config::resources` reads and a few that
     //! name the resource for a reader.
 
@@ -325,6 +382,23 @@ mod shapes {
             })
             .collect();
         json!({ "item": st })
+    }
+
+    /// `aws apigatewayv2 get-stages` prints PascalCase, unlike v1.
+    pub fn stage_v2(s: &aws_sdk_apigatewayv2::types::Stage) -> Value {
+        Obj::new()
+            .s("StageName", s.stage_name())
+            .s("DeploymentId", s.deployment_id())
+            .opt(
+                "AccessLogSettings",
+                s.access_log_settings().map(|a| {
+                    Obj::new()
+                        .s("Format", a.format())
+                        .s("DestinationArn", a.destination_arn())
+                        .build()
+                }),
+            )
+            .build()
     }
 
     pub fn distribution(d: &aws_sdk_cloudfront::types::Distribution) -> Value {

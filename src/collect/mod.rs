@@ -190,6 +190,9 @@ impl Sdk {
     pub fn apigateway(&self, region: &str) -> aws_sdk_apigateway::Client {
         aws_sdk_apigateway::Client::new(&self.conf(region))
     }
+    pub fn apigatewayv2(&self, region: &str) -> aws_sdk_apigatewayv2::Client {
+        aws_sdk_apigatewayv2::Client::new(&self.conf(region))
+    }
     /// CloudFront is global; its API is in us-east-1.
     pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
         aws_sdk_cloudfront::Client::new(&self.conf("us-east-1"))

@@ -49,6 +49,9 @@ pub enum Kind {
     LoadBalancerAttributes,
     RestApis,
     Stages,
+    /// `aws apigatewayv2 get-apis`: HTTP and WebSocket APIs.
+    ApisV2,
+    StagesV2,
     /// An API call that failed during collection, recorded as a gap in the evidence.
     CollectionError,
 }

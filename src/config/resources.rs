@@ -1,5 +1,6 @@
 //! Logging evidence beyond the trails: AWS Config recorders, VPC flow logs, Security Hub, and
-//! the access logs of CloudFront distributions, load balancers and API Gateway stages. Read
+//! the access logs of CloudFront distributions, load balancers and API Gateway stages (REST
+//! APIs, and HTTP and WebSocket APIs). Read
 //! from the aws CLI's outputs (`collect` writes the same), assembled into one [`Resource`]
 //! per thing a policy judges, whose JSON config policies of scope `each-resource` match.
 //!
@@ -176,11 +177,31 @@ pub struct RestApis {
     pub items: Vec<RestApi>,
 }
 
+/// A REST API, or (aliases: `aws apigatewayv2` prints PascalCase) an HTTP or WebSocket API.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RestApi {
+    #[serde(alias = "ApiId")]
     pub id: Option<String>,
+    #[serde(alias = "Name")]
     pub name: Option<String>,
+    /// v2 only: `HTTP` or `WEBSOCKET`.
+    #[serde(rename = "ProtocolType")]
+    pub protocol_type: Option<String>,
+}
+
+/// `aws apigatewayv2 get-apis`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Apis {
+    pub items: Vec<RestApi>,
+}
+
+/// `aws apigatewayv2 get-stages --api-id A`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StagesV2 {
+    pub items: Vec<Stage>,
 }
 
 /// `aws apigateway get-stages --rest-api-id A`
@@ -192,13 +213,16 @@ pub struct Stages {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Stage {
+    #[serde(alias = "StageName")]
     pub stage_name: Option<String>,
+    #[serde(alias = "AccessLogSettings")]
     pub access_log_settings: Option<AccessLogSettings>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AccessLogSettings {
+    #[serde(alias = "DestinationArn")]
     pub destination_arn: Option<String>,
 }
 
@@ -222,6 +246,10 @@ pub struct RawResources {
     pub rest_apis: BTreeMap<Scope, (Vec<RestApi>, PathBuf)>,
     /// By scope and REST API id.
     pub stages: BTreeMap<(Scope, String), (Vec<Stage>, PathBuf)>,
+    /// HTTP and WebSocket APIs (API Gateway v2).
+    pub apis_v2: BTreeMap<Scope, (Vec<RestApi>, PathBuf)>,
+    /// By scope and v2 API id.
+    pub stages_v2: BTreeMap<(Scope, String), (Vec<Stage>, PathBuf)>,
 }
 
 fn from<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
@@ -337,6 +365,24 @@ pub fn read(
                 (item, path.to_path_buf()),
             );
             Ok(Kind::Stages)
+        } else if has("Items") && dir == Some("apigatewayv2") {
+            let d: Apis = from(&v)?;
+            raw.apis_v2
+                .insert(scope_or("get-apis output")?, (d.items, path.to_path_buf()));
+            Ok(Kind::ApisV2)
+        } else if (has("Items") || o.is_empty())
+            && dir == Some("stages")
+            && above == Some("apigatewayv2")
+        {
+            let items = match o.get("Items") {
+                Some(_) => from::<StagesV2>(&v)?.items,
+                None => Vec::new(),
+            };
+            raw.stages_v2.insert(
+                (scope_or("get-stages output")?, stem),
+                (items, path.to_path_buf()),
+            );
+            Ok(Kind::StagesV2)
         } else {
             Err(String::new())
         }
@@ -455,7 +501,8 @@ pub fn assemble(raw: &RawResources, regions: &BTreeSet<Scope>) -> Vec<Resource> 
         out.push(security_hub(raw, scope));
         out.extend(vpcs(raw, scope));
         out.extend(load_balancers(raw, scope));
-        out.extend(api_stages(raw, scope));
+        out.extend(api_stages(&REST, scope, raw.rest_apis.get(scope), &raw.stages));
+        out.extend(api_stages(&HTTP_WS, scope, raw.apis_v2.get(scope), &raw.stages_v2));
     }
     let accounts: BTreeSet<&str> = regions.iter().map(|s| s.account.as_str()).collect();
     for account in accounts {
@@ -657,28 +704,67 @@ fn load_balancers(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
         .collect()
 }
 
-fn api_stages(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
-    let Some((apis, file)) = raw.rest_apis.get(scope) else {
+/// What sets REST APIs (v1) and HTTP and WebSocket APIs (v2) apart in their files and in
+/// their findings; the judging is the same.
+struct ApiFlavour {
+    /// What the placeholder of a listing not collected names.
+    listing: &'static str,
+    /// The ARN's path segment: `/restapis/ID`, `/apis/ID`.
+    segment: &'static str,
+    id_key: &'static str,
+    name_key: &'static str,
+    /// The keys naming an API in its listing and a stage in its stages file.
+    id_anchor: &'static str,
+    stage_anchor: &'static str,
+}
+
+const REST: ApiFlavour = ApiFlavour {
+    listing: "REST API stages",
+    segment: "restapis",
+    id_key: "RestApiId",
+    name_key: "RestApiName",
+    id_anchor: "id",
+    stage_anchor: "stageName",
+};
+
+const HTTP_WS: ApiFlavour = ApiFlavour {
+    listing: "HTTP and WebSocket API stages",
+    segment: "apis",
+    id_key: "ApiId",
+    name_key: "ApiName",
+    id_anchor: "ApiId",
+    stage_anchor: "StageName",
+};
+
+fn api_stages(
+    f: &ApiFlavour,
+    scope: &Scope,
+    listing: Option<&(Vec<RestApi>, PathBuf)>,
+    stages: &BTreeMap<(Scope, String), (Vec<Stage>, PathBuf)>,
+) -> Vec<Resource> {
+    let Some((apis, file)) = listing else {
         return vec![not_collected(
             "ApiStage",
             scope,
-            "REST API stages",
+            f.listing,
             "AccessLogging",
         )];
     };
     let mut out = Vec::new();
     for api in apis {
         let Some(id) = api.id.clone() else { continue };
-        let arn = format!("arn:aws:apigateway:{}::/restapis/{id}", scope.region);
-        let Some((stages, sfile)) = raw.stages.get(&((*scope).clone(), id.clone())) else {
-            let mut r = resource(
-                "ApiStage",
-                scope,
-                format!("{arn}/stages"),
-                json!({"RestApiId": id, "RestApiName": api.name, "AccessLogging": null}),
-            );
+        let arn = format!("arn:aws:apigateway:{}::/{}/{id}", scope.region, f.segment);
+        let mut facts = Map::new();
+        facts.insert(f.id_key.into(), json!(id));
+        facts.insert(f.name_key.into(), json!(api.name));
+        if let Some(p) = &api.protocol_type {
+            facts.insert("ProtocolType".into(), json!(p));
+        }
+        let Some((stages, sfile)) = stages.get(&((*scope).clone(), id.clone())) else {
+            facts.insert("AccessLogging".into(), Value::Null);
+            let mut r = resource("ApiStage", scope, format!("{arn}/stages"), Value::Object(facts));
             r.files.insert(String::new(), file.clone());
-            r.anchors.push(("id", id));
+            r.anchors.push((f.id_anchor, id));
             out.push(r);
             continue;
         };
@@ -691,15 +777,18 @@ fn api_stages(raw: &RawResources, scope: &Scope) -> Vec<Resource> {
                 .as_ref()
                 .and_then(|a| a.destination_arn.clone())
                 .filter(|d| !d.is_empty());
+            let mut facts = facts.clone();
+            facts.insert("StageName".into(), json!(stage));
+            facts.insert("AccessLogDestination".into(), json!(dest));
+            facts.insert("AccessLogging".into(), json!(dest.is_some()));
             let mut r = resource(
                 "ApiStage",
                 scope,
                 format!("{arn}/stages/{stage}"),
-                json!({"RestApiId": id, "RestApiName": api.name, "StageName": stage,
-                       "AccessLogDestination": dest, "AccessLogging": dest.is_some()}),
+                Value::Object(facts),
             );
             r.files.insert(String::new(), sfile.clone());
-            r.anchors.push(("stageName", stage));
+            r.anchors.push((f.stage_anchor, stage));
             out.push(r);
         }
     }
@@ -773,6 +862,7 @@ mod tests {
                 "SecurityHub",
                 "Vpc",
                 "LoadBalancer",
+                "ApiStage",
                 "ApiStage",
                 "Distribution"
             ]

@@ -154,8 +154,13 @@ pub struct ServicesSpec {
     /// `(account, region, name, type, access logging)`.
     pub load_balancers: Vec<(String, String, String, String, bool)>,
     /// `(account, region, REST API id, API name, stage, access logging)`.
-    pub stages: Vec<(String, String, String, String, String, bool)>,
+    pub stages: Vec<ApiStageSpec>,
+    /// The same for HTTP APIs (API Gateway v2).
+    pub http_stages: Vec<ApiStageSpec>,
 }
+
+/// `(account, region, API id, API name, stage, access logging)`.
+pub type ApiStageSpec = (String, String, String, String, String, bool);
 
 impl ServicesSpec {
     /// One front end of each kind, each logging.
@@ -171,11 +176,19 @@ impl ServicesSpec {
                 true,
             )],
             stages: vec![(
-                a,
+                a.clone(),
                 "us-east-1".into(),
                 "a1b2c3d4e5".into(),
                 "orders".into(),
                 "prod".into(),
+                true,
+            )],
+            http_stages: vec![(
+                a,
+                "us-east-1".into(),
+                "h7k2m9p4q1".into(),
+                "checkout".into(),
+                "$default".into(),
                 true,
             )],
             ..ServicesSpec::default()
@@ -401,6 +414,15 @@ impl ConfigSpec {
                         false,
                     ),
                 ],
+                // The checkout's HTTP API logs its one stage.
+                http_stages: vec![(
+                    prod.into(),
+                    "us-east-1".into(),
+                    "p4q8r2t6v1".into(),
+                    "checkout-http".into(),
+                    "$default".into(),
+                    true,
+                )],
             },
         }
     }
@@ -803,41 +825,8 @@ fn write_services(spec: &ConfigSpec, out: &Path) -> io::Result<u64> {
                 )?;
             }
 
-            let stages: Vec<_> = sv
-                .stages
-                .iter()
-                .filter(|s| &s.0 == account && &s.1 == region)
-                .collect();
-            let mut apis: Vec<(&String, &String)> = stages.iter().map(|s| (&s.2, &s.3)).collect();
-            apis.dedup();
-            let items: Vec<Value> = apis
-                .iter()
-                .map(|(id, name)| json!({"id": id, "name": name}))
-                .collect();
-            n += put(
-                out,
-                account,
-                region,
-                "apigateway/get-rest-apis.json",
-                &json!({ "items": items }),
-            )?;
-            for (id, _) in &apis {
-                let item: Vec<Value> = stages.iter().filter(|s| &s.2 == *id).map(|s| {
-                    let mut st = json!({"stageName": s.4, "deploymentId": "d7f3k2", "methodSettings": {}});
-                    if s.5 {
-                        st["accessLogSettings"] = json!({"format": "$context.requestId $context.identity.sourceIp $context.httpMethod $context.resourcePath $context.status",
-                            "destinationArn": format!("arn:aws:logs:{region}:{account}:log-group:api-gateway-access-{}", s.3)});
-                    }
-                    st
-                }).collect();
-                n += put(
-                    out,
-                    account,
-                    region,
-                    &format!("apigateway/stages/{id}.json"),
-                    &json!({ "item": item }),
-                )?;
-            }
+            n += api_files(out, account, region, &sv.stages, false)?;
+            n += api_files(out, account, region, &sv.http_stages, true)?;
         }
         let dists: Vec<_> = sv
             .distributions
@@ -871,6 +860,76 @@ fn write_services(spec: &ConfigSpec, out: &Path) -> io::Result<u64> {
                     "Status": "Deployed", "DomainName": domain(id), "DistributionConfig": {"Logging": log}}}),
             )?;
         }
+    }
+    Ok(n)
+}
+
+/// One region's API Gateway files: REST APIs (`v2` false) or HTTP APIs, and their stages, each
+/// in the aws CLI's shape for its service (v1 camelCase, v2 PascalCase).
+fn api_files(
+    out: &Path,
+    account: &str,
+    region: &str,
+    all: &[ApiStageSpec],
+    v2: bool,
+) -> io::Result<u64> {
+    let stages: Vec<&ApiStageSpec> = all
+        .iter()
+        .filter(|s| s.0 == account && s.1 == region)
+        .collect();
+    let mut apis: Vec<(&String, &String)> = stages.iter().map(|s| (&s.2, &s.3)).collect();
+    apis.dedup();
+    let (dir, listing, list_key, stages_key) = match v2 {
+        false => ("apigateway", "get-rest-apis.json", "items", "item"),
+        true => ("apigatewayv2", "get-apis.json", "Items", "Items"),
+    };
+    let items: Vec<Value> = apis
+        .iter()
+        .map(|(id, name)| match v2 {
+            false => json!({"id": id, "name": name}),
+            true => json!({"ApiId": id, "Name": name, "ProtocolType": "HTTP",
+                "ApiEndpoint": format!("https://{id}.execute-api.{region}.amazonaws.com")}),
+        })
+        .collect();
+    let mut n = put(
+        out,
+        account,
+        region,
+        &format!("{dir}/{listing}"),
+        &json!({ list_key: items }),
+    )?;
+    let format = "$context.requestId $context.identity.sourceIp $context.httpMethod $context.resourcePath $context.status";
+    for (id, _) in &apis {
+        let item: Vec<Value> = stages
+            .iter()
+            .filter(|s| &s.2 == *id)
+            .map(|s| {
+                let dest = format!("arn:aws:logs:{region}:{account}:log-group:api-gateway-access-{}", s.3);
+                match v2 {
+                    false => {
+                        let mut st = json!({"stageName": s.4, "deploymentId": "d7f3k2", "methodSettings": {}});
+                        if s.5 {
+                            st["accessLogSettings"] = json!({"format": format, "destinationArn": dest});
+                        }
+                        st
+                    }
+                    true => {
+                        let mut st = json!({"StageName": s.4, "DeploymentId": "h2v9c1", "AutoDeploy": true});
+                        if s.5 {
+                            st["AccessLogSettings"] = json!({"Format": format, "DestinationArn": dest});
+                        }
+                        st
+                    }
+                }
+            })
+            .collect();
+        n += put(
+            out,
+            account,
+            region,
+            &format!("{dir}/stages/{id}.json"),
+            &json!({ stages_key: item }),
+        )?;
     }
     Ok(n)
 }
