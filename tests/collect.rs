@@ -594,15 +594,17 @@ fn access_denied_is_a_recorded_gap_and_everything_else_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let run = collect(&emu.endpoint, &key, &secret, dir.path(), &[]);
     assert_eq!(run.code, 2, "partial evidence: {}", run.stderr);
-    // The policy's one hole, and three calls moto itself refuses once it enforces IAM: it fails
-    // the signature check of Security Hub's and API Gateway's REST calls (SignatureDoesNotMatch,
-    // boto3's signatures too) and answers CloudFront's with an empty 403, whatever the policy
-    // says. AWS names these actions securityhub:DescribeHub, apigateway:GET and
-    // cloudfront:ListDistributions, as the README's policy does.
-    assert!(run.stderr.contains("4 call(s) failed"), "{}", run.stderr);
+    // The policy's one hole, and four calls moto itself refuses once it enforces IAM: it fails
+    // the signature check of Security Hub's and API Gateway's (v1 and v2) REST calls
+    // (SignatureDoesNotMatch, boto3's signatures too) and answers CloudFront's with an empty
+    // 403, whatever the policy says. AWS names these actions securityhub:DescribeHub,
+    // apigateway:GET (both API Gateway APIs) and cloudfront:ListDistributions, as the README's
+    // policy does.
+    assert!(run.stderr.contains("5 call(s) failed"), "{}", run.stderr);
     let emulator_refused = [
         "us-east-1/securityhub/describe-hub",
         "us-east-1/apigateway/get-rest-apis",
+        "us-east-1/apigatewayv2/get-apis",
         "global/cloudfront/list-distributions",
     ];
     let alarms = format!("{ACCOUNT}/us-east-1/cloudwatch/describe-alarms.json");
