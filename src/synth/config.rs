@@ -916,6 +916,8 @@ fn api_files(
                     true => {
                         let mut st = json!({"StageName": s.4, "DeploymentId": "h2v9c1", "AutoDeploy": true});
                         if s.5 {
+                            // HTTP APIs have routes, not resource paths.
+                            let format = format.replace("resourcePath", "routeKey");
                             st["AccessLogSettings"] = json!({"Format": format, "DestinationArn": dest});
                         }
                         st
