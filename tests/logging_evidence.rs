@@ -242,7 +242,10 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
     // REST API and HTTP API stages alike: `prod` and `live` log, `test` and `dev` do not.
     let stage = |kind: &str, api: &str, name: &str| {
         pair(
-            &format!("arn:aws:apigateway:us-east-1::/{kind}/{}/stages/{name}", s(api)),
+            &format!(
+                "arn:aws:apigateway:us-east-1::/{kind}/{}/stages/{name}",
+                s(api)
+            ),
             "us-east-1",
         )
     };

@@ -1,8 +1,7 @@
 //! The logging evidence beyond CloudTrail, as `scripts/collect-config.sh` writes it: per region
 //! AWS Config's recorders and their status, VPCs and their flow logs, Security Hub's hub, load
-//! balancers and their attributes, REST APIs (API Gateway v1) and HTTP and WebSocket APIs (v2) and
-//! their stages; CloudFront's distributions once
-//! per account, under `global`. Each file is the JSON the aws CLI prints for the call.
+//! balancers and their attributes, REST APIs (API Gateway v1) and HTTP and WebSocket APIs (v2)
+//! and their stages; CloudFront's distributions once per account, under `global`. Each file is the JSON the aws CLI prints for the call.
 
 use super::out::component;
 use super::shape::Obj;
@@ -169,25 +168,17 @@ pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectErr
         }
     }
 
-    // HTTP and WebSocket APIs: API Gateway v2, laid out as v1 is. The SDK has no paginator
-    // for these two calls: follow NextToken.
-    let v2 = sdk.apigatewayv2(region);
+    // HTTP and WebSocket APIs: API Gateway v2, laid out as v1 is.
+    let client = sdk.apigatewayv2(region);
+    let v2 = &client;
     let file = format!("{region}/apigatewayv2/get-apis.json");
-    let (mut apis, mut token) = (Vec::new(), None::<String>);
-    let failed = loop {
-        match v2.get_apis().set_next_token(token.take()).send().await {
-            Ok(p) => {
-                apis.extend(p.items().iter().cloned());
-                match p.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => break None,
-                }
-            }
-            Err(e) => break Some(Failure::of("GetApis", &e)),
-        }
-    };
-    match failed {
-        None => {
+    let apis = next_tokens(|t| async move {
+        let p = v2.get_apis().set_next_token(t).send().await;
+        p.map(|p| (p.items().to_vec(), p.next_token().map(str::to_string)))
+    })
+    .await;
+    let apis = match apis {
+        Ok(apis) => {
             let items: Vec<Value> = apis
                 .iter()
                 .map(|a| {
@@ -198,33 +189,51 @@ pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectErr
                         .build()
                 })
                 .collect();
-            out.save(&file, &json!({ "Items": items }))?
+            out.save(&file, &json!({ "Items": items }))?;
+            apis
         }
-        Some(f) => out.fail(&file, format!("aws apigatewayv2 get-apis {rg}"), f)?,
-    }
+        Err(e) => {
+            let f = Failure::of("GetApis", &e);
+            out.fail(&file, format!("aws apigatewayv2 get-apis {rg}"), f)?;
+            Vec::new()
+        }
+    };
     for a in &apis {
         let Some(id) = a.api_id() else { continue };
         let file = format!("{region}/apigatewayv2/stages/{}.json", component(id));
         let op = format!("aws apigatewayv2 get-stages --api-id {id} {rg}");
-        let (mut stages, mut token) = (Vec::new(), None::<String>);
-        let failed = loop {
-            match v2.get_stages().api_id(id).set_next_token(token.take()).send().await {
-                Ok(p) => {
-                    stages.extend(p.items().iter().map(shapes::stage_v2));
-                    match p.next_token() {
-                        Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                        _ => break None,
-                    }
-                }
-                Err(e) => break Some(Failure::of("GetStages", &e)),
-            }
-        };
-        match failed {
-            None => out.save(&file, &json!({ "Items": stages }))?,
-            Some(f) => out.fail(&file, op, f)?,
+        let stages = next_tokens(|t| async move {
+            let p = v2.get_stages().api_id(id).set_next_token(t).send().await;
+            p.map(|p| {
+                let st: Vec<Value> = p.items().iter().map(shapes::stage_v2).collect();
+                (st, p.next_token().map(str::to_string))
+            })
+        })
+        .await;
+        match stages {
+            Ok(st) => out.save(&file, &json!({ "Items": st }))?,
+            Err(e) => out.fail(&file, op, Failure::of("GetStages", &e))?,
         }
     }
     Ok(())
+}
+
+/// Every page of a call the SDK gives no paginator for (API Gateway v2's): `page` takes the
+/// previous page's `NextToken` and returns its items and the next token.
+async fn next_tokens<T, E, F, Fut>(mut page: F) -> Result<Vec<T>, E>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), E>>,
+{
+    let (mut all, mut token) = (Vec::new(), None);
+    loop {
+        let (items, next) = page(token.take()).await?;
+        all.extend(items);
+        match next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(all),
+        }
+    }
 }
 
 /// CloudFront, once per account (a global service, called in us-east-1).

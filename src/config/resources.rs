@@ -1,8 +1,8 @@
 //! Logging evidence beyond the trails: AWS Config recorders, VPC flow logs, Security Hub, and
 //! the access logs of CloudFront distributions, load balancers and API Gateway stages (REST
-//! APIs, and HTTP and WebSocket APIs). Read
-//! from the aws CLI's outputs (`collect` writes the same), assembled into one [`Resource`]
-//! per thing a policy judges, whose JSON config policies of scope `each-resource` match.
+//! APIs, and HTTP and WebSocket APIs). Read from the aws CLI's outputs (`collect` writes the
+//! same), assembled into one [`Resource`] per thing a policy judges, whose JSON config policies
+//! of scope `each-resource` match.
 //!
 //! What was not collected stays unknown (`null`), so a policy that needs it reports "no
 //! evidence", never a pass: a region in scope without a recorder file, a VPC without a
@@ -501,8 +501,18 @@ pub fn assemble(raw: &RawResources, regions: &BTreeSet<Scope>) -> Vec<Resource> 
         out.push(security_hub(raw, scope));
         out.extend(vpcs(raw, scope));
         out.extend(load_balancers(raw, scope));
-        out.extend(api_stages(&REST, scope, raw.rest_apis.get(scope), &raw.stages));
-        out.extend(api_stages(&HTTP_WS, scope, raw.apis_v2.get(scope), &raw.stages_v2));
+        out.extend(api_stages(
+            &REST,
+            scope,
+            raw.rest_apis.get(scope),
+            &raw.stages,
+        ));
+        out.extend(api_stages(
+            &HTTP_WS,
+            scope,
+            raw.apis_v2.get(scope),
+            &raw.stages_v2,
+        ));
     }
     let accounts: BTreeSet<&str> = regions.iter().map(|s| s.account.as_str()).collect();
     for account in accounts {
@@ -743,12 +753,7 @@ fn api_stages(
     stages: &BTreeMap<(Scope, String), (Vec<Stage>, PathBuf)>,
 ) -> Vec<Resource> {
     let Some((apis, file)) = listing else {
-        return vec![not_collected(
-            "ApiStage",
-            scope,
-            f.listing,
-            "AccessLogging",
-        )];
+        return vec![not_collected("ApiStage", scope, f.listing, "AccessLogging")];
     };
     let mut out = Vec::new();
     for api in apis {
@@ -762,7 +767,12 @@ fn api_stages(
         }
         let Some((stages, sfile)) = stages.get(&((*scope).clone(), id.clone())) else {
             facts.insert("AccessLogging".into(), Value::Null);
-            let mut r = resource("ApiStage", scope, format!("{arn}/stages"), Value::Object(facts));
+            let mut r = resource(
+                "ApiStage",
+                scope,
+                format!("{arn}/stages"),
+                Value::Object(facts),
+            );
             r.files.insert(String::new(), file.clone());
             r.anchors.push((f.id_anchor, id));
             out.push(r);
