@@ -167,17 +167,7 @@ fn records_without_event_id_are_never_merged() {
 
 /// Runs the binary with `threads` loading threads.
 fn with_threads(threads: &str, args: &[&std::ffi::OsStr]) -> Run {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailaudit"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("RAYON_NUM_THREADS", threads)
-        .output()
-        .expect("run trailaudit");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    trailaudit_with(args, &[("RAYON_NUM_THREADS", threads)])
 }
 
 /// An export of the first 40 log files' records, first in input order, so that the loading

@@ -13,9 +13,11 @@
 //! Files are handed to the loading threads in input order, so the files before any file being
 //! read are read or being read: a piece waits for at most what the other threads are reading.
 //! [`Backpressure`] bounds what waits: a thread with more than [`Backpressure::limit`] pieces
-//! not yet handed over sends what it holds and waits at its next file.
+//! not yet handed over waits at its next file, first sending the rows it holds when the
+//! committer waits for them (so that two waiting threads never wait for each other).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use polars::prelude::*;
@@ -77,6 +79,9 @@ pub(super) struct Backpressure {
     released: Condvar,
     /// Pieces a thread may have waiting before it waits itself.
     pub limit: usize,
+    /// The file the committer waits for (`u32::MAX` when none): a waiting thread sends the
+    /// rows it holds only when they are that file's or an earlier one's.
+    frontier: AtomicU32,
 }
 
 impl Backpressure {
@@ -85,6 +90,7 @@ impl Backpressure {
             outstanding: Mutex::new(vec![0; threads]),
             released: Condvar::new(),
             limit,
+            frontier: AtomicU32::new(0),
         }
     }
 
@@ -104,15 +110,21 @@ impl Backpressure {
         self.lock()[thread] > self.limit
     }
 
-    /// Waits until `thread` may go on, or `stop` is set.
-    pub fn wait(&self, thread: usize, stop: &std::sync::atomic::AtomicBool) {
-        let mut counts = self.lock();
-        while counts[thread] > self.limit && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            counts = self
-                .released
-                .wait_timeout(counts, std::time::Duration::from_millis(50))
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
+    /// The file the committer waits for.
+    pub fn frontier(&self) -> u32 {
+        self.frontier.load(Ordering::Relaxed)
+    }
+
+    /// Waits until a piece of `thread` is handed over, `stop` is set, or a short while has
+    /// passed (the frontier may have moved meanwhile).
+    pub fn wait(&self, thread: usize, stop: &AtomicBool) {
+        let counts = self.lock();
+        if counts[thread] > self.limit && !stop.load(Ordering::Relaxed) {
+            drop(
+                self.released
+                    .wait_timeout(counts, std::time::Duration::from_millis(20))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
         }
     }
 
@@ -207,6 +219,9 @@ impl<'a> Committer<'a> {
         while let Some(&file) = self.order.get(self.next) {
             let Some((piece, segment)) = self.waiting.get_mut(&file).and_then(VecDeque::pop_front)
             else {
+                if let Some(p) = self.pressure {
+                    p.frontier.store(file, Ordering::Relaxed);
+                }
                 return;
             };
             let p = self
@@ -261,6 +276,9 @@ impl<'a> Committer<'a> {
     /// rather than lost.
     pub fn finish(mut self, done: &mut impl FnMut(DataFrame)) -> Vec<u64> {
         self.advance(done);
+        if let Some(p) = self.pressure {
+            p.frontier.store(u32::MAX, Ordering::Relaxed);
+        }
         debug_assert!(
             self.pending.is_empty(),
             "pieces left uncommitted: the files' ends were not all sent"
