@@ -222,18 +222,8 @@ pub fn skip_copies(found: &mut [Found]) -> Vec<(usize, usize)> {
         .par_iter()
         .map(|&i| (i, sha256_of_file(&path(i))))
         .collect();
-    let mut first: HashMap<Digest, usize> = HashMap::new();
-    let mut copies = Vec::new();
-    // Ascending indexes: the first of equal files in input order is the one loaded.
-    for (i, digest) in hashed {
-        let Some(digest) = digest else { continue };
-        match first.get(&digest) {
-            Some(&original) => copies.push((i, original)),
-            None => {
-                first.insert(digest, i);
-            }
-        }
-    }
+    // Ascending indexes already.
+    let copies = pair_copies(hashed);
     let skipped: Vec<(usize, Found)> = copies
         .iter()
         .map(|&(copy, original)| {
@@ -299,10 +289,16 @@ pub fn member_copies(files: Vec<(usize, Stored)>) -> Vec<(usize, usize)> {
             .into_iter()
             .map(|(_, hashed)| hashed),
     );
-    // Ascending indexes: the first of equal files in input order is the one loaded, whatever
-    // order they were hashed in.
+    // Whatever order they were hashed in.
     hashed.sort_unstable_by_key(|(i, _)| *i);
-    let mut first: HashMap<Digest, usize> = HashMap::new();
+    pair_copies(hashed)
+}
+
+/// Of files hashed (indexes ascending, in input order; `None` when unreadable), each whose
+/// hash an earlier one has, as the pairs (copy, original): the first of equal files in input
+/// order is the one loaded.
+fn pair_copies(hashed: Vec<(usize, Option<Digest>)>) -> Vec<(usize, usize)> {
+    let mut first: std::collections::HashMap<Digest, usize> = std::collections::HashMap::new();
     let mut copies = Vec::new();
     for (i, digest) in hashed {
         let Some(digest) = digest else { continue };
