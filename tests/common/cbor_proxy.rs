@@ -137,12 +137,23 @@ fn serve(
             let mut up = TcpStream::connect(upstream)?;
             up.write_all(&req.head)?;
             up.write_all(&req.body)?;
-            let mut answer = Vec::new();
-            up.read_to_end(&mut answer)?;
+            let answer = read_answer(&mut up)?;
             out.write_all(&answer)?;
         }
     }
     out.flush()
+}
+
+/// moto's whole answer. Its server closes the connection after answering, and may reset it
+/// rather than close it cleanly; an answer read before the reset is still the answer. Passing
+/// the reset on would make the SDK retry a request moto has already carried out (a second
+/// CreateLogGroup answered "already exists").
+fn read_answer(up: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut answer = Vec::new();
+    match up.read_to_end(&mut answer) {
+        Err(e) if answer.is_empty() => Err(e),
+        _ => Ok(answer),
+    }
 }
 
 fn cbor_to_json(v: Cbor) -> Json {
@@ -268,8 +279,7 @@ fn translate(req: &Request, op: &str, upstream: &str, secrets: &Secrets) -> Vec<
     ));
     up.write_all(head.as_bytes()).unwrap();
     up.write_all(&json).unwrap();
-    let mut answer = Vec::new();
-    up.read_to_end(&mut answer).unwrap();
+    let answer = read_answer(&mut up).unwrap();
     let split = answer
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
