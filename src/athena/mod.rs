@@ -332,7 +332,7 @@ pub fn history(rows: &[Vec<Option<String>>]) -> History {
         .collect();
     let mut next = vec![0u64; sources.len()];
     let mut builder = FrameBuilder::new(Keep::Whole);
-    let seen = dedup::Seen::default();
+    let mut seen = dedup::Seen::default();
     let mut rejected = Vec::new();
     let mut duplicates = 0;
     for (n, r) in rows.iter().enumerate() {

@@ -206,7 +206,7 @@ impl<'a> Committer<'a> {
         for i in late {
             let p = self.pending.get_mut(&id).expect("just inserted");
             let s = p.piece.segments[i];
-            Self::check(&self.seen, &mut self.duplicates, p, s);
+            Self::check(&mut self.seen, &mut self.duplicates, p, s);
         }
         if open == 0 {
             self.complete(id, done);
@@ -229,7 +229,7 @@ impl<'a> Committer<'a> {
                 .get_mut(&piece)
                 .expect("a waiting segment's piece");
             let s = p.piece.segments[segment];
-            Self::check(&self.seen, &mut self.duplicates, p, s);
+            Self::check(&mut self.seen, &mut self.duplicates, p, s);
             p.open -= 1;
             if p.open == 0 {
                 self.complete(piece, done);
@@ -242,7 +242,7 @@ impl<'a> Committer<'a> {
     }
 
     /// Finds the copies among the rows of segment `s` of `p`.
-    fn check(seen: &dedup::Seen, duplicates: &mut [u64], p: &mut Pending, s: Segment) {
+    fn check(seen: &mut dedup::Seen, duplicates: &mut [u64], p: &mut Pending, s: Segment) {
         let rows = s.start as usize..(s.start + s.len) as usize;
         for (row, key) in rows.clone().zip(&p.piece.keys[rows]) {
             if key.is_some_and(|k| !seen.first(k)) {
