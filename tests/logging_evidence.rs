@@ -306,12 +306,14 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
     };
     let m = message(&s("cf_source_only"));
     assert!(
-        m.contains("legacy logging disabled and its ACCESS_LOGS delivery source has no delivery"),
+        m.contains("legacy logging disabled; standard logging v2: delivery source cf-source-only has no delivery"),
         "{m}"
     );
     let m = message(&s("cf_unlogged"));
     assert!(
-        m.contains("legacy logging disabled and no ACCESS_LOGS delivery source names it"),
+        m.contains(
+            "legacy logging disabled; standard logging v2: no ACCESS_LOGS delivery source names it"
+        ),
         "{m}"
     );
     // The deliveries in the aws CLI's shape, the v2 one to its S3 destination.

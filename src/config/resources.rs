@@ -906,7 +906,7 @@ fn v2_deliveries(
     raw: &RawResources,
     account: &str,
     arn: &str,
-) -> Option<(Vec<(String, String)>, &'static str)> {
+) -> Option<(Vec<(String, String)>, String)> {
     let (sources, _) = us_east_1(&raw.delivery_sources, account)?;
     let (deliveries, _) = us_east_1(&raw.deliveries, account)?;
     let destinations = us_east_1(&raw.delivery_destinations, account).map(|(d, _)| d);
@@ -917,7 +917,7 @@ fn v2_deliveries(
         .filter_map(|s| s.name.as_deref())
         .collect();
     if names.is_empty() {
-        return Some((Vec::new(), "no ACCESS_LOGS delivery source names it"));
+        return Some((Vec::new(), "no ACCESS_LOGS delivery source names it".into()));
     }
     let out: Vec<(String, String)> = deliveries
         .iter()
@@ -950,7 +950,12 @@ fn v2_deliveries(
             Some((kind.to_string(), target.to_string()))
         })
         .collect();
-    Some((out, "its ACCESS_LOGS delivery source has no delivery"))
+    let names: Vec<&str> = names.into_iter().collect();
+    let why = match names.as_slice() {
+        [one] => format!("delivery source {one} has no delivery"),
+        many => format!("delivery sources {} have no delivery", many.join(", ")),
+    };
+    Some((out, why))
 }
 
 /// A distribution logs through its legacy `Logging` (to an S3 bucket) or through standard
@@ -1000,7 +1005,9 @@ fn distributions(raw: &RawResources, account: &str) -> Vec<Resource> {
             let logging = if !ways.is_empty() {
                 Some(ways.join("; "))
             } else if let (Some(None), Some((_, why))) = (&legacy, &v2) {
-                Some(format!("none: legacy logging disabled and {why}"))
+                Some(format!(
+                    "none: legacy logging disabled; standard logging v2: {why}"
+                ))
             } else {
                 None
             };
@@ -1245,7 +1252,7 @@ mod tests {
         assert_eq!(
             r.facts["Logging"],
             json!(
-                "none: legacy logging disabled and its ACCESS_LOGS delivery source has no delivery"
+                "none: legacy logging disabled; standard logging v2: delivery source cf-E1 has no delivery"
             )
         );
         // Neither way.
@@ -1253,7 +1260,7 @@ mod tests {
         assert_eq!(r.facts["AccessLogging"], json!(false));
         assert_eq!(
             r.facts["Logging"],
-            json!("none: legacy logging disabled and no ACCESS_LOGS delivery source names it")
+            json!("none: legacy logging disabled; standard logging v2: no ACCESS_LOGS delivery source names it")
         );
         // Another distribution's source, and another log type, do not count.
         let other = "arn:aws:cloudfront::111122223333:distribution/E2";
