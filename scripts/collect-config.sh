@@ -82,6 +82,11 @@ save "$g/list-distributions.json" aws cloudfront list-distributions
 for id in $(jq -r '.DistributionList.Items[]?.Id' "$g/list-distributions.json" 2>/dev/null || true); do
   save "$g/distributions/$id.json" aws cloudfront get-distribution --id "$id"
 done
+# Its standard logging v2: CloudWatch Logs deliveries, made in us-east-1, kept beside it.
+l="$out/$account/global/logs"
+save "$l/describe-delivery-sources.json" aws logs describe-delivery-sources --region us-east-1
+save "$l/describe-deliveries.json" aws logs describe-deliveries --region us-east-1
+save "$l/describe-delivery-destinations.json" aws logs describe-delivery-destinations --region us-east-1
 buckets=$(cat "$out/$account"/*/cloudtrail/describe-trails.json 2>/dev/null | jq -r '.trailList[]?.S3BucketName // empty' | sort -u)
 for bucket in $buckets; do
   b="$out/$account/global/s3/$bucket"

@@ -350,8 +350,8 @@ fn expected_files(seeded: &Seeded) -> BTreeSet<String> {
         format!("{a}/us-east-1/logs/describe-metric-filters.json"),
         format!("{a}/us-east-1/cloudwatch/describe-alarms.json"),
         format!("{a}/us-east-1/sns/subscriptions/security-alerts.json"),
-        // The rest of the logging section: no recorder, no load balancer, API or distribution
-        // is seeded, and Security Hub is not enabled (an answer, recorded as its error).
+        // The rest of the logging section: no recorder, no load balancer, API, distribution or
+        // delivery is seeded, and Security Hub is not enabled (an answer, recorded as its error).
         format!("{a}/us-east-1/config/describe-configuration-recorders.json"),
         format!("{a}/us-east-1/config/describe-configuration-recorder-status.json"),
         format!("{a}/us-east-1/ec2/describe-vpcs.json"),
@@ -361,6 +361,9 @@ fn expected_files(seeded: &Seeded) -> BTreeSet<String> {
         format!("{a}/us-east-1/apigateway/get-rest-apis.json"),
         format!("{a}/us-east-1/apigatewayv2/get-apis.json"),
         format!("{a}/global/cloudfront/list-distributions.json"),
+        format!("{a}/global/logs/describe-delivery-sources.json"),
+        format!("{a}/global/logs/describe-deliveries.json"),
+        format!("{a}/global/logs/describe-delivery-destinations.json"),
     ]
     .into();
     for t in ["org-main", "no-validation", "no-kms"] {

@@ -84,8 +84,18 @@ def dist(ref, logging):
     if logging:
         conf["Logging"] = {"Enabled": True, "IncludeCookies": False, "Bucket": "cdn-logs.s3.amazonaws.com", "Prefix": "cf/"}
     return cf.create_distribution(DistributionConfig=conf)["Distribution"]["ARN"]
+# Standard logging v2 (CloudWatch Logs deliveries, made in us-east-1): one distribution logs only
+# that way, to S3; another has a delivery source but no delivery.
+cf_v2, cf_source_only = dist("c", False), dist("d", False)
+logs = c("logs")
+logs.put_delivery_source(name="cf-v2", resourceArn=cf_v2, logType="ACCESS_LOGS")
+logs.put_delivery_source(name="cf-source-only", resourceArn=cf_source_only, logType="ACCESS_LOGS")
+dest = logs.put_delivery_destination(name="cf-s3", deliveryDestinationConfiguration={
+    "destinationResourceArn": "arn:aws:s3:::cdn-v2-logs"})["deliveryDestination"]["arn"]
+logs.create_delivery(deliverySourceName="cf-v2", deliveryDestinationArn=dest)
 print(json.dumps({"logged": logged, "unlogged": unlogged, "defaults": defaults, "ingest": ingest, "web": web,
-                  "api": a, "http_api": h, "cf_logged": dist("a", True), "cf_unlogged": dist("b", False)}))
+                  "api": a, "http_api": h, "cf_logged": dist("a", True), "cf_unlogged": dist("b", False),
+                  "cf_v2": cf_v2, "cf_source_only": cf_source_only}))
 "#;
 
 fn seed(endpoint: &str) -> Option<Value> {
@@ -185,6 +195,9 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
         "us-east-1/apigatewayv2/get-apis.json",
         "us-west-2/apigatewayv2/get-apis.json",
         "global/cloudfront/list-distributions.json",
+        "global/logs/describe-delivery-sources.json",
+        "global/logs/describe-deliveries.json",
+        "global/logs/describe-delivery-destinations.json",
     ] {
         assert!(root.join(rel).is_file(), "{rel} not written");
     }
@@ -268,10 +281,48 @@ fn collect_writes_the_logging_evidence_and_audit_judges_each_control_both_ways()
         finding["file"].as_str().unwrap().ends_with(&v2_stages),
         "{finding}"
     );
+    // CloudFront: legacy logging and standard logging v2 both count; neither, or a delivery
+    // source without a delivery, fails, and the finding says which is missing.
     assert_eq!(
         flagged(&report, "TA-CFG-017"),
-        [pair(&s("cf_unlogged"), "global")].into()
+        [
+            pair(&s("cf_unlogged"), "global"),
+            pair(&s("cf_source_only"), "global")
+        ]
+        .into()
     );
+    let cf = policy(&report, "TA-CFG-017");
+    assert_eq!(cf["judged_on"]["resources"], 4, "{cf:#}");
+    let message = |arn: &str| {
+        cf["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["resource"] == arn)
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let m = message(&s("cf_source_only"));
+    assert!(
+        m.contains("legacy logging disabled; standard logging v2: delivery source cf-source-only has no delivery"),
+        "{m}"
+    );
+    let m = message(&s("cf_unlogged"));
+    assert!(
+        m.contains(
+            "legacy logging disabled; standard logging v2: no ACCESS_LOGS delivery source names it"
+        ),
+        "{m}"
+    );
+    // The deliveries in the aws CLI's shape, the v2 one to its S3 destination.
+    let deliveries: Value = serde_json::from_slice(
+        &std::fs::read(root.join("global/logs/describe-deliveries.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(deliveries["deliveries"][0]["deliverySourceName"], "cf-v2");
+    assert_eq!(deliveries["deliveries"][0]["deliveryDestinationType"], "S3");
     // A finding points at the file and line that show the resource.
     let finding = &policy(&report, "TA-CFG-018")["findings"][0];
     assert!(
@@ -364,6 +415,42 @@ fn missing_evidence_is_no_evidence_never_a_pass() {
         .contains("us-east-1"));
     // The stages were all there.
     assert_eq!(status("TA-CFG-019"), "pass");
+}
+
+#[test]
+fn a_distribution_without_legacy_logging_needs_the_deliveries_evidence() {
+    let mut spec = ConfigSpec::compliant("111122223333");
+    spec.services
+        .distributions
+        .push(("111122223333".into(), "E2NOLEGACY".into(), false));
+    let dir = tempfile::tempdir().unwrap();
+    config::write(&spec, dir.path()).unwrap();
+    // With the deliveries listed (none names it): a fail.
+    let report = audit(dir.path()).json();
+    let p = policy(&report, "TA-CFG-017");
+    assert_eq!(p["status"], "fail", "{p:#}");
+    // Evidence from before the deliveries were collected: not judged, never failed.
+    std::fs::remove_dir_all(dir.path().join("111122223333/global/logs")).unwrap();
+    let report = audit(dir.path()).json();
+    let p = policy(&report, "TA-CFG-017");
+    assert_eq!(p["status"], "incomplete", "{p:#}");
+    assert!(p["findings"].as_array().unwrap().is_empty(), "{p:#}");
+    assert!(p.to_string().contains("E2NOLEGACY"), "{p:#}");
+    // Given in us-east-1, where CloudFront's delivery sources are made, they count the same.
+    spec.services
+        .delivery_sources
+        .push(("111122223333".into(), "E2NOLEGACY".into(), true));
+    let dir = tempfile::tempdir().unwrap();
+    config::write(&spec, dir.path()).unwrap();
+    let acct = dir.path().join("111122223333");
+    for f in std::fs::read_dir(acct.join("global/logs")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::rename(&f, acct.join("us-east-1/logs").join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::remove_dir(acct.join("global/logs")).unwrap();
+    let report = audit(dir.path()).json();
+    let p = policy(&report, "TA-CFG-017");
+    assert_eq!(p["status"], "pass", "{p:#}");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The logging evidence beyond CloudTrail, as `scripts/collect-config.sh` writes it: per region
 //! AWS Config's recorders and their status, VPCs and their flow logs, Security Hub's hub, load
 //! balancers and their attributes, REST APIs (API Gateway v1) and HTTP and WebSocket APIs (v2)
-//! and their stages; CloudFront's distributions once per account, under `global`. Each file is the JSON the aws CLI prints for the call.
+//! and their stages; CloudFront's distributions once per account, under `global`, with the
+//! CloudWatch Logs deliveries of its standard logging v2. Each file is the JSON the aws CLI
+//! prints for the call.
 
 use super::out::component;
 use super::shape::Obj;
@@ -238,6 +240,83 @@ where
 
 /// CloudFront, once per account (a global service, called in us-east-1).
 pub async fn global(sdk: &Sdk, out: &Out) -> Result<(), CollectError> {
+    deliveries(sdk, out).await?;
+    distributions(sdk, out).await
+}
+
+/// CloudFront's standard logging v2: CloudWatch Logs delivery sources, deliveries and delivery
+/// destinations. CloudFront's delivery sources can only be made in us-east-1, so that is the one
+/// region read; the files go under `global` beside the distributions, so that collecting them
+/// does not bring us-east-1 into scope when it was not asked for.
+async fn deliveries(sdk: &Sdk, out: &Out) -> Result<(), CollectError> {
+    const RG: &str = "--region us-east-1";
+    let logs = sdk.logs("us-east-1");
+
+    let file = "global/logs/describe-delivery-sources.json";
+    let mut pages = logs.describe_delivery_sources().into_paginator().send();
+    let (mut items, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => items.extend(p.delivery_sources().iter().map(shapes::delivery_source)),
+            Err(e) => {
+                failed = Some(Failure::of("DescribeDeliverySources", &e));
+                break;
+            }
+        }
+    }
+    match failed {
+        None => out.save(file, &json!({ "deliverySources": items }))?,
+        Some(f) => out.fail(file, format!("aws logs describe-delivery-sources {RG}"), f)?,
+    }
+
+    let file = "global/logs/describe-deliveries.json";
+    let mut pages = logs.describe_deliveries().into_paginator().send();
+    let (mut items, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => items.extend(p.deliveries().iter().map(shapes::delivery)),
+            Err(e) => {
+                failed = Some(Failure::of("DescribeDeliveries", &e));
+                break;
+            }
+        }
+    }
+    match failed {
+        None => out.save(file, &json!({ "deliveries": items }))?,
+        Some(f) => out.fail(file, format!("aws logs describe-deliveries {RG}"), f)?,
+    }
+
+    let file = "global/logs/describe-delivery-destinations.json";
+    let mut pages = logs
+        .describe_delivery_destinations()
+        .into_paginator()
+        .send();
+    let (mut items, mut failed) = (Vec::new(), None);
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => items.extend(
+                p.delivery_destinations()
+                    .iter()
+                    .map(shapes::delivery_destination),
+            ),
+            Err(e) => {
+                failed = Some(Failure::of("DescribeDeliveryDestinations", &e));
+                break;
+            }
+        }
+    }
+    match failed {
+        None => out.save(file, &json!({ "deliveryDestinations": items }))?,
+        Some(f) => out.fail(
+            file,
+            format!("aws logs describe-delivery-destinations {RG}"),
+            f,
+        )?,
+    }
+    Ok(())
+}
+
+async fn distributions(sdk: &Sdk, out: &Out) -> Result<(), CollectError> {
     let cf = sdk.cloudfront();
     let file = "global/cloudfront/list-distributions.json";
     let mut pages = cf.list_distributions().into_paginator().send();
@@ -406,6 +485,47 @@ mod shapes {
                         .s("DestinationArn", a.destination_arn())
                         .build()
                 }),
+            )
+            .build()
+    }
+
+    /// `aws logs describe-delivery-sources` and the two below print camelCase.
+    pub fn delivery_source(s: &aws_sdk_cloudwatchlogs::types::DeliverySource) -> Value {
+        Obj::new()
+            .s("name", s.name())
+            .s("arn", s.arn())
+            .strs("resourceArns", s.resource_arns())
+            .s("service", s.service())
+            .s("logType", s.log_type())
+            .build()
+    }
+
+    pub fn delivery(d: &aws_sdk_cloudwatchlogs::types::Delivery) -> Value {
+        Obj::new()
+            .s("id", d.id())
+            .s("arn", d.arn())
+            .s("deliverySourceName", d.delivery_source_name())
+            .s("deliveryDestinationArn", d.delivery_destination_arn())
+            .s(
+                "deliveryDestinationType",
+                d.delivery_destination_type().map(|t| t.as_str()),
+            )
+            .build()
+    }
+
+    pub fn delivery_destination(d: &aws_sdk_cloudwatchlogs::types::DeliveryDestination) -> Value {
+        Obj::new()
+            .s("name", d.name())
+            .s("arn", d.arn())
+            .s(
+                "deliveryDestinationType",
+                d.delivery_destination_type().map(|t| t.as_str()),
+            )
+            .s("outputFormat", d.output_format().map(|f| f.as_str()))
+            .opt(
+                "deliveryDestinationConfiguration",
+                d.delivery_destination_configuration()
+                    .map(|c| json!({ "destinationResourceArn": c.destination_resource_arn() })),
             )
             .build()
     }

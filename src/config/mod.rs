@@ -52,6 +52,11 @@ pub enum Kind {
     /// `aws apigatewayv2 get-apis`: HTTP and WebSocket APIs.
     ApisV2,
     StagesV2,
+    /// `aws logs describe-delivery-sources`, `describe-deliveries` and
+    /// `describe-delivery-destinations`: CloudFront's standard logging v2.
+    DeliverySources,
+    Deliveries,
+    DeliveryDestinations,
     /// An API call that failed during collection, recorded as a gap in the evidence.
     CollectionError,
 }

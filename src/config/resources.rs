@@ -141,6 +141,60 @@ pub struct DistributionLogging {
     pub bucket: Option<String>,
 }
 
+/// `aws logs describe-delivery-sources --region us-east-1`: CloudFront's standard logging v2
+/// starts at a delivery source naming the distribution.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliverySources {
+    pub delivery_sources: Vec<DeliverySource>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeliverySource {
+    pub name: Option<String>,
+    pub resource_arns: Vec<String>,
+    pub log_type: Option<String>,
+}
+
+/// `aws logs describe-deliveries --region us-east-1`: a delivery joins a source to a destination.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deliveries {
+    pub deliveries: Vec<Delivery>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Delivery {
+    pub id: Option<String>,
+    pub delivery_source_name: Option<String>,
+    pub delivery_destination_arn: Option<String>,
+    /// `S3`, `CWL` or `FH`.
+    pub delivery_destination_type: Option<String>,
+}
+
+/// `aws logs describe-delivery-destinations --region us-east-1`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryDestinations {
+    pub delivery_destinations: Vec<DeliveryDestination>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeliveryDestination {
+    pub arn: Option<String>,
+    pub delivery_destination_type: Option<String>,
+    pub delivery_destination_configuration: Option<DeliveryDestinationConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeliveryDestinationConfiguration {
+    pub destination_resource_arn: Option<String>,
+}
+
 /// `aws elbv2 describe-load-balancers`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -240,6 +294,11 @@ pub struct RawResources {
     pub distribution_lists: BTreeMap<String, (Vec<DistributionSummary>, PathBuf)>,
     /// By account and distribution id.
     pub distributions: BTreeMap<(String, String), (Distribution, PathBuf)>,
+    /// CloudWatch Logs vended-log deliveries (CloudFront's standard logging v2), by the scope of
+    /// the file: `global` as `collect` writes them, or `us-east-1` where they were made.
+    pub delivery_sources: BTreeMap<Scope, (Vec<DeliverySource>, PathBuf)>,
+    pub deliveries: BTreeMap<Scope, (Vec<Delivery>, PathBuf)>,
+    pub delivery_destinations: BTreeMap<Scope, (Vec<DeliveryDestination>, PathBuf)>,
     pub load_balancers: BTreeMap<Scope, (Vec<LoadBalancer>, PathBuf)>,
     /// By scope and load balancer name.
     pub lb_attributes: BTreeMap<(Scope, String), (Vec<Attribute>, PathBuf)>,
@@ -330,6 +389,27 @@ pub fn read(
                 (d.distribution, path.to_path_buf()),
             );
             Ok(Kind::Distribution)
+        } else if has("deliverySources") {
+            let d: DeliverySources = from(&v)?;
+            raw.delivery_sources.insert(
+                scope_or("describe-delivery-sources output")?,
+                (d.delivery_sources, path.to_path_buf()),
+            );
+            Ok(Kind::DeliverySources)
+        } else if has("deliveries") {
+            let d: Deliveries = from(&v)?;
+            raw.deliveries.insert(
+                scope_or("describe-deliveries output")?,
+                (d.deliveries, path.to_path_buf()),
+            );
+            Ok(Kind::Deliveries)
+        } else if has("deliveryDestinations") {
+            let d: DeliveryDestinations = from(&v)?;
+            raw.delivery_destinations.insert(
+                scope_or("describe-delivery-destinations output")?,
+                (d.delivery_destinations, path.to_path_buf()),
+            );
+            Ok(Kind::DeliveryDestinations)
         } else if has("LoadBalancers") {
             let d: LoadBalancers = from(&v)?;
             raw.load_balancers.insert(
@@ -805,6 +885,83 @@ fn api_stages(
     out
 }
 
+/// A CloudWatch Logs listing of `account` for CloudFront: the one kept under `global`, else the
+/// one read in us-east-1 (where CloudFront's delivery sources are made).
+fn us_east_1<'a, T>(
+    map: &'a BTreeMap<Scope, (Vec<T>, PathBuf)>,
+    account: &str,
+) -> Option<&'a (Vec<T>, PathBuf)> {
+    ["global", "us-east-1"].iter().find_map(|region| {
+        map.get(&Scope {
+            account: account.to_string(),
+            region: region.to_string(),
+        })
+    })
+}
+
+/// How a distribution's access logs leave it through standard logging v2: `Some` list of
+/// deliveries (destination type and ARN) from an `ACCESS_LOGS` delivery source naming `arn`,
+/// empty when there is none, with why; `None` when the sources or deliveries were not read.
+fn v2_deliveries(
+    raw: &RawResources,
+    account: &str,
+    arn: &str,
+) -> Option<(Vec<(String, String)>, String)> {
+    let (sources, _) = us_east_1(&raw.delivery_sources, account)?;
+    let (deliveries, _) = us_east_1(&raw.deliveries, account)?;
+    let destinations = us_east_1(&raw.delivery_destinations, account).map(|(d, _)| d);
+    let names: BTreeSet<&str> = sources
+        .iter()
+        .filter(|s| s.log_type.as_deref() == Some("ACCESS_LOGS"))
+        .filter(|s| s.resource_arns.iter().any(|r| r == arn))
+        .filter_map(|s| s.name.as_deref())
+        .collect();
+    if names.is_empty() {
+        return Some((Vec::new(), "no ACCESS_LOGS delivery source names it".into()));
+    }
+    let out: Vec<(String, String)> = deliveries
+        .iter()
+        .filter(|d| {
+            d.delivery_source_name
+                .as_deref()
+                .is_some_and(|n| names.contains(n))
+        })
+        .filter_map(|d| {
+            let dest_arn = d.delivery_destination_arn.as_deref()?;
+            // The destination's own resource (bucket, log group, stream) where it was listed;
+            // else the delivery destination (one in another account is not listed here).
+            let dest =
+                destinations.and_then(|ds| ds.iter().find(|x| x.arn.as_deref() == Some(dest_arn)));
+            let kind = d
+                .delivery_destination_type
+                .as_deref()
+                .or_else(|| dest.and_then(|x| x.delivery_destination_type.as_deref()))
+                .unwrap_or("unknown");
+            let target = dest
+                .and_then(|x| x.delivery_destination_configuration.as_ref())
+                .and_then(|c| c.destination_resource_arn.as_deref())
+                .filter(|a| !a.is_empty())
+                .unwrap_or(dest_arn);
+            let kind = match kind {
+                "CWL" => "CloudWatch Logs",
+                "FH" => "Firehose",
+                k => k,
+            };
+            Some((kind.to_string(), target.to_string()))
+        })
+        .collect();
+    let names: Vec<&str> = names.into_iter().collect();
+    let why = match names.as_slice() {
+        [one] => format!("delivery source {one} has no delivery"),
+        many => format!("delivery sources {} have no delivery", many.join(", ")),
+    };
+    Some((out, why))
+}
+
+/// A distribution logs through its legacy `Logging` (to an S3 bucket) or through standard
+/// logging v2 (a delivery from an `ACCESS_LOGS` delivery source naming it). `Logging` says
+/// which, or why neither; it and `AccessLogging` stay unknown while the way not seen could
+/// still be the one it logs by.
 fn distributions(raw: &RawResources, account: &str) -> Vec<Resource> {
     let global = Scope {
         account: account.to_string(),
@@ -823,24 +980,58 @@ fn distributions(raw: &RawResources, account: &str) -> Vec<Resource> {
         .filter_map(|d| {
             let id = d.id.clone()?;
             let full = raw.distributions.get(&(account.to_string(), id.clone()));
-            let logging = full.map(|(d, _)| {
-                d.distribution_config
-                    .logging
-                    .as_ref()
-                    .is_some_and(|l| l.enabled == Some(true))
-            });
             let arn = d
                 .arn
                 .clone()
                 .unwrap_or_else(|| format!("arn:aws:cloudfront::{account}:distribution/{id}"));
+            let legacy: Option<Option<String>> = full.map(|(d, _)| {
+                d.distribution_config
+                    .logging
+                    .as_ref()
+                    .filter(|l| l.enabled == Some(true))
+                    .map(|l| l.bucket.clone().unwrap_or_default())
+            });
+            let v2 = v2_deliveries(raw, account, &arn);
+            let mut ways = Vec::new();
+            if let Some(Some(bucket)) = &legacy {
+                ways.push(format!("legacy logging to {bucket}"));
+            }
+            if let Some((ds, _)) = &v2 {
+                ways.extend(
+                    ds.iter()
+                        .map(|(kind, target)| format!("v2 delivery to {kind} {target}")),
+                );
+            }
+            let logging = if !ways.is_empty() {
+                Some(ways.join("; "))
+            } else if let (Some(None), Some((_, why))) = (&legacy, &v2) {
+                Some(format!(
+                    "none: legacy logging disabled; standard logging v2: {why}"
+                ))
+            } else {
+                None
+            };
+            let enabled = logging.as_ref().map(|_| !ways.is_empty());
             let mut r = resource(
                 "Distribution",
                 &global,
                 arn,
-                json!({"DistributionId": id, "DomainName": d.domain_name, "AccessLogging": logging}),
+                json!({"DistributionId": id, "DomainName": d.domain_name,
+                    "AccessLogging": enabled, "Logging": logging}),
             );
             r.files
                 .insert(String::new(), full.map_or(file, |(_, f)| f).clone());
+            // The file that shows how it logs: the distribution's, unless only deliveries do.
+            let by_v2 = !matches!(legacy, Some(Some(_)))
+                && v2.as_ref().is_some_and(|(ds, _)| !ds.is_empty());
+            let via = match full {
+                Some((_, f)) if !by_v2 => Some(f),
+                _ => us_east_1(&raw.deliveries, account).map(|(_, f)| f),
+            };
+            if let Some(f) = via {
+                r.files.insert("Logging".into(), f.clone());
+                r.files.insert("AccessLogging".into(), f.clone());
+            }
             r.anchors.push(("Id", id));
             Some(r)
         })
@@ -939,5 +1130,186 @@ mod tests {
         // An ACCEPT-only flow log does not capture rejected traffic.
         assert_eq!(rs[1].facts["FlowLogCapturesRejected"], json!(false));
         assert_eq!(rs[1].id, "arn:aws:ec2:eu-west-1:111122223333:vpc/vpc-b");
+    }
+
+    /// One distribution `E1` of account 111122223333, its legacy logging as given, and (when
+    /// `v2` is given) the deliveries listings under `global`: sources and deliveries.
+    fn cloudfront(
+        legacy: Option<bool>,
+        v2: Option<(Vec<DeliverySource>, Vec<Delivery>)>,
+    ) -> Resource {
+        let account = "111122223333";
+        let arn = format!("arn:aws:cloudfront::{account}:distribution/E1");
+        let mut raw = RawResources::default();
+        raw.distribution_lists.insert(
+            account.into(),
+            (
+                vec![DistributionSummary {
+                    id: Some("E1".into()),
+                    arn: Some(arn),
+                    domain_name: None,
+                }],
+                PathBuf::from("list.json"),
+            ),
+        );
+        if let Some(enabled) = legacy {
+            let d = Distribution {
+                id: Some("E1".into()),
+                distribution_config: DistributionConfig {
+                    logging: Some(DistributionLogging {
+                        enabled: Some(enabled),
+                        bucket: Some("logs.s3.amazonaws.com".into()),
+                    }),
+                },
+                ..Distribution::default()
+            };
+            raw.distributions.insert(
+                (account.into(), "E1".into()),
+                (d, PathBuf::from("dist.json")),
+            );
+        }
+        if let Some((sources, deliveries)) = v2 {
+            let g = scope("global");
+            raw.delivery_sources
+                .insert(g.clone(), (sources, PathBuf::from("sources.json")));
+            raw.deliveries
+                .insert(g.clone(), (deliveries, PathBuf::from("deliveries.json")));
+            raw.delivery_destinations.insert(
+                g,
+                (
+                    vec![DeliveryDestination {
+                        arn: Some(DEST.into()),
+                        delivery_destination_type: Some("S3".into()),
+                        delivery_destination_configuration: Some(
+                            DeliveryDestinationConfiguration {
+                                destination_resource_arn: Some("arn:aws:s3:::cf-logs".into()),
+                            },
+                        ),
+                    }],
+                    PathBuf::from("destinations.json"),
+                ),
+            );
+        }
+        let mut rs = distributions(&raw, account);
+        assert_eq!(rs.len(), 1);
+        rs.remove(0)
+    }
+
+    const DEST: &str = "arn:aws:logs:us-east-1:111122223333:delivery-destination:cf-s3";
+
+    fn source(arn: &str, log_type: &str) -> DeliverySource {
+        DeliverySource {
+            name: Some("cf-E1".into()),
+            resource_arns: vec![arn.into()],
+            log_type: Some(log_type.into()),
+        }
+    }
+
+    fn delivery(source: &str) -> Delivery {
+        Delivery {
+            id: Some("d1".into()),
+            delivery_source_name: Some(source.into()),
+            delivery_destination_arn: Some(DEST.into()),
+            delivery_destination_type: Some("S3".into()),
+        }
+    }
+
+    const E1: &str = "arn:aws:cloudfront::111122223333:distribution/E1";
+
+    #[test]
+    fn a_distribution_logs_through_legacy_logging_or_a_v2_delivery() {
+        // Legacy logging alone decides, deliveries collected or not.
+        let r = cloudfront(Some(true), None);
+        assert_eq!(r.facts["AccessLogging"], json!(true));
+        assert_eq!(
+            r.facts["Logging"],
+            json!("legacy logging to logs.s3.amazonaws.com")
+        );
+        assert_eq!(r.files["Logging"], PathBuf::from("dist.json"));
+        // v2 only: named by an ACCESS_LOGS source with a delivery; the destination's bucket.
+        let r = cloudfront(
+            Some(false),
+            Some((vec![source(E1, "ACCESS_LOGS")], vec![delivery("cf-E1")])),
+        );
+        assert_eq!(r.facts["AccessLogging"], json!(true));
+        assert_eq!(
+            r.facts["Logging"],
+            json!("v2 delivery to S3 arn:aws:s3:::cf-logs")
+        );
+        assert_eq!(r.files["Logging"], PathBuf::from("deliveries.json"));
+        // v2 decides even where the distribution's own file was not read.
+        let r = cloudfront(
+            None,
+            Some((vec![source(E1, "ACCESS_LOGS")], vec![delivery("cf-E1")])),
+        );
+        assert_eq!(r.facts["AccessLogging"], json!(true));
+    }
+
+    #[test]
+    fn a_delivery_source_without_a_delivery_or_of_another_kind_logs_nothing() {
+        let r = cloudfront(Some(false), Some((vec![source(E1, "ACCESS_LOGS")], vec![])));
+        assert_eq!(r.facts["AccessLogging"], json!(false));
+        assert_eq!(
+            r.facts["Logging"],
+            json!(
+                "none: legacy logging disabled; standard logging v2: delivery source cf-E1 has no delivery"
+            )
+        );
+        // Neither way.
+        let r = cloudfront(Some(false), Some((vec![], vec![])));
+        assert_eq!(r.facts["AccessLogging"], json!(false));
+        assert_eq!(
+            r.facts["Logging"],
+            json!("none: legacy logging disabled; standard logging v2: no ACCESS_LOGS delivery source names it")
+        );
+        // Another distribution's source, and another log type, do not count.
+        let other = "arn:aws:cloudfront::111122223333:distribution/E2";
+        for s in [source(other, "ACCESS_LOGS"), source(E1, "CONNECTION_LOGS")] {
+            let r = cloudfront(Some(false), Some((vec![s], vec![delivery("cf-E1")])));
+            assert_eq!(r.facts["AccessLogging"], json!(false), "{r:?}");
+        }
+        // A delivery from another source does not either.
+        let r = cloudfront(
+            Some(false),
+            Some((vec![source(E1, "ACCESS_LOGS")], vec![delivery("cf-other")])),
+        );
+        assert_eq!(r.facts["AccessLogging"], json!(false));
+    }
+
+    #[test]
+    fn legacy_logging_off_without_the_deliveries_is_not_judged() {
+        // Evidence collected before the deliveries were: unknown, never false.
+        let r = cloudfront(Some(false), None);
+        assert_eq!(r.facts["AccessLogging"], Value::Null);
+        assert_eq!(r.facts["Logging"], Value::Null);
+        // Nor without the distribution's own file and no delivery.
+        let r = cloudfront(None, Some((vec![], vec![])));
+        assert_eq!(r.facts["Logging"], Value::Null);
+    }
+
+    #[test]
+    fn deliveries_read_in_us_east_1_count_as_those_under_global() {
+        let mut raw = RawResources::default();
+        let east = scope("us-east-1");
+        raw.delivery_sources.insert(
+            east.clone(),
+            (vec![source(E1, "ACCESS_LOGS")], PathBuf::from("s.json")),
+        );
+        raw.deliveries
+            .insert(east, (vec![delivery("cf-E1")], PathBuf::from("d.json")));
+        let (ds, _) = v2_deliveries(&raw, "111122223333", E1).unwrap();
+        // Without the destinations listing, the delivery destination names where it goes.
+        assert_eq!(ds, [("S3".to_string(), DEST.to_string())]);
+        // Another region's listing says nothing of CloudFront.
+        let mut raw = RawResources::default();
+        raw.delivery_sources.insert(
+            scope("eu-west-1"),
+            (vec![source(E1, "ACCESS_LOGS")], PathBuf::from("s.json")),
+        );
+        raw.deliveries.insert(
+            scope("eu-west-1"),
+            (vec![delivery("cf-E1")], PathBuf::from("d.json")),
+        );
+        assert!(v2_deliveries(&raw, "111122223333", E1).is_none());
     }
 }

@@ -209,17 +209,34 @@ pub const CONTROLS: &[Control] = &[
     ("fedramp-moderate-r5", "SC-28", "Protection of Information at Rest", N),
     ("fedramp-moderate-r5", "SI-4", "System Monitoring", N),
     ("fedramp-moderate-r5", "SI-7", "Software, Firmware, and Information Integrity", N),
-    // ISO/IEC 27001:2022 Annex A: the controls CloudTrail evidence speaks to (titles as in the
-    // standard; ids and titles as transcribed in prowler-cloud/prowler iso27001_2022_aws.json).
+    // ISO/IEC 27001:2022 Annex A: the controls CloudTrail evidence speaks to, and those Prowler's
+    // iso27001_2022_aws.json maps the logging section's checks to (TA-CFG-014..019) (titles as
+    // in the standard; ids and titles as transcribed in prowler-cloud/prowler).
+    ("iso-27001-2022", "A.5.1", "Policies for information security", N),
+    ("iso-27001-2022", "A.5.16", "Identity management", N),
+    ("iso-27001-2022", "A.5.22", "Monitoring, review and change management of supplier services", N),
     ("iso-27001-2022", "A.5.28", "Collection of evidence", N),
     ("iso-27001-2022", "A.8.15", "Logging", N),
     ("iso-27001-2022", "A.8.16", "Monitoring activities", N),
     ("iso-27001-2022", "A.8.17", "Clock synchronization", N),
-    // SOC 2 Trust Services Criteria, common criteria CC7 (system operations); short paraphrases
-    // of the AICPA criteria (as transcribed in prowler-cloud/prowler soc2_aws.json).
+    ("iso-27001-2022", "A.8.20", "Networks security", N),
+    ("iso-27001-2022", "A.8.21", "Security of network services", N),
+    ("iso-27001-2022", "A.8.22", "Segregation of networks", N),
+    ("iso-27001-2022", "A.8.23", "Web filtering", N),
+    // SOC 2 Trust Services Criteria: common criteria CC7 (system operations), and those Prowler's
+    // soc2_aws.json maps the logging section's checks to (TA-CFG-014..019); short paraphrases of
+    // the AICPA criteria (as transcribed in prowler-cloud/prowler soc2_aws.json).
+    ("soc2", "CC2.1", "Relevant, quality information is obtained or generated and used to support internal control", N),
+    ("soc2", "CC3.1", "Objectives are specified clearly enough for risks to them to be identified and assessed", N),
+    ("soc2", "CC3.4", "Changes that could significantly impact internal control are identified and assessed", N),
+    ("soc2", "CC6.8", "Unauthorized or malicious software is prevented or detected and acted on", N),
     ("soc2", "CC7.1", "Detection and monitoring procedures identify configuration changes that introduce vulnerabilities", N),
     ("soc2", "CC7.2", "System components are monitored for anomalies, which are analysed to identify security events", N),
     ("soc2", "CC7.3", "Security events are evaluated to determine whether they are incidents, and acted on", N),
+    ("soc2", "CC7.4", "Identified security incidents are responded to through a defined incident response program", N),
+    ("soc2", "CC8.1", "Changes to infrastructure, data, software and procedures are authorized, tested, approved and implemented", N),
+    ("soc2", "PI1.2", "System inputs are measured and recorded completely, accurately and timely", N),
+    ("soc2", "PI1.3", "Data is processed completely, accurately and timely as authorized", N),
     // AWS Security Hub controls.
     ("aws-fsbp", "CloudTrail.1", "At least one multi-Region trail recording read and write management events", N),
     ("aws-fsbp", "CloudTrail.2", "Trail encryption at rest with SSE-KMS", N),

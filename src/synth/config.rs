@@ -149,8 +149,12 @@ pub struct ServicesSpec {
     pub hub_off: Vec<(String, String)>,
     /// `(account, region, vpc id)`: VPCs beside the default one, without a flow log.
     pub unlogged_vpcs: Vec<(String, String, String)>,
-    /// `(account, id, logging)`.
+    /// `(account, id, logging)`: legacy logging.
     pub distributions: Vec<(String, String, bool)>,
+    /// `(account, distribution id, delivered)`: an `ACCESS_LOGS` delivery source (standard
+    /// logging v2) naming the distribution, with a delivery to a CloudWatch Logs destination
+    /// when `delivered`.
+    pub delivery_sources: Vec<(String, String, bool)>,
     /// `(account, region, name, type, access logging)`.
     pub load_balancers: Vec<(String, String, String, String, bool)>,
     /// `(account, region, REST API id, API name, stage, access logging)`.
@@ -376,9 +380,16 @@ impl ConfigSpec {
                     "us-east-1".into(),
                     "vpc-0b7e2c41d9a3f5e08".into(),
                 )],
+                // The media CDN logs through standard logging v2 only; the assets CDN's v2 setup
+                // was begun (a delivery source) and never finished (no delivery).
                 distributions: vec![
                     (prod.into(), "E1NWSTOREFRONT1".into(), true),
                     (prod.into(), "E2NWASSETSCDN2".into(), false),
+                    (prod.into(), "E3NWMEDIACDN3".into(), false),
+                ],
+                delivery_sources: vec![
+                    (prod.into(), "E2NWASSETSCDN2".into(), false),
+                    (prod.into(), "E3NWMEDIACDN3".into(), true),
                 ],
                 load_balancers: vec![
                     (
@@ -860,7 +871,63 @@ fn write_services(spec: &ConfigSpec, out: &Path) -> io::Result<u64> {
                     "Status": "Deployed", "DomainName": domain(id), "DistributionConfig": {"Logging": log}}}),
             )?;
         }
+        n += delivery_files(out, account, &sv.delivery_sources)?;
     }
+    Ok(n)
+}
+
+/// CloudFront's standard logging v2, as `collect` keeps it under `global/logs/`: the account's
+/// delivery sources, their deliveries, and one CloudWatch Logs delivery destination.
+fn delivery_files(out: &Path, account: &str, all: &[(String, String, bool)]) -> io::Result<u64> {
+    let mine: Vec<_> = all.iter().filter(|d| d.0 == account).collect();
+    let dest = format!("arn:aws:logs:us-east-1:{account}:delivery-destination:cloudfront-access");
+    let sources: Vec<Value> = mine
+        .iter()
+        .map(|(_, id, _)| {
+            json!({"name": format!("cf-{id}"),
+            "arn": format!("arn:aws:logs:us-east-1:{account}:delivery-source:cf-{id}"),
+            "resourceArns": [format!("arn:aws:cloudfront::{account}:distribution/{id}")],
+            "service": "cloudfront", "logType": "ACCESS_LOGS"})
+        })
+        .collect();
+    let deliveries: Vec<Value> = mine
+        .iter()
+        .filter(|d| d.2)
+        .map(|(_, id, _)| {
+            let h = &hex_id("", account, id)[1..17];
+            json!({"id": h, "arn": format!("arn:aws:logs:us-east-1:{account}:delivery:{h}"),
+            "deliverySourceName": format!("cf-{id}"), "deliveryDestinationArn": dest,
+            "deliveryDestinationType": "CWL"})
+        })
+        .collect();
+    let destinations: Vec<Value> = match deliveries.is_empty() {
+        true => Vec::new(),
+        false => vec![json!({"name": "cloudfront-access", "arn": dest,
+            "deliveryDestinationType": "CWL", "outputFormat": "json",
+            "deliveryDestinationConfiguration": {"destinationResourceArn":
+                format!("arn:aws:logs:us-east-1:{account}:log-group:/aws/cloudfront/access:*")}})],
+    };
+    let mut n = put(
+        out,
+        account,
+        "global",
+        "logs/describe-delivery-sources.json",
+        &json!({ "deliverySources": sources }),
+    )?;
+    n += put(
+        out,
+        account,
+        "global",
+        "logs/describe-deliveries.json",
+        &json!({ "deliveries": deliveries }),
+    )?;
+    n += put(
+        out,
+        account,
+        "global",
+        "logs/describe-delivery-destinations.json",
+        &json!({ "deliveryDestinations": destinations }),
+    )?;
     Ok(n)
 }
 
