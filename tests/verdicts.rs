@@ -580,7 +580,10 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
         };
         let bytes = &content[offset as usize..][..length];
         let record: Value = serde_json::from_slice(bytes).unwrap();
-        let line = 1 + content[..offset as usize].iter().filter(|b| **b == b'\n').count();
+        let line = 1 + content[..offset as usize]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
         assert_eq!(location["region"]["startLine"], line, "{r:#}");
         // The result's evidence event in the JSON report is that record.
         let finding = report["policies"]
@@ -595,7 +598,10 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
                     && f["event_ids"] == r["properties"]["eventIds"]
             })
             .unwrap_or_else(|| panic!("no finding for {r:#}"));
-        assert_eq!(record["eventID"], finding["evidence"][0]["event_id"], "{r:#}");
+        assert_eq!(
+            record["eventID"], finding["evidence"][0]["event_id"],
+            "{r:#}"
+        );
         checked += 1;
     }
     assert!(checked >= 50, "{checked} event results with a region");
