@@ -100,6 +100,15 @@ pub struct EvidenceEvent {
     /// Provenance: the file and the record's index in it.
     pub file: Option<String>,
     pub record: Option<u32>,
+    /// Where the record is in the file's content (decompressed, when the file is gzip): the
+    /// byte offset and length of its JSON text (the record object, or the JSON string a file
+    /// embeds it in), and the line it starts on (from 1). Absent when not known exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]

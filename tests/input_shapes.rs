@@ -665,3 +665,95 @@ fn shapes_it_cannot_read_fail_naming_the_shape_and_what_to_export() {
         run.stderr
     );
 }
+
+/// The record a span of `content` holds: the record object, or the JSON string a file embeds
+/// it in.
+fn spanned(content: &[u8], offset: u64, length: u32) -> Value {
+    let bytes = &content[offset as usize..][..length as usize];
+    match serde_json::from_slice(bytes).unwrap() {
+        Value::String(s) => serde_json::from_str(&s).unwrap(),
+        v => v,
+    }
+}
+
+#[test]
+fn every_shape_gives_each_record_the_span_of_its_text() {
+    use trailaudit::events::{load, schema};
+    let dir = tempfile::tempdir().unwrap();
+    // Each file its own records: copies of one event load once.
+    let all = corpus(18);
+    let group = |i: usize| &all[i * 3..i * 3 + 3];
+    let envelope_of =
+        |records: &[Value]| serde_json::to_vec(&json!({ "Records": records })).unwrap();
+    let gzip = |bytes: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    let envelope = envelope_of(group(0));
+    let gz = gzip(&envelope);
+    let plain = envelope_of(group(1));
+    let pretty = serde_json::to_vec_pretty(&json!({ "Records": group(2) })).unwrap();
+    let lookup = serde_json::to_vec(&json!({
+        "Events": group(3).iter().map(|r| json!({"EventId": r["eventID"], "CloudTrailEvent": text(r)})).collect::<Vec<_>>()
+    }))
+    .unwrap();
+    let ndjson = lines(group(4).iter().cloned());
+    let member = envelope_of(group(5));
+    let member_gz = gzip(&member);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(member_gz.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append_data(&mut h, "AWSLogs/member.json.gz", &member_gz[..])
+        .unwrap();
+    let tar = tar.into_inner().unwrap();
+    // Each file with its content as the spans count it.
+    let files: Vec<(&str, &[u8], &[u8])> = vec![
+        ("s3.json.gz", &gz, &envelope),
+        ("plain.json", &plain, &plain),
+        ("pretty.json", &pretty, &pretty),
+        ("lookup.json", &lookup, &lookup),
+        ("records.ndjson", &ndjson, &ndjson),
+        ("archive.tar", &tar, &member),
+    ];
+    for (name, stored, _) in &files {
+        std::fs::write(dir.path().join(name), stored).unwrap();
+    }
+    let frame = load(&[dir.path().to_path_buf()]);
+    let df = &frame.df;
+    let ids = df.column("eventID").unwrap().str().unwrap();
+    let file_ids = df.column(schema::FILE_ID).unwrap().u32().unwrap();
+    let offsets = df.column(schema::RECORD_OFFSET).unwrap().u64().unwrap();
+    let lengths = df.column(schema::RECORD_LENGTH).unwrap().u32().unwrap();
+    let line_nos = df.column(schema::RECORD_LINE).unwrap().u32().unwrap();
+    let mut per_file = std::collections::BTreeMap::new();
+    for row in 0..df.height() {
+        let path = &frame.accounting.files[file_ids.get(row).unwrap() as usize].path;
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let (_, _, content) = files
+            .iter()
+            .find(|(n, _, _)| {
+                name == *n || (*n == "archive.tar" && name.ends_with("member.json.gz"))
+            })
+            .unwrap();
+        let (offset, length, line) = (
+            offsets
+                .get(row)
+                .unwrap_or_else(|| panic!("{name}: no span")),
+            lengths.get(row).unwrap(),
+            line_nos.get(row).unwrap(),
+        );
+        let record = spanned(content, offset, length);
+        assert_eq!(record["eventID"].as_str(), ids.get(row), "{name}");
+        let newlines = content[..offset as usize]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        assert_eq!(line as usize, newlines + 1, "{name}");
+        *per_file.entry(name).or_insert(0) += 1;
+    }
+    assert_eq!(per_file.len(), files.len(), "{per_file:?}");
+    assert!(per_file.values().all(|n| *n == 3), "{per_file:?}");
+}

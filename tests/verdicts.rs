@@ -499,6 +499,10 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
     // whose value is not set), in that trail's own object of a file that holds several.
     let line_of = |r: &Value| -> Option<String> {
         let location = &r["locations"][0]["physicalLocation"];
+        // Event findings' regions are checked below, in their files' content.
+        if location["region"]["byteOffset"].is_u64() {
+            return None;
+        }
         let line = location["region"]["startLine"].as_u64()? as usize;
         let artifact = &location["artifactLocation"];
         let base = bases[artifact["uriBaseId"].as_str().unwrap()]["uri"]
@@ -538,6 +542,69 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
     for r in with_region {
         assert!(line_of(r).unwrap().starts_with('"'), "{r:#}");
     }
+    // An event finding's region is its first evidence event's record, in the content of its
+    // log file (gunzipped: a nested artifact of the file).
+    let report = audit(&[root.as_os_str()]).json();
+    let mut checked = 0;
+    for r in results {
+        let location = &r["locations"][0]["physicalLocation"];
+        let Some(offset) = location["region"]["byteOffset"].as_u64() else {
+            continue;
+        };
+        let length = location["region"]["byteLength"].as_u64().unwrap() as usize;
+        let artifact = &location["artifactLocation"];
+        let base = bases[artifact["uriBaseId"].as_str().unwrap()]["uri"]
+            .as_str()
+            .unwrap();
+        let url = url::Url::parse(base)
+            .unwrap()
+            .join(artifact["uri"].as_str().unwrap())
+            .unwrap();
+        let stored = std::fs::read(url.to_file_path().unwrap()).unwrap();
+        let content = match artifact["index"].as_u64() {
+            None => stored,
+            Some(i) => {
+                let nested = &sarif["runs"][0]["artifacts"][i as usize];
+                assert_eq!(
+                    nested["description"]["text"], "the gzip-decompressed content of its parent",
+                    "{nested:#}"
+                );
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::MultiGzDecoder::new(&stored[..]),
+                    &mut out,
+                )
+                .unwrap();
+                out
+            }
+        };
+        let bytes = &content[offset as usize..][..length];
+        let record: Value = serde_json::from_slice(bytes).unwrap();
+        let line = 1 + content[..offset as usize]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        assert_eq!(location["region"]["startLine"], line, "{r:#}");
+        // The result's evidence event in the JSON report is that record.
+        let finding = report["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["id"] == r["ruleId"])
+            .flat_map(|p| p["findings"].as_array().unwrap())
+            .find(|f| {
+                f["account"] == r["properties"]["account"]
+                    && f["evidence"][0]["offset"] == offset
+                    && f["event_ids"] == r["properties"]["eventIds"]
+            })
+            .unwrap_or_else(|| panic!("no finding for {r:#}"));
+        assert_eq!(
+            record["eventID"], finding["evidence"][0]["event_id"],
+            "{r:#}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 50, "{checked} event results with a region");
 }
 
 #[test]

@@ -347,7 +347,8 @@ pub fn history(rows: &[Vec<Option<String>>]) -> History {
                 }
                 let index = next[file as usize];
                 next[file as usize] += 1;
-                builder.push(&row, file, index);
+                // Rows Athena returns are not where the file has them: no span.
+                builder.push(&row, file, index, None);
             }
             Err(e) => rejected.push(format!("row {n} ({path}): {e}")),
         }

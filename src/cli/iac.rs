@@ -128,6 +128,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
                 path: f.path.clone(),
                 bytes: fp.as_ref().map(|x| x.bytes),
                 sha256: fp.map(|x| x.sha256),
+                compression: None,
             }
         })
         .collect();

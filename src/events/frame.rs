@@ -4,6 +4,7 @@ use polars::prelude::*;
 
 use super::record::{Keep, Row, Value};
 use super::schema::{self, Kind, FIELDS};
+use super::shape::Span;
 
 enum Col {
     Str(StringChunkedBuilder),
@@ -37,8 +38,8 @@ impl FrameBuilder {
         }
     }
 
-    pub fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
-        self.current.push(row, file_id, record_index);
+    pub fn push(&mut self, row: &Row, file_id: u32, record_index: u64, span: Option<Span>) {
+        self.current.push(row, file_id, record_index, span);
         self.rows += 1;
         if self.current.len >= CHUNK_ROWS {
             let fresh = Builders::with_capacity(1024, self.keep);
@@ -87,6 +88,9 @@ struct Builders {
     cols: Vec<Col>,
     file_id: PrimitiveChunkedBuilder<UInt32Type>,
     record_index: PrimitiveChunkedBuilder<UInt32Type>,
+    offset: PrimitiveChunkedBuilder<UInt64Type>,
+    length: PrimitiveChunkedBuilder<UInt32Type>,
+    line: PrimitiveChunkedBuilder<UInt32Type>,
     rest: StringChunkedBuilder,
     raw_fields: PrimitiveChunkedBuilder<UInt32Type>,
     len: usize,
@@ -111,13 +115,16 @@ impl Builders {
             cols,
             file_id: PrimitiveChunkedBuilder::new(schema::FILE_ID.into(), cap),
             record_index: PrimitiveChunkedBuilder::new(schema::RECORD_INDEX.into(), cap),
+            offset: PrimitiveChunkedBuilder::new(schema::RECORD_OFFSET.into(), cap),
+            length: PrimitiveChunkedBuilder::new(schema::RECORD_LENGTH.into(), cap),
+            line: PrimitiveChunkedBuilder::new(schema::RECORD_LINE.into(), cap),
             rest: StringChunkedBuilder::new(schema::REST.into(), cap),
             raw_fields: PrimitiveChunkedBuilder::new(schema::RAW_FIELDS.into(), cap),
             len: 0,
         }
     }
 
-    fn push(&mut self, row: &Row, file_id: u32, record_index: u64) {
+    fn push(&mut self, row: &Row, file_id: u32, record_index: u64, span: Option<Span>) {
         for (col, value) in self.cols.iter_mut().zip(row.values.iter()) {
             match (col, value) {
                 (Col::Str(b), Value::Str(s)) => b.append_value(s.as_ref()),
@@ -132,6 +139,26 @@ impl Builders {
         self.file_id.append_value(file_id);
         self.record_index
             .append_value(u32::try_from(record_index).unwrap_or(u32::MAX));
+        // A span that does not fit the columns is left unknown rather than cut.
+        let fits = span.and_then(|s| {
+            Some((
+                s.offset,
+                u32::try_from(s.length).ok()?,
+                u32::try_from(s.line).ok()?,
+            ))
+        });
+        match fits {
+            Some((offset, length, line)) => {
+                self.offset.append_value(offset);
+                self.length.append_value(length);
+                self.line.append_value(line);
+            }
+            None => {
+                self.offset.append_null();
+                self.length.append_null();
+                self.line.append_null();
+            }
+        }
         match &row.rest {
             Some(rest) => self.rest.append_value(rest),
             None => self.rest.append_null(),
@@ -156,6 +183,9 @@ impl Builders {
             .collect();
         columns.push(self.file_id.finish().into_column());
         columns.push(self.record_index.finish().into_column());
+        columns.push(self.offset.finish().into_column());
+        columns.push(self.length.finish().into_column());
+        columns.push(self.line.finish().into_column());
         columns.push(self.rest.finish().into_column());
         columns.push(self.raw_fields.finish().into_column());
         // Every builder received exactly one value per row.

@@ -101,6 +101,9 @@ pub struct InputFile {
     /// ([`LoadOptions::content_hashes`]) and the file could be decompressed.
     #[serde(skip)]
     pub content: Option<source::Fingerprint>,
+    /// Stored gzip-compressed: a record's span ([`shape::Span`]) is in the decompressed content.
+    #[serde(skip)]
+    pub gzip: bool,
 }
 
 /// What became of every input file of a load, and how many records loaded: the accounting that
@@ -449,6 +452,7 @@ pub fn stream_in<E>(
                 duplicates: read.duplicates,
                 fingerprint: read.fingerprint,
                 content: read.content,
+                gzip: read.gzip,
             }
         })
         .collect();
@@ -473,6 +477,7 @@ struct Read {
     duplicates: u64,
     fingerprint: Option<Fingerprint>,
     content: Option<Fingerprint>,
+    gzip: bool,
 }
 
 impl Read {
@@ -483,6 +488,7 @@ impl Read {
             duplicates: 0,
             fingerprint: None,
             content: None,
+            gzip: false,
         }
     }
 
@@ -733,14 +739,15 @@ fn read_unit(
         Unit::File { id, path } => {
             // A large file's turn is held until its buffer is let go.
             let mut turn = None;
-            let (fingerprint, content) =
+            let (fingerprint, content, gzip) =
                 source::read_input_with(path, scratch, options.fingerprints, &mut turn);
-            let read = each(
+            let mut read = each(
                 *id,
                 path,
                 fingerprint,
                 content.as_deref().map_err(Clone::clone),
             );
+            read.gzip = gzip;
             read.report(options.progress, path);
             reads.push((*id, read));
             drop(content);
@@ -770,6 +777,7 @@ fn read_unit(
                     (Ok(b), true) => Some(Fingerprint::of(b)),
                     _ => None,
                 };
+                let gzip = bytes.as_deref().is_ok_and(source::is_gzip);
                 let content = bytes.and_then(|b| source::decode(&m.path, b, scratch, turn));
                 let content = match content {
                     // Nested archives are refused: one level of members is what the
@@ -779,12 +787,13 @@ fn read_unit(
                     }
                     other => other,
                 };
-                let read = each(
+                let mut read = each(
                     m.id,
                     &m.path,
                     fingerprint,
                     content.as_deref().map_err(Clone::clone),
                 );
+                read.gzip = gzip;
                 if let Outcome::Loaded { records: r, .. } = &read.outcome {
                     records += r;
                 }
@@ -1066,7 +1075,14 @@ impl<'p> Sink<'p> {
         self.limit = rows;
     }
 
-    fn push(&mut self, row: &record::Row, key: Option<u64>, file_id: u32, record_index: u64) {
+    fn push(
+        &mut self,
+        row: &record::Row,
+        key: Option<u64>,
+        file_id: u32,
+        record_index: u64,
+        span: Option<shape::Span>,
+    ) {
         if self.overflowed {
             return;
         }
@@ -1082,7 +1098,7 @@ impl<'p> Sink<'p> {
             }
         }
         commit::Piece::open(&mut self.segments, file_id, self.builder.len());
-        self.builder.push(row, file_id, record_index);
+        self.builder.push(row, file_id, record_index, span);
         self.keys.push(key);
         if self.builder.len() >= self.chunk_rows {
             self.cut();
@@ -1179,12 +1195,15 @@ fn read_content(
     if options.content_hashes.is_some_and(|set| set.contains(path)) {
         read.content = Some(Fingerprint::of(bytes));
     }
-    // UTF-16 (with its byte-order mark) is read as the same text in UTF-8.
+    // UTF-16 (with its byte-order mark) is read as the same text in UTF-8: offsets in that text
+    // are not the file's, so its records have no span.
     let transcoded;
+    let mut spans = true;
     let bytes = match source::utf16_to_utf8(bytes) {
         None => bytes,
         Some(Ok(utf8)) => {
             transcoded = utf8;
+            spans = false;
             transcoded.as_slice()
         }
         Some(Err(error)) => {
@@ -1214,7 +1233,8 @@ fn read_content(
         .and_then(|i| record::parse_item_with(i, parse_keep, options.rest_if))
     {
         Ok(row) => {
-            sink.push(&row, dedup::key(&row), id, pos.index);
+            let span = pos.span.filter(|_| spans);
+            sink.push(&row, dedup::key(&row), id, pos.index, span);
             loaded += 1;
         }
         Err(reason) => rejections.add(pos, reason),

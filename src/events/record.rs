@@ -862,7 +862,7 @@ impl<'a> Found<'a> {
     }
 }
 
-fn wrapped_record<'a>(entries: &Entries<'a>) -> Option<&'a RawValue> {
+pub(crate) fn wrapped_record<'a>(entries: &Entries<'a>) -> Option<&'a RawValue> {
     let inner = if entries.has("detail-type") {
         entries.get("detail")
     } else {

@@ -258,6 +258,12 @@ pub const FIELDS: &[Field] = &[
 pub const FILE_ID: &str = "_file_id";
 /// Index of the record in its source file, from 0, in file order (UInt32).
 pub const RECORD_INDEX: &str = "_record_index";
+/// Where the record's text is in its file's content (decompressed, when the file is gzip): the
+/// byte offset (UInt64), length in bytes (UInt32) and line from 1 (UInt32) of the span
+/// [`crate::events::shape::Span`] describes; null when not known exactly.
+pub const RECORD_OFFSET: &str = "_record_offset";
+pub const RECORD_LENGTH: &str = "_record_length";
+pub const RECORD_LINE: &str = "_record_line";
 /// The record's JSON on one line, without the fields that columns hold exactly (String).
 pub const REST: &str = "_rest";
 /// Bit `i` set: the column of `FIELDS[i]` does not hold the record's own JSON value exactly: the
@@ -290,6 +296,9 @@ pub fn markdown_table() -> String {
     for (name, ty, doc) in [
         (FILE_ID, "UInt32", "Source file: index into the frame's file table."),
         (RECORD_INDEX, "UInt32", "Record's index in its source file, from 0."),
+        (RECORD_OFFSET, "UInt64", "Byte offset of the record's text in its file's (decompressed) content; null when not known."),
+        (RECORD_LENGTH, "UInt32", "Length in bytes of the record's text there."),
+        (RECORD_LINE, "UInt32", "Line (from 1) the record's text starts on there."),
         (REST, "String", "The record as compact JSON, less the fields held exactly by columns."),
         (RAW_FIELDS, "UInt32", "Bit i set: column i's field is present with another JSON type; its value is in `_rest`."),
     ] {

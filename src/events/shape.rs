@@ -70,11 +70,106 @@ pub enum Content {
     Skip(String),
 }
 
-/// Where a record sits in its file: its index from 0 in file order, and its line for NDJSON.
+/// Where a record sits in its file: its index from 0 in file order, its line for NDJSON, and
+/// the span of its text in the file's content when that is known exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
     pub index: u64,
     pub line: Option<u64>,
+    pub span: Option<Span>,
+}
+
+/// The bytes of the file's content a record was read from: the record's JSON object, or, for a
+/// record the file embeds as text (LookupEvents' `CloudTrailEvent`, a CloudWatch Logs
+/// `message`, a SIEM `_raw`), the JSON string that holds it. `line` (from 1) is the line the
+/// span starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub offset: u64,
+    pub length: u64,
+    pub line: u64,
+}
+
+/// Finds the spans of slices of one file's text: by where a slice lies in that text, so only
+/// text borrowed from the file itself gets a span (a record parsed from a copy gets none).
+/// Lines are counted once, front to back, as records come in file order.
+struct Spans<'a> {
+    text: &'a str,
+    counted: usize,
+    line: u64,
+}
+
+impl<'a> Spans<'a> {
+    fn new(text: &'a str) -> Self {
+        Spans {
+            text,
+            counted: 0,
+            line: 1,
+        }
+    }
+
+    /// The offset of `part` in the text, when it is a slice of it.
+    fn offset(&self, part: &str) -> Option<usize> {
+        let start = (part.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        (start + part.len() <= self.text.len()).then_some(start)
+    }
+
+    fn at(&mut self, offset: usize, length: usize) -> Span {
+        if offset < self.counted {
+            self.counted = 0;
+            self.line = 1;
+        }
+        let between = &self.text.as_bytes()[self.counted..offset];
+        self.line += memchr::memchr_iter(b'\n', between).count() as u64;
+        self.counted = offset;
+        Span {
+            offset: offset as u64,
+            length: length as u64,
+            line: self.line,
+        }
+    }
+
+    /// The span of `part`, a slice of the text.
+    fn of(&mut self, part: &str) -> Option<Span> {
+        let offset = self.offset(part)?;
+        Some(self.at(offset, part.len()))
+    }
+
+    /// The span of the object `e` was split from: from its `{` to its `}`, found from its first
+    /// key and its last value (only whitespace lies between them and the braces). None when
+    /// the first key was unescaped into a copy, or the entries are not from the text.
+    fn object(&mut self, e: &Entries) -> Option<Span> {
+        let (Cow::Borrowed(key), _) = e.0.first()? else {
+            return None;
+        };
+        let (_, last) = e.0.last()?;
+        let b = self.text.as_bytes();
+        let mut start = self.offset(key)?.checked_sub(1)?;
+        if b[start] != b'"' {
+            return None;
+        }
+        while start > 0 && b[start - 1].is_ascii_whitespace() {
+            start -= 1;
+        }
+        start = start.checked_sub(1)?;
+        let mut end = self.offset(last.get())? + last.get().len();
+        while b.get(end).is_some_and(u8::is_ascii_whitespace) {
+            end += 1;
+        }
+        (b[start] == b'{' && b.get(end) == Some(&b'}')).then(|| self.at(start, end + 1 - start))
+    }
+
+    /// The span of a record slot's entries: the record object, or, for a record a wrapper
+    /// object holds (`detail`, `record`, `event`), that inner object, as
+    /// [`record::parse_entries`] reads it.
+    fn entries(&mut self, e: &Entries) -> Option<Span> {
+        if !e.has("eventTime") {
+            if let Some(inner) = record::wrapped_record(e) {
+                return self.of(inner.get());
+            }
+        }
+        self.object(e)
+    }
 }
 
 /// The visitor methods for JSON scalars, each producing `$make("a <type>")`.
@@ -276,11 +371,13 @@ impl<'de> Deserialize<'de> for Top<'de> {
 /// `keep` is for records the fast path reads straight into rows ([`Item::Row`]); records handed
 /// over as text or entries are parsed by the caller ([`record::parse_item`]) with the same.
 pub fn read_records(text: &str, keep: Keep, sink: &mut Sink) -> Result<Content, FileError> {
+    // Spans count from the start of the content as given, byte-order mark included.
+    let mut spans = Spans::new(text);
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(FileError::Empty);
     }
-    if let Some(content) = read_cloudtrail_log_fast(text, keep, sink) {
+    if let Some(content) = read_cloudtrail_log_fast(text, keep, &mut spans, sink) {
         return Ok(content);
     }
     // Shapes that are not JSON, told by their first line.
@@ -289,10 +386,10 @@ pub fn read_records(text: &str, keep: Keep, sink: &mut Sink) -> Result<Content, 
     }
     if first_line_is_export(text) {
         let mut next = 0;
-        read_lines(text, &mut next, true, sink);
+        read_lines(text, &mut next, true, &mut spans, sink);
         return Ok(Content::Events(Format::CloudwatchLogsExport));
     }
-    read_records_serde(text, sink)
+    read_records_in(text, &mut spans, sink)
 }
 
 /// Whether `bytes` (a file's content) is event history that is not JSON text: UTF-16 with its
@@ -360,7 +457,12 @@ fn csv_export(text: &str) -> Option<String> {
 }
 
 /// [`read_records`] through `serde_json` alone, without the fast path; `text` is not empty.
+#[cfg(test)]
 pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content, FileError> {
+    read_records_in(text, &mut Spans::new(text), sink)
+}
+
+fn read_records_in(text: &str, spans: &mut Spans, sink: &mut Sink) -> Result<Content, FileError> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Top>();
     let first = match stream.next() {
         Some(Ok(v)) => v,
@@ -390,7 +492,7 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
         Format::SingleRecord | Format::LookupEventsEvents | Format::SiemExport
     );
     if per_record && more && !first_raw.contains('\n') {
-        let concatenated = read_lines(text, &mut next, false, sink);
+        let concatenated = read_lines(text, &mut next, false, spans, sink);
         return Ok(Content::Events(match format {
             Format::SingleRecord if concatenated => Format::Concatenated,
             Format::SingleRecord => Format::Ndjson,
@@ -418,7 +520,7 @@ pub(crate) fn read_records_serde(text: &str, sink: &mut Sink) -> Result<Content,
         batches.push(expand(v, raw).map_err(FileError::NotCloudTrail)?);
     }
     for batch in batches {
-        emit(batch, &mut next, None, sink);
+        emit(batch, &mut next, None, spans, sink);
     }
     Ok(Content::Events(format))
 }
@@ -442,19 +544,23 @@ enum FastSlot<'a> {
 /// (see [`super::scan`]). `None`, before anything reached `sink`, for any other shape and for
 /// anything the pass leaves to `serde_json` (invalid JSON included), which then reads the file
 /// as if the fast path did not exist.
-fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<Content> {
-    let hand_over = |index: usize, slot: FastSlot, sink: &mut Sink| {
+fn read_cloudtrail_log_fast(
+    text: &str,
+    keep: Keep,
+    spans: &mut Spans,
+    sink: &mut Sink,
+) -> Option<Content> {
+    let hand_over = |index: usize, slot: FastSlot, spans: &mut Spans, sink: &mut Sink| {
+        let (item, record) = match slot {
+            FastSlot::Row(row, text) => (Item::Row(row, text), text),
+            FastSlot::Text(t) => (Item::Text(t), t),
+        };
         let pos = Position {
             index: index as u64,
             line: None,
+            span: spans.of(record),
         };
-        sink(
-            pos,
-            Ok(match slot {
-                FastSlot::Row(row, text) => Item::Row(row, text),
-                FastSlot::Text(t) => Item::Text(t),
-            }),
-        );
+        sink(pos, Ok(item));
     };
     // Records are rarely under 512 bytes: the rows are rarely moved to grow the buffer.
     let mut slots = Vec::with_capacity((text.len() / 512 + 1).min(FAST_PATH_RECORDS));
@@ -468,14 +574,14 @@ fn read_cloudtrail_log_fast(text: &str, keep: Keep, sink: &mut Sink) -> Option<C
     })?;
     if !bomb {
         for (index, slot) in slots.into_iter().enumerate() {
-            hand_over(index, slot, sink);
+            hand_over(index, slot, spans, sink);
         }
     } else {
         // The whole file checked out: read it again, handing each row over at once.
         drop(slots);
         let mut index = 0;
         walk_cloudtrail_log(text, keep, &mut |slot| {
-            hand_over(index, slot, sink);
+            hand_over(index, slot, spans, sink);
             index += 1;
         })?;
     }
@@ -637,7 +743,8 @@ fn wrapper(e: &Entries) -> Option<Format> {
 
 /// The record a wrapper ([`wrapper`]) holds, or why it holds none; `None` when `e` is no
 /// wrapper.
-fn unwrap(e: &Entries) -> Option<Result<String, Reject>> {
+/// With the record, the JSON value in the file that holds it.
+fn unwrap<'a>(e: &Entries<'a>) -> Option<(Result<String, Reject>, Option<&'a str>)> {
     let (value, field) = match wrapper(e)? {
         Format::LookupEventsEvents => (e.get("CloudTrailEvent"), "CloudTrailEvent"),
         Format::SiemExport => match e.get("_raw") {
@@ -651,7 +758,7 @@ fn unwrap(e: &Entries) -> Option<Result<String, Reject>> {
         },
         _ => (e.get("message"), "message"),
     };
-    Some(match (field, value.map(scalar)) {
+    let record = match (field, value.map(scalar)) {
         (_, Some(Scalar::Str(s))) => {
             let s = s.into_owned();
             match serde_json::from_str::<&RawValue>(&s) {
@@ -671,7 +778,8 @@ fn unwrap(e: &Entries) -> Option<Result<String, Reject>> {
             Ok(value.map(|v| v.get().to_string()).unwrap_or_default())
         }
         (_, _) => Err(Reject::NoEmbeddedRecord(field)),
-    })
+    };
+    Some((record, value.map(RawValue::get)))
 }
 
 /// What a first object is when it is a shape that holds no CloudTrail record as written:
@@ -738,8 +846,9 @@ enum Slot<'a> {
     /// A record's own text.
     Text(&'a str),
     NotObject(&'static str),
-    /// A record embedded as a JSON string (LookupEvents, CloudWatch Logs), to parse.
-    Embedded(Result<String, Reject>),
+    /// A record embedded as a JSON string (LookupEvents, CloudWatch Logs), to parse, and the
+    /// JSON value in the file that held it, when it is text of the file.
+    Embedded(Result<String, Reject>, Option<&'a str>),
 }
 
 /// The record slots of one top-level value (or NDJSON line). `Err` when a container's
@@ -759,15 +868,15 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
                             // The nested page was parsed from a temporary copy: keep its records
                             // as owned text.
                             out.push(match slot {
-                                Slot::Entries(e) => Slot::Embedded(Ok(entries_text(&e))),
-                                Slot::Text(t) => Slot::Embedded(Ok(t.to_string())),
+                                Slot::Entries(e) => Slot::Embedded(Ok(entries_text(&e)), None),
+                                Slot::Text(t) => Slot::Embedded(Ok(t.to_string()), None),
                                 Slot::NotObject(t) => Slot::NotObject(t),
-                                Slot::Embedded(r) => Slot::Embedded(r),
+                                Slot::Embedded(r, _) => Slot::Embedded(r, None),
                             });
                         }
                     }
                     Element::Object(e) => out.push(match unwrap(&e) {
-                        Some(r) => Slot::Embedded(r),
+                        Some((r, raw)) => Slot::Embedded(r, raw),
                         None => Slot::Entries(e),
                     }),
                     Element::Other(t) => out.push(Slot::NotObject(t)),
@@ -814,16 +923,17 @@ fn expand<'a>(top: Top<'a>, raw: &'a str) -> Result<Vec<Slot<'a>>, String> {
                 return Ok(elements(take(&mut arrays, "events"), "events")?
                     .into_iter()
                     .map(|e| match e {
-                        Element::Object(e) => Slot::Embedded(
-                            unwrap(&e).unwrap_or(Err(Reject::NoEmbeddedRecord("message"))),
-                        ),
+                        Element::Object(e) => match unwrap(&e) {
+                            Some((r, raw)) => Slot::Embedded(r, raw),
+                            None => Slot::Embedded(Err(Reject::NoEmbeddedRecord("message")), None),
+                        },
                         Element::Other(t) => Slot::NotObject(t),
                     })
                     .collect());
             }
             if arrays.is_empty() {
                 return Ok(vec![match unwrap(&entries) {
-                    Some(r) => Slot::Embedded(r),
+                    Some((r, raw)) => Slot::Embedded(r, raw),
                     None => Slot::Entries(entries),
                 }]);
             }
@@ -846,14 +956,20 @@ fn elements<'a>(a: Option<MaybeArray<'a>>, key: &str) -> Result<Vec<Element<'a>>
     }
 }
 
-fn embedded_in(
-    a: Option<MaybeArray<'_>>,
+fn embedded_in<'a>(
+    a: Option<MaybeArray<'a>>,
     key: &str,
     field: &str,
-) -> Result<Vec<Slot<'static>>, String> {
+) -> Result<Vec<Slot<'a>>, String> {
     Ok(elements(a, key)?
         .into_iter()
-        .map(|e| Slot::Embedded(embedded(&e, field, Reject::NoCloudTrailEvent)))
+        .map(|e| {
+            let raw = match &e {
+                Element::Object(entries) => entries.get(field).map(RawValue::get),
+                Element::Other(_) => None,
+            };
+            Slot::Embedded(embedded(&e, field, Reject::NoCloudTrailEvent), raw)
+        })
         .collect())
 }
 
@@ -888,16 +1004,29 @@ fn embedded(entry: &Element, key: &str, missing: Reject) -> Result<String, Rejec
     }
 }
 
-fn emit(slots: Vec<Slot>, next: &mut u64, line: Option<u64>, sink: &mut Sink) {
+fn emit(slots: Vec<Slot>, next: &mut u64, line: Option<u64>, spans: &mut Spans, sink: &mut Sink) {
     for slot in slots {
-        let pos = Position { index: *next, line };
+        let mut pos = Position {
+            index: *next,
+            line,
+            span: None,
+        };
         *next += 1;
         match slot {
-            Slot::Entries(e) => sink(pos, Ok(Item::Entries(e))),
-            Slot::Text(t) => sink(pos, Ok(Item::Text(t))),
+            Slot::Entries(e) => {
+                pos.span = spans.entries(&e);
+                sink(pos, Ok(Item::Entries(e)))
+            }
+            Slot::Text(t) => {
+                pos.span = spans.of(t);
+                sink(pos, Ok(Item::Text(t)))
+            }
             Slot::NotObject(t) => sink(pos, Err(Reject::NotAnObject(t))),
-            Slot::Embedded(Ok(s)) => sink(pos, Ok(Item::Text(&s))),
-            Slot::Embedded(Err(r)) => sink(pos, Err(r)),
+            Slot::Embedded(Ok(s), raw) => {
+                pos.span = raw.and_then(|r| spans.of(r));
+                sink(pos, Ok(Item::Text(&s)))
+            }
+            Slot::Embedded(Err(r), _) => sink(pos, Err(r)),
         }
     }
 }
@@ -906,7 +1035,13 @@ fn emit(slots: Vec<Slot>, next: &mut u64, line: Option<u64>, sink: &mut Sink) {
 /// several) one after another; with `export`, each line is `<timestamp> <record>` (a CloudWatch
 /// Logs export task's file). A bad line, or the rest of a line from a bad value on, is one
 /// rejected record. Says whether a line held more than one value.
-fn read_lines(text: &str, next: &mut u64, export: bool, sink: &mut Sink) -> bool {
+fn read_lines(
+    text: &str,
+    next: &mut u64,
+    export: bool,
+    spans: &mut Spans,
+    sink: &mut Sink,
+) -> bool {
     let mut concatenated = false;
     for (i, line) in text.split('\n').enumerate() {
         let line_no = i as u64 + 1;
@@ -914,6 +1049,7 @@ fn read_lines(text: &str, next: &mut u64, export: bool, sink: &mut Sink) -> bool
             let p = Position {
                 index: *next,
                 line: Some(line_no),
+                span: None,
             };
             *next += 1;
             p
@@ -941,7 +1077,7 @@ fn read_lines(text: &str, next: &mut u64, export: bool, sink: &mut Sink) -> bool
                     count += 1;
                     let raw = trimmed[start..values.byte_offset()].trim();
                     match expand(top, raw) {
-                        Ok(slots) => emit(slots, next, Some(line_no), sink),
+                        Ok(slots) => emit(slots, next, Some(line_no), spans, sink),
                         Err(message) => sink(pos(next), Err(Reject::BadContainer(message))),
                     }
                 }
@@ -1021,7 +1157,12 @@ mod tests {
             recs[1].0,
             Position {
                 index: 1,
-                line: None
+                line: None,
+                span: Some(Span {
+                    offset: 12 + REC.len() as u64 + 1,
+                    length: REC.len() as u64,
+                    line: 1
+                })
             }
         );
     }
@@ -1077,7 +1218,12 @@ mod tests {
             recs[2].0,
             Position {
                 index: 2,
-                line: Some(4)
+                line: Some(4),
+                span: Some(Span {
+                    offset: (REC.len() + "\n{oops\n\n".len()) as u64,
+                    length: REC.len() as u64,
+                    line: 4
+                })
             }
         );
     }

@@ -446,7 +446,7 @@ impl Fingerprint {
 pub fn read_input(path: &Path) -> (Option<Fingerprint>, Result<Vec<u8>, FileError>) {
     let mut scratch = Vec::new();
     let mut turn = None;
-    let (fingerprint, content) = read_input_with(path, &mut scratch, true, &mut turn);
+    let (fingerprint, content, _) = read_input_with(path, &mut scratch, true, &mut turn);
     (fingerprint, content.map(Cow::into_owned))
 }
 
@@ -454,19 +454,29 @@ pub fn read_input(path: &Path) -> (Option<Fingerprint>, Result<Vec<u8>, FileErro
 /// files reuses one buffer instead of a fresh allocation (and fresh pages) per file. Without
 /// `fingerprint`, no fingerprint is computed. A file of [`LARGE_FILE`] or more is read only
 /// once `turn` holds the large-file turn, which the caller keeps until it let the content go.
+/// The last value says whether the file is stored gzip-compressed ([`is_gzip`]).
 pub fn read_input_with<'s>(
     path: &Path,
     scratch: &'s mut Vec<u8>,
     fingerprint: bool,
     turn: &mut Option<LargeFileTurn>,
-) -> (Option<Fingerprint>, Result<Cow<'s, [u8]>, FileError>) {
+) -> (Option<Fingerprint>, Result<Cow<'s, [u8]>, FileError>, bool) {
     match read_bounded(path, turn) {
-        Ok(bytes) => (
-            fingerprint.then(|| Fingerprint::of(&bytes)),
-            decode(path, bytes, scratch, turn),
-        ),
-        Err(e) => (None, Err(e)),
+        Ok(bytes) => {
+            let gzip = is_gzip(&bytes);
+            (
+                fingerprint.then(|| Fingerprint::of(&bytes)),
+                decode(path, bytes, scratch, turn),
+                gzip,
+            )
+        }
+        Err(e) => (None, Err(e), false),
     }
+}
+
+/// Whether stored bytes are gzip, as [`decode`] tells it: by the magic bytes.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
 }
 
 /// The file's bytes, at most [`MAX_DECOMPRESSED`] of them: a larger file is an error, read no
@@ -511,7 +521,7 @@ pub(crate) fn decode<'s>(
     let named_gz = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    if is_gzip(&bytes) {
         if gunzip_fast(&bytes, scratch, turn) {
             return Ok(Cow::Borrowed(scratch.as_slice()));
         }

@@ -130,6 +130,9 @@ impl<'p> EventPolicies<'p> {
         columns.extend([
             schema::FILE_ID.to_string(),
             schema::RECORD_INDEX.to_string(),
+            schema::RECORD_OFFSET.to_string(),
+            schema::RECORD_LENGTH.to_string(),
+            schema::RECORD_LINE.to_string(),
             schema::REST.to_string(),
         ]);
         for p in &policies {
@@ -545,6 +548,9 @@ struct Rows<'a> {
     types: &'a StringChunked,
     files: &'a UInt32Chunked,
     records: &'a UInt32Chunked,
+    offsets: &'a UInt64Chunked,
+    lengths: &'a UInt32Chunked,
+    lines: &'a UInt32Chunked,
     rests: &'a StringChunked,
     sources: &'a [Source],
     /// The file id these rows stand for, when they were read again on their own.
@@ -576,6 +582,9 @@ impl<'a> Rows<'a> {
             types: s("userIdentity.type")?,
             files: df.column(schema::FILE_ID)?.u32()?,
             records: df.column(schema::RECORD_INDEX)?.u32()?,
+            offsets: df.column(schema::RECORD_OFFSET)?.u64()?,
+            lengths: df.column(schema::RECORD_LENGTH)?.u32()?,
+            lines: df.column(schema::RECORD_LINE)?.u32()?,
             rests: s(schema::REST)?,
             sources,
             file,
@@ -639,6 +648,9 @@ impl<'a> Rows<'a> {
             request_parameters: request_parameters(self.rests.get(row)),
             file: self.source(row).map(|s| s.path.display().to_string()),
             record: self.records.get(row),
+            offset: self.offsets.get(row),
+            length: self.lengths.get(row),
+            line: self.lines.get(row),
         }
     }
 }

@@ -304,6 +304,10 @@ pub struct ManifestInput {
     /// Size and SHA-256 as stored; null when the file could not be read.
     pub bytes: Option<u64>,
     pub sha256: Option<String>,
+    /// `gzip` for an event-history file stored gzip-compressed: its evidence events' `offset`,
+    /// `length` and `line` are in the decompressed content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -788,6 +792,7 @@ pub fn build(
                 path: f.path.clone(),
                 bytes: f.fingerprint.as_ref().map(|x| x.bytes),
                 sha256: f.fingerprint.as_ref().map(|x| x.sha256.clone()),
+                compression: f.gzip.then(|| "gzip".into()),
             });
         }
     }
@@ -798,6 +803,7 @@ pub fn build(
                 path: f.path.clone(),
                 bytes: f.fingerprint.as_ref().map(|x| x.bytes),
                 sha256: f.fingerprint.as_ref().map(|x| x.sha256.clone()),
+                compression: None,
             });
         }
     }

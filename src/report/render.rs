@@ -480,23 +480,38 @@ pub fn sarif(report: &Report) -> Value {
             });
             // Every result points at a file, as code scanning wants: the finding's own evidence
             // file, else its first evidence event's, else the evidence directory it was read from.
+            let first = f.evidence.first().filter(|_| f.file.is_none());
             let file = f
                 .file
                 .as_deref()
-                .or_else(|| f.evidence.first().and_then(|e| e.file.as_deref()));
-            let artifact = match file {
-                Some(file) => Some(artifact_location(file, &bases)),
+                .or_else(|| first.and_then(|e| e.file.as_deref()));
+            // A file inside an archive is pointed at by the archive, the file that exists.
+            let stored = file.map(|file| stored_in(file, &report.manifest.inputs));
+            let artifact = match &stored {
+                Some(stored) => Some(artifact_location(&stored.file, &bases)),
                 None => evidence_root(p.kind, &bases),
             };
             if let Some((artifact, base)) = artifact {
                 used_bases.extend(base);
                 location["physicalLocation"] = json!({ "artifactLocation": artifact });
-                // The line that shows a configuration finding's value; a log file (often gzip)
-                // has no line to point at.
+                // The line that shows a configuration finding's value.
                 if let (Some(line), Some(_)) = (f.line, &f.file) {
                     location["physicalLocation"]["region"] = json!({ "startLine": line });
                     if let Some(column) = f.column {
                         location["physicalLocation"]["region"]["startColumn"] = json!(column);
+                    }
+                }
+                // The first evidence event's record, in its file's content.
+                if let (Some(e), Some(stored)) = (first, &stored) {
+                    if let (Some(offset), Some(length), Some(line)) = (e.offset, e.length, e.line) {
+                        location["physicalLocation"]["region"] = json!({
+                            "startLine": line, "byteOffset": offset, "byteLength": length
+                        });
+                        if stored.member.is_some() || stored.gzip {
+                            // Placed in `run.artifacts` once the results kept are known.
+                            location["physicalLocation"][NESTED] =
+                                json!([stored.member.as_deref().map(uri_path), stored.gzip]);
+                        }
                     }
                 }
             }
@@ -563,6 +578,7 @@ pub fn sarif(report: &Report) -> Value {
         fit,
         "GitHub code scanning accepts a SARIF file of at most 10 MB gzip-compressed",
     );
+    let artifacts = nest_artifacts(&mut results);
     let mut run = json!({
         "tool": {"driver": {
             "name": "trailaudit",
@@ -573,6 +589,9 @@ pub fn sarif(report: &Report) -> Value {
         "invocations": [notes],
         "results": results
     });
+    if !artifacts.is_empty() {
+        run["artifacts"] = Value::Array(artifacts);
+    }
     if !used_bases.is_empty() {
         run["originalUriBaseIds"] = bases
             .iter()
@@ -586,6 +605,107 @@ pub fn sarif(report: &Report) -> Value {
         "version": "2.1.0",
         "runs": [run]
     })
+}
+
+/// A result's physical location's temporary member: what its region is nested in (the member
+/// of an archive, gzip), until [`nest_artifacts`] makes it `run.artifacts`.
+const NESTED: &str = "trailaudit-nested";
+
+/// An evidence file as stored: the file itself, or the archive it is a member of (`ARCHIVE!member`
+/// as the loader names it), and whether its content is gzip-decompressed before it is read.
+struct Stored {
+    file: String,
+    member: Option<String>,
+    gzip: bool,
+}
+
+/// How `file` is stored, as the manifest says: an archive member's archive is the longest
+/// input path `P` such that `file` is `P!member`.
+fn stored_in(file: &str, inputs: &[super::ManifestInput]) -> Stored {
+    let gzip = inputs
+        .iter()
+        .any(|i| i.path.as_os_str() == file && i.compression.as_deref() == Some("gzip"));
+    let archive = inputs
+        .iter()
+        .filter_map(|i| {
+            let p = i.path.to_str()?;
+            let member = file.strip_prefix(p)?.strip_prefix('!')?;
+            (!member.is_empty()).then_some((p, member))
+        })
+        .max_by_key(|(p, _)| p.len());
+    match archive {
+        Some((archive, member)) => Stored {
+            file: archive.to_string(),
+            member: Some(member.to_string()),
+            gzip,
+        },
+        None => Stored {
+            file: file.to_string(),
+            member: None,
+            gzip,
+        },
+    }
+}
+
+/// SARIF 2.1.0 nested artifacts (§3.24.3 `parentIndex`) for the regions that are not in the
+/// bytes of the file a result names: the member of an archive (its location relative to the
+/// archive), and the gzip-decompressed content of a file or member. A result's
+/// `artifactLocation` keeps the stored file's URI (what GitHub code scanning shows) and gets
+/// `index` (§3.4.6), the artifact its region is in (§3.30: byteOffset/byteLength and lines of
+/// that content). One artifact per distinct stored file, member and content.
+fn nest_artifacts(results: &mut [Value]) -> Vec<Value> {
+    let mut artifacts: Vec<Value> = Vec::new();
+    let mut known: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut intern = |key: String, artifact: Value, artifacts: &mut Vec<Value>| -> usize {
+        *known.entry(key).or_insert_with(|| {
+            artifacts.push(artifact);
+            artifacts.len() - 1
+        })
+    };
+    for r in results.iter_mut() {
+        let Some(physical) = r["locations"][0]["physicalLocation"].as_object_mut() else {
+            continue;
+        };
+        let Some(nested) = physical.remove(NESTED) else {
+            continue;
+        };
+        let Some(location) = physical.get("artifactLocation").cloned() else {
+            continue;
+        };
+        let member = nested[0].as_str();
+        let gzip = nested[1].as_bool().unwrap_or(false);
+        let mut key = location.to_string();
+        let mut index = intern(
+            key.clone(),
+            json!({ "location": location, "roles": ["analysisTarget"] }),
+            &mut artifacts,
+        );
+        if let Some(member) = member {
+            key.push('!');
+            key.push_str(member);
+            index = intern(
+                key.clone(),
+                json!({ "location": {"uri": member}, "parentIndex": index }),
+                &mut artifacts,
+            );
+        }
+        if gzip {
+            key.push_str("!gunzip");
+            index = intern(
+                key,
+                json!({
+                    "parentIndex": index,
+                    "description": {"text": "the gzip-decompressed content of its parent"},
+                    "mimeType": "application/json"
+                }),
+                &mut artifacts,
+            );
+        }
+        if let Some(a) = physical.get_mut("artifactLocation") {
+            a["index"] = json!(index);
+        }
+    }
+    artifacts
 }
 
 /// Most results in one SARIF run: GitHub code scanning's documented upload limit.
