@@ -163,8 +163,8 @@ fn athena_audit(endpoint: &str, args: &[&str]) -> common::Run {
 }
 
 /// What both reports must agree on: every policy but the integrity ones (they need the log and
-/// digest files), findings with their evidence (less its provenance: a local file and record
-/// index against an S3 object), the scope (less `athena`), the activity and the records counted.
+/// digest files), findings with their evidence (less its provenance: a local file, record
+/// index and span against an S3 object), the scope (less `athena`), the activity and the records counted.
 fn comparable(report: &Value) -> Value {
     let mut policies: Vec<Value> = report["policies"]
         .as_array()
@@ -177,8 +177,9 @@ fn comparable(report: &Value) -> Value {
         for f in p["findings"].as_array_mut().into_iter().flatten() {
             for e in f["evidence"].as_array_mut().into_iter().flatten() {
                 let e = e.as_object_mut().unwrap();
-                e.remove("file");
-                e.remove("record");
+                for provenance in ["file", "record", "offset", "length", "line"] {
+                    e.remove(provenance);
+                }
             }
             f.as_object_mut().unwrap().remove("file");
         }

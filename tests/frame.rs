@@ -33,12 +33,15 @@ fn columns_have_the_documented_types() {
     for (name, dtype) in [
         (schema::FILE_ID, DataType::UInt32),
         (schema::RECORD_INDEX, DataType::UInt32),
+        (schema::RECORD_OFFSET, DataType::UInt64),
+        (schema::RECORD_LENGTH, DataType::UInt32),
+        (schema::RECORD_LINE, DataType::UInt32),
         (schema::REST, DataType::String),
         (schema::RAW_FIELDS, DataType::UInt32),
     ] {
         assert_eq!(df.column(name).unwrap().dtype(), &dtype, "{name}");
     }
-    assert_eq!(df.width(), schema::FIELDS.len() + 4);
+    assert_eq!(df.width(), schema::FIELDS.len() + 7);
 }
 
 #[test]
