@@ -667,6 +667,54 @@ fn archives_verify_and_audit_as_their_unpacked_tree() {
     }
 }
 
+/// The same trail given twice (the unpacked tree and its archive): every copy is checked, and
+/// the log file the digests list counts once. A tampered copy beside an intact one makes the
+/// listed file invalid and is named.
+#[test]
+fn a_log_file_given_twice_counts_once_and_each_copy_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    for (name, bytes) in s3_members(false) {
+        write(&tree.join(name), &bytes);
+    }
+    let (run, alone) = verify_json(&[&tree], true);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(alone["trails"][0]["log_files"]["valid"], 1, "{alone:#}");
+    for tampered in [false, true] {
+        let archive = write(
+            &dir.path()
+                .join(if tampered { "tampered" } else { "intact" })
+                .join("copy.tar"),
+            &common::tar_of(&s3_members(tampered)),
+        );
+        let (run, both) = verify_json(&[&tree, &archive], true);
+        let counts = &both["trails"][0]["log_files"];
+        assert_eq!(
+            both["files"]["log_files"], 2,
+            "both copies examined: {both:#}"
+        );
+        if tampered {
+            assert_eq!(run.code, 1, "{}", run.stdout);
+            assert_eq!(counts["valid"], 0, "{both:#}");
+            assert_eq!(counts["invalid"], 1, "{both:#}");
+            let named: Vec<&str> = both["problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["file"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                named,
+                [format!("{}!./{LOG}", archive.display())],
+                "only the tampered copy is named"
+            );
+        } else {
+            assert_eq!(run.code, 0, "{}", run.stdout);
+            assert_eq!(counts, &alone["trails"][0]["log_files"], "{both:#}");
+        }
+    }
+}
+
 #[test]
 fn a_damaged_archive_or_member_is_unreadable_with_its_name() {
     let dir = tempfile::tempdir().unwrap();

@@ -74,6 +74,9 @@ pub struct Problem {
     pub unverified_log_files: Vec<String>,
 }
 
+/// Digests, or the log files digests list: each listed file once, whatever the number of its
+/// copies among the inputs. A listed log file is invalid when a copy differs from its hash,
+/// else valid when a copy matches, else unreadable (each such copy is also a [`Problem`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub valid: u64,
@@ -708,12 +711,16 @@ impl Plan {
                     ));
                     continue;
                 };
+                // The listed file counts once, whatever the number of its copies among the
+                // inputs (a loose file and an archive's member, two downloads of the bucket);
+                // each copy is checked, and each copy that differs or cannot be read is named.
+                let (mut matched, mut differs) = (false, false);
                 for &c in copies {
                     let path = logs[c].path.display().to_string();
                     match &hashes[&c] {
-                        Ok((h, _)) if *h == e.hash => counts.valid += 1,
+                        Ok((h, _)) if *h == e.hash => matched = true,
                         Ok((h, _)) => {
-                            counts.invalid += 1;
+                            differs = true;
                             problems.push(problem(
                                 Level::Failure,
                                 Code::Modified,
@@ -726,7 +733,6 @@ impl Plan {
                             ));
                         }
                         Err(err) => {
-                            counts.unreadable += 1;
                             problems.push(problem(
                                 Level::Unreadable,
                                 Code::Unreadable,
@@ -736,6 +742,13 @@ impl Plan {
                             ));
                         }
                     }
+                }
+                if differs {
+                    counts.invalid += 1;
+                } else if matched {
+                    counts.valid += 1;
+                } else {
+                    counts.unreadable += 1;
                 }
             }
         }
