@@ -497,6 +497,18 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
     );
     // A region, where there is one, is the line that shows the value (or names the trail
     // whose value is not set), in that trail's own object of a file that holds several.
+    // The file an artifact location names: its URI against its base's.
+    let file_of = |artifact: &Value| -> std::path::PathBuf {
+        let base = bases[artifact["uriBaseId"].as_str().unwrap()]["uri"]
+            .as_str()
+            .unwrap();
+        url::Url::parse(base)
+            .unwrap()
+            .join(artifact["uri"].as_str().unwrap())
+            .unwrap()
+            .to_file_path()
+            .unwrap()
+    };
     let line_of = |r: &Value| -> Option<String> {
         let location = &r["locations"][0]["physicalLocation"];
         // Event findings' regions are checked below, in their files' content.
@@ -504,15 +516,7 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
             return None;
         }
         let line = location["region"]["startLine"].as_u64()? as usize;
-        let artifact = &location["artifactLocation"];
-        let base = bases[artifact["uriBaseId"].as_str().unwrap()]["uri"]
-            .as_str()
-            .unwrap();
-        let url = url::Url::parse(base)
-            .unwrap()
-            .join(artifact["uri"].as_str().unwrap())
-            .unwrap();
-        let text = std::fs::read_to_string(url.to_file_path().unwrap()).unwrap();
+        let text = std::fs::read_to_string(file_of(&location["artifactLocation"])).unwrap();
         Some(text.lines().nth(line - 1).unwrap().trim().to_string())
     };
     let with_region: Vec<&Value> = results.iter().filter(|r| line_of(r).is_some()).collect();
@@ -553,14 +557,7 @@ fn every_sarif_result_points_at_a_file_under_the_evidence() {
         };
         let length = location["region"]["byteLength"].as_u64().unwrap() as usize;
         let artifact = &location["artifactLocation"];
-        let base = bases[artifact["uriBaseId"].as_str().unwrap()]["uri"]
-            .as_str()
-            .unwrap();
-        let url = url::Url::parse(base)
-            .unwrap()
-            .join(artifact["uri"].as_str().unwrap())
-            .unwrap();
-        let stored = std::fs::read(url.to_file_path().unwrap()).unwrap();
+        let stored = std::fs::read(file_of(artifact)).unwrap();
         let content = match artifact["index"].as_u64() {
             None => stored,
             Some(i) => {
