@@ -191,33 +191,38 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
 /// trail's bucket and the account trail's bucket both synced) loads once. Returns the pairs
 /// (copy, original) of indexes into `found`.
 ///
-/// Cheapest sound test: only files of a size that another file also has are read, and those are
-/// compared by SHA-256 (streamed, nothing held), in parallel. Empty files and files beyond the
-/// per-file limit are left to fail with their own reason.
+/// Cheapest sound test, in three steps, each only over the files the step before could not tell
+/// apart: sizes (a directory's metadata); then the first and last [`SAMPLE`] bytes of the files
+/// of a size another file also has (a gzip file ends in its content's CRC-32 and length, so two
+/// log files of one size almost never share both ends); then SHA-256 of the whole file
+/// (streamed, nothing held), in parallel. So a history of distinct files, where many share a
+/// size, is not read twice. Empty files and files beyond the per-file limit are left to fail
+/// with their own reason.
 pub fn skip_copies(found: &mut [Found]) -> Vec<(usize, usize)> {
     use rayon::prelude::*;
-    use std::collections::HashMap;
-    let mut by_size: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (i, f) in found.iter().enumerate() {
-        if let Found::File(p) = f {
-            match fs::metadata(p) {
-                Ok(m) if m.len() > 0 && m.len() <= MAX_DECOMPRESSED => {
-                    by_size.entry(m.len()).or_default().push(i)
-                }
-                _ => {}
-            }
-        }
-    }
-    let mut candidates: Vec<usize> = by_size
-        .into_values()
-        .filter(|v| v.len() > 1)
-        .flatten()
-        .collect();
-    candidates.sort_unstable();
     let path = |i: usize| match &found[i] {
         Found::File(p) => p.clone(),
         _ => unreachable!("candidates are files"),
     };
+    let sized: Vec<(usize, u64)> = found
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f {
+            Found::File(p) => match fs::metadata(p) {
+                Ok(m) if m.len() > 0 && m.len() <= MAX_DECOMPRESSED => Some((i, m.len())),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let sampled: Vec<(usize, (u64, Option<u64>))> = shared(sized)
+        .into_par_iter()
+        .map(|(i, size)| (i, (size, sample_of_file(&path(i), size))))
+        .collect();
+    // A file whose ends could not be read (alone of its size in that) is left to fail when it
+    // is loaded, with the reason.
+    let mut candidates: Vec<usize> = shared(sampled).into_iter().map(|(i, _)| i).collect();
+    candidates.sort_unstable();
     let hashed: Vec<(usize, Option<Digest>)> = candidates
         .par_iter()
         .map(|&i| (i, sha256_of_file(&path(i))))
@@ -310,6 +315,42 @@ fn pair_copies(hashed: Vec<(usize, Option<Digest>)>) -> Vec<(usize, usize)> {
         }
     }
     copies
+}
+
+/// Of `items`, those whose value another item also has.
+fn shared<V: Eq + std::hash::Hash>(items: Vec<(usize, V)>) -> Vec<(usize, V)> {
+    let mut count: std::collections::HashMap<&V, usize> = std::collections::HashMap::new();
+    for (_, v) in &items {
+        *count.entry(v).or_default() += 1;
+    }
+    let keep: Vec<bool> = items.iter().map(|(_, v)| count[v] > 1).collect();
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect()
+}
+
+/// Bytes read at each end of a file by [`skip_copies`]' middle step.
+const SAMPLE: u64 = 4096;
+
+/// A hash of the first and last [`SAMPLE`] bytes of a file of `size` bytes (the whole file when
+/// it is smaller than both); `None` when they cannot be read.
+fn sample_of_file(path: &Path, size: u64) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = fs::File::open(path).ok()?;
+    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+    let mut buf = vec![0u8; SAMPLE.min(size) as usize];
+    file.read_exact(&mut buf).ok()?;
+    h.update(&buf);
+    if size > SAMPLE {
+        let tail = (size - SAMPLE).max(SAMPLE);
+        buf.resize((size - tail) as usize, 0);
+        file.seek(SeekFrom::Start(tail)).ok()?;
+        file.read_exact(&mut buf).ok()?;
+        h.update(&buf);
+    }
+    Some(h.digest())
 }
 
 /// Why a copy is skipped.
@@ -818,6 +859,36 @@ mod tests {
                 assert!(decompressed > LARGE_FILE as u64 / 2, "{decompressed}")
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// Only whole-file equality makes a copy: files of one size that share both ends but not
+    /// their middle, or their middle but not an end, are not copies, at sizes below one sample,
+    /// between one and two, and above.
+    #[test]
+    fn copies_are_whole_files_whatever_their_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut found = Vec::new();
+        let mut file = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            found.push(Found::File(p));
+        };
+        for (n, size) in [100usize, 5000, 20_000].into_iter().enumerate() {
+            let base: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let mut middle = base.clone();
+            middle[size / 2] ^= 1;
+            let mut end = base.clone();
+            end[size - 1] ^= 1;
+            file(&format!("{n}-a"), &base);
+            file(&format!("{n}-middle"), &middle);
+            file(&format!("{n}-end"), &end);
+            file(&format!("{n}-copy"), &base);
+        }
+        let copies = skip_copies(&mut found);
+        assert_eq!(copies, [(3, 0), (7, 4), (11, 8)]);
+        for (i, f) in found.iter().enumerate() {
+            assert_eq!(matches!(f, Found::Skipped(..)), i % 4 == 3, "{i}");
         }
     }
 }
