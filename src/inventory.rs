@@ -120,16 +120,19 @@ pub struct Gap {
 }
 
 /// The inventory of the event history under `paths`, read as a stream of chunks of
-/// `chunk_rows` rows, and whether the evidence is partial.
+/// `chunk_rows` rows (and `keys_in_memory`: [`crate::events::LoadOptions::keys_in_memory`]), and
+/// whether the evidence is partial.
 pub fn of_paths(
     paths: &[PathBuf],
     chunk_rows: usize,
+    keys_in_memory: usize,
     progress: Option<&dyn crate::events::Progress>,
 ) -> PolarsResult<(Inventory, bool)> {
     let mut tally = Tally::default();
     // An inventory shows no record text and no fingerprints: only the columns it counts by.
     let options = crate::events::LoadOptions {
         progress,
+        keys_in_memory,
         ..crate::events::LoadOptions::keeping(crate::events::Keep::fields(&COUNTED))
     };
     let accounting = crate::events::stream(paths, options, chunk_rows, |sources, chunk| {

@@ -104,7 +104,7 @@ impl Query<'_> {
     /// Hands the matching records to `each` as they are read, in input order (files in the
     /// order they are listed, records in file order): memory holds a few files' rows, whatever
     /// the number of matches.
-    pub fn in_input_order<E: From<PolarsError>>(
+    pub fn in_input_order<E: From<PolarsError> + From<events::KeysLost>>(
         &self,
         mut each: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
     ) -> Result<Accounting, E> {

@@ -111,6 +111,7 @@ fn audit(dir: &std::path::Path) -> trailaudit::report::Report {
         allow_partial: true,
         evidence_per_finding: 10,
         chunk_rows: 1000,
+        keys_in_memory: trailaudit::events::dedup::BUDGET,
         command_line: Vec::new(),
         progress: None,
         whole_records: false,

@@ -1,6 +1,7 @@
 //! Event history streams through `audit` and `inventory` in chunks: the results must not depend
-//! on how it was cut. Each run with tiny chunks (a few rows, a few hundred) is compared with one
-//! run where the whole history is one chunk.
+//! on how it was cut. Each run with tiny chunks (a few rows, a few hundred) and a few event keys
+//! in memory is compared with one run where the whole history is one chunk and every key stays
+//! in memory.
 
 mod common;
 
@@ -11,9 +12,27 @@ use serde_json::Value;
 
 const WHOLE: &str = "100000000";
 
+/// The bytes of event keys held in memory at a chunk size: a few keys with tiny chunks (parts of
+/// the history are written out and read back), all of them with one chunk.
+fn keys_in_memory(chunk_rows: &str) -> &'static str {
+    if chunk_rows == WHOLE {
+        "18446744073709551615"
+    } else {
+        "256"
+    }
+}
+
 /// `audit --format json` of `args`, with the chunk size and without what names the command line.
 fn audit(args: &[&str], chunk_rows: &str) -> Value {
-    let mut all = vec!["audit", "--format", "json", "--chunk-rows", chunk_rows];
+    let mut all = vec![
+        "audit",
+        "--format",
+        "json",
+        "--chunk-rows",
+        chunk_rows,
+        "--keys-in-memory",
+        keys_in_memory(chunk_rows),
+    ];
     all.extend_from_slice(args);
     let run = trailaudit(&all);
     assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
@@ -36,6 +55,8 @@ fn inventory(path: &Path, chunk_rows: &str) -> Value {
         "--allow-partial".as_ref(),
         "--chunk-rows".as_ref(),
         chunk_rows.as_ref(),
+        "--keys-in-memory".as_ref(),
+        keys_in_memory(chunk_rows).as_ref(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.json()
@@ -202,7 +223,14 @@ fn a_generated_corpus_audits_the_same_in_small_chunks() {
 }
 
 fn query(args: &[&str], chunk_rows: &str) -> String {
-    let mut all = vec!["query", "--chunk-rows", chunk_rows, "--allow-partial"];
+    let mut all = vec![
+        "query",
+        "--chunk-rows",
+        chunk_rows,
+        "--keys-in-memory",
+        keys_in_memory(chunk_rows),
+        "--allow-partial",
+    ];
     all.extend_from_slice(args);
     let run = trailaudit(&all);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -417,10 +445,13 @@ fn a_parallel_consumer_does_not_deadlock_the_loader() {
                     .into_par_iter()
                     .filter(|i| i % 64 == 0)
                     .count();
-                Ok::<(), std::convert::Infallible>(())
+                Ok::<(), trailaudit::events::KeysLost>(())
             },
         );
-        let _ = done_tx.send((rows, accounting.map(|a| a.events)));
+        let _ = done_tx.send((
+            rows,
+            accounting.map(|a| a.events).map_err(|e| e.to_string()),
+        ));
     });
     // Generous: the stream takes well under a second; only a deadlock gets near this.
     let (rows, events) = done_rx

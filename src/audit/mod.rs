@@ -46,6 +46,8 @@ pub struct Request<'a> {
     pub evidence_per_finding: usize,
     /// Rows per chunk of event history.
     pub chunk_rows: usize,
+    /// [`LoadOptions::keys_in_memory`].
+    pub keys_in_memory: usize,
     /// As given, for the manifest.
     pub command_line: Vec<String>,
     /// Told of each file of event history read.
@@ -88,6 +90,8 @@ pub struct Audit {
 pub enum AuditError {
     #[error("evaluating the event history: {0}")]
     Events(#[from] PolarsError),
+    #[error("reading the event history: {0}")]
+    Keys(#[from] events::KeysLost),
 }
 
 /// What the event history gave, summarised while it streamed.
@@ -152,6 +156,7 @@ fn read_history(
         content_hashes: Some(content_hashes),
         progress: req.progress,
         rest_if: Some(&rest_if),
+        keys_in_memory: req.keys_in_memory,
         ..LoadOptions::WHOLE
     };
     let accounting = events::stream(

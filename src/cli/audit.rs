@@ -336,6 +336,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         allow_partial: args.input.allow_partial,
         evidence_per_finding: args.evidence_per_finding,
         chunk_rows: args.input.chunk_rows,
+        keys_in_memory: args.input.keys_in_memory,
         command_line: std::env::args().collect(),
         progress: Bar::progress(&bar),
         whole_records: args.whole_records,

@@ -35,9 +35,13 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     check_paths_exist(&args.paths)?;
     super::check_writable(args.output.as_deref())?;
     let bar = Bar::for_terminal(quiet, "reading");
-    let (inv, partial) =
-        crate::inventory::of_paths(&args.paths, args.input.chunk_rows, Bar::progress(&bar))
-            .context("summarising the event history")?;
+    let (inv, partial) = crate::inventory::of_paths(
+        &args.paths,
+        args.input.chunk_rows,
+        args.input.keys_in_memory,
+        Bar::progress(&bar),
+    )
+    .context("summarising the event history")?;
     drop(bar);
     let text = match args.format {
         Format::Json => crate::report::escape::json_string(&inv, true)? + "\n",

@@ -97,6 +97,10 @@ pub struct InputArgs {
     /// size of the history.
     #[arg(long, value_name = "ROWS", default_value_t = crate::events::DEFAULT_CHUNK_ROWS, hide = true)]
     pub chunk_rows: usize,
+    /// Bytes of event keys (to recognise copies of an event) held in memory before the least
+    /// recently used are written to a temporary file.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::events::dedup::BUDGET, hide = true)]
+    pub keys_in_memory: usize,
 }
 
 /// `--from` / `--to`, shared by every subcommand that reads event history.

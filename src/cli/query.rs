@@ -83,6 +83,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         paths: &args.paths,
         options: events::LoadOptions {
             progress: Bar::progress(&bar),
+            keys_in_memory: args.input.keys_in_memory,
             ..load_options(args, &pattern, &window)
         },
         chunk_rows: args.input.chunk_rows,

@@ -39,7 +39,7 @@ pub(super) struct Segment {
 pub(super) struct Piece {
     pub frame: DataFrame,
     /// Each row's [`dedup::key`].
-    pub keys: Vec<Option<u64>>,
+    pub keys: Vec<Option<dedup::Key>>,
     pub segments: Vec<Segment>,
     /// The loading thread that sent it, when it waits on [`Backpressure`].
     pub sender: Option<usize>,
@@ -161,15 +161,21 @@ pub(super) struct Committer<'a> {
 }
 
 impl<'a> Committer<'a> {
-    /// For files `order` (input order) of `files` in all.
-    pub fn new(order: Vec<u32>, files: usize, pressure: Option<&'a Backpressure>) -> Self {
+    /// For files `order` (input order) of `files` in all, holding `keys_in_memory` bytes of
+    /// event keys at most in memory ([`dedup::Seen`]).
+    pub fn new(
+        order: Vec<u32>,
+        files: usize,
+        pressure: Option<&'a Backpressure>,
+        keys_in_memory: usize,
+    ) -> Self {
         Committer {
             order,
             next: 0,
             waiting: HashMap::new(),
             pending: HashMap::new(),
             received: 0,
-            seen: dedup::Seen::default(),
+            seen: dedup::Seen::with_budget(keys_in_memory),
             duplicates: vec![0; files],
             pressure,
         }
@@ -274,7 +280,8 @@ impl<'a> Committer<'a> {
     /// Every file's rows are in: hands over what is left. Nothing should be (each file's end
     /// is sent); should a piece be left all the same, its rows are handed over as they are
     /// rather than lost.
-    pub fn finish(mut self, done: &mut impl FnMut(DataFrame)) -> Vec<u64> {
+    /// Also says why copies may have loaded twice, should it be so ([`dedup::Seen::lost`]).
+    pub fn finish(mut self, done: &mut impl FnMut(DataFrame)) -> (Vec<u64>, Option<String>) {
         self.advance(done);
         if let Some(p) = self.pressure {
             p.frontier.store(u32::MAX, Ordering::Relaxed);
@@ -288,6 +295,6 @@ impl<'a> Committer<'a> {
         for id in left {
             self.complete(id, done);
         }
-        self.duplicates
+        (self.duplicates, self.seen.lost().map(str::to_string))
     }
 }

@@ -106,6 +106,21 @@ pub struct InputFile {
     pub gzip: bool,
 }
 
+/// A load that could not tell copies of events apart: the keys of the events already loaded,
+/// written to a temporary file to bound memory ([`dedup::Seen`]), could not be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}; copies of an event may have been counted twice")]
+pub struct KeysLost(pub String);
+
+impl From<KeysLost> for PolarsError {
+    fn from(e: KeysLost) -> Self {
+        PolarsError::IO {
+            error: std::sync::Arc::new(std::io::Error::other(e.to_string())),
+            msg: None,
+        }
+    }
+}
+
 /// What became of every input file of a load, and how many records loaded: the accounting that
 /// every output repeats. A row's `_file_id` indexes [`Accounting::files`].
 #[derive(Debug, Clone, Default)]
@@ -214,6 +229,9 @@ pub struct LoadOptions<'a> {
     /// With a projected [`Keep`]: the rows to read whole all the same (every column and
     /// `_rest`).
     pub rest_if: Option<record::RestIf<'a>>,
+    /// Bytes of event keys held in memory to recognise copies, beyond which the least recently
+    /// used are written to a temporary file ([`dedup::Seen`]).
+    pub keys_in_memory: usize,
 }
 
 impl LoadOptions<'static> {
@@ -224,6 +242,7 @@ impl LoadOptions<'static> {
         content_hashes: None,
         progress: None,
         rest_if: None,
+        keys_in_memory: dedup::BUDGET,
     };
 
     /// `keep` of each record, and nothing else.
@@ -234,6 +253,7 @@ impl LoadOptions<'static> {
             content_hashes: None,
             progress: None,
             rest_if: None,
+            keys_in_memory: dedup::BUDGET,
         }
     }
 }
@@ -266,6 +286,11 @@ pub fn load(inputs: &[PathBuf]) -> EventFrame {
 /// others, are the same whatever the options.
 pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
     let mut df: Option<DataFrame> = None;
+    // The frame holds every record anyway: the keys stay in memory too, and cannot be lost.
+    let options = LoadOptions {
+        keys_in_memory: usize::MAX,
+        ..options
+    };
     let accounting = stream(inputs, options, usize::MAX, |_, part| {
         match df.as_mut() {
             None => df = Some(part),
@@ -274,9 +299,9 @@ pub fn load_with(inputs: &[PathBuf], options: LoadOptions) -> EventFrame {
                     .expect("same schema by construction");
             }
         }
-        Ok::<(), std::convert::Infallible>(())
+        Ok::<(), KeysLost>(())
     });
-    let Ok(accounting) = accounting;
+    let accounting = accounting.expect("keys held in memory are never lost");
     EventFrame {
         df: df.unwrap_or_else(|| FrameBuilder::new(options.keep).finish()),
         accounting,
@@ -299,7 +324,7 @@ pub enum Order {
 ///
 /// When `consume` fails, no further file is read and its first error is returned; otherwise
 /// every file's accounting, as [`load`] gives it.
-pub fn stream<E>(
+pub fn stream<E: From<KeysLost>>(
     inputs: &[PathBuf],
     options: LoadOptions,
     chunk_rows: usize,
@@ -309,7 +334,7 @@ pub fn stream<E>(
 }
 
 /// [`stream`], with the chunks in the given order.
-pub fn stream_in<E>(
+pub fn stream_in<E: From<KeysLost>>(
     order: Order,
     inputs: &[PathBuf],
     options: LoadOptions,
@@ -370,7 +395,12 @@ pub fn stream_in<E>(
     let threads = rayon::current_num_threads().max(1);
     let pressure = commit::Backpressure::new(threads, 1);
     let in_order: Vec<u32> = to_read.iter().flat_map(Unit::file_ids).collect();
-    let mut committer = commit::Committer::new(in_order, found.len(), Some(&pressure));
+    let mut committer = commit::Committer::new(
+        in_order,
+        found.len(),
+        Some(&pressure),
+        options.keys_in_memory,
+    );
     // A piece waits while the consumer works on another: loading runs ahead of it.
     let (tx, rx) = std::sync::mpsc::sync_channel::<commit::Piece>(1);
     let (reads, error) = std::thread::scope(|scope| {
@@ -409,13 +439,13 @@ pub fn stream_in<E>(
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        let duplicates = committer.finish(&mut hand_over);
+        let (duplicates, lost) = committer.finish(&mut hand_over);
         (
             reads
                 .into_iter()
                 .map(|(id, read)| (id, read.less(duplicates[id as usize])))
                 .collect::<Vec<_>>(),
-            error,
+            error.or(lost.map(|l| KeysLost(l).into())),
         )
     });
     if let Some(e) = error {
@@ -1026,7 +1056,7 @@ type Sending<'p> = (
 /// full, or kept to be sent in order.
 struct Sink<'p> {
     builder: FrameBuilder,
-    keys: Vec<Option<u64>>,
+    keys: Vec<Option<dedup::Key>>,
     segments: Vec<commit::Segment>,
     keep: Keep,
     chunk_rows: usize,
@@ -1078,7 +1108,7 @@ impl<'p> Sink<'p> {
     fn push(
         &mut self,
         row: &record::Row,
-        key: Option<u64>,
+        key: Option<dedup::Key>,
         file_id: u32,
         record_index: u64,
         span: Option<shape::Span>,
