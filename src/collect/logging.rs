@@ -524,3 +524,79 @@ mod shapes {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use aws_sdk_apigatewayv2::operation::get_apis::{GetApisError, GetApisOutput};
+    use aws_sdk_apigatewayv2::types::Api;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    type Answer = Result<GetApisOutput, SdkError<GetApisError, HttpResponse>>;
+
+    fn page(ids: &[&str], next: Option<&str>) -> Answer {
+        let items = ids.iter().map(|id| Api::builder().api_id(*id).build());
+        Ok(GetApisOutput::builder()
+            .set_items(Some(items.collect()))
+            .set_next_token(next.map(str::to_string))
+            .build())
+    }
+
+    /// GetApis answered with `answers` in turn: the API ids read, the failure, and the
+    /// `NextToken` of each request.
+    fn list(answers: Vec<Answer>) -> (Vec<String>, Option<Failure>, Vec<Option<String>>) {
+        let mut answers = VecDeque::from(answers);
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&asked);
+        let pages = token_pages(
+            move |token| {
+                log.lock().unwrap().push(token);
+                let answer = answers.pop_front().expect("no request after the last page");
+                async move { answer }
+            },
+            |p| p.next_token(),
+        );
+        let id = |a: &Api| a.api_id().unwrap_or_default().to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (ids, failed) = rt.block_on(all_pages(pages, "GetApis", |p| p.items(), id));
+        let asked = asked.lock().unwrap().clone();
+        (ids, failed, asked)
+    }
+
+    #[test]
+    fn token_pages_reads_every_page_until_the_next_token_is_missing_or_empty() {
+        let (ids, failed, asked) =
+            list(vec![page(&["a", "b"], Some("t1")), page(&["c"], Some(""))]);
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(failed, None);
+        assert_eq!(asked, [None, Some("t1".to_string())]);
+
+        let (ids, _, asked) = list(vec![page(&["a"], Some("t1")), page(&[], None)]);
+        assert_eq!((ids.len(), asked.len()), (1, 2));
+    }
+
+    #[test]
+    fn a_failed_page_ends_the_listing_with_the_items_before_it_and_the_failure() {
+        let meta = ErrorMetadata::builder()
+            .code("AccessDeniedException")
+            .message("not allowed")
+            .build();
+        let status = aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap();
+        let raw = HttpResponse::new(status, aws_smithy_types::body::SdkBody::empty());
+        let denied = Err(SdkError::service_error(GetApisError::generic(meta), raw));
+        let (ids, failed, asked) = list(vec![page(&["a"], Some("t1")), denied]);
+        assert_eq!(ids, ["a"]);
+        assert_eq!(asked.len(), 2);
+        let failed = failed.expect("the second page failed");
+        assert_eq!(failed.code, "AccessDeniedException");
+        assert_eq!(
+            failed.message,
+            "An error occurred (AccessDeniedException) when calling the GetApis operation: not allowed"
+        );
+    }
+}
