@@ -5,6 +5,13 @@
 //! CloudWatch Logs deliveries of its standard logging v2. Each file is the JSON the aws CLI
 //! prints for the call.
 
+use std::future::Future;
+
+use aws_sdk_sts::error::SdkError;
+use aws_smithy_async::future::pagination_stream::{fn_stream::FnStream, PaginationStream};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use super::out::component;
 use super::shape::Obj;
 use super::{CollectError, Failure, Out, Sdk};
@@ -38,38 +45,22 @@ pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectErr
     }
 
     let ec2 = sdk.ec2(region);
+    let pages = ec2.describe_vpcs().into_paginator().send();
+    let (vpcs, failed) = all_pages(pages, "DescribeVpcs", |p| p.vpcs(), shapes::vpc).await;
     let file = format!("{region}/ec2/describe-vpcs.json");
-    let mut pages = ec2.describe_vpcs().into_paginator().send();
-    let (mut vpcs, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => vpcs.extend(p.vpcs().iter().map(shapes::vpc)),
-            Err(e) => {
-                failed = Some(Failure::of("DescribeVpcs", &e));
-                break;
-            }
-        }
-    }
-    match failed {
-        None => out.save(&file, &json!({ "Vpcs": vpcs }))?,
-        Some(f) => out.fail(&file, format!("aws ec2 describe-vpcs {rg}"), f)?,
-    }
+    let op = format!("aws ec2 describe-vpcs {rg}");
+    save_or_fail(out, &file, op, failed, json!({ "Vpcs": vpcs }))?;
+    let pages = ec2.describe_flow_logs().into_paginator().send();
+    let (logs, failed) = all_pages(
+        pages,
+        "DescribeFlowLogs",
+        |p| p.flow_logs(),
+        shapes::flow_log,
+    )
+    .await;
     let file = format!("{region}/ec2/describe-flow-logs.json");
-    let mut pages = ec2.describe_flow_logs().into_paginator().send();
-    let (mut logs, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => logs.extend(p.flow_logs().iter().map(shapes::flow_log)),
-            Err(e) => {
-                failed = Some(Failure::of("DescribeFlowLogs", &e));
-                break;
-            }
-        }
-    }
-    match failed {
-        None => out.save(&file, &json!({ "FlowLogs": logs }))?,
-        Some(f) => out.fail(&file, format!("aws ec2 describe-flow-logs {rg}"), f)?,
-    }
+    let op = format!("aws ec2 describe-flow-logs {rg}");
+    save_or_fail(out, &file, op, failed, json!({ "FlowLogs": logs }))?;
 
     // `InvalidAccessException` (not subscribed) is an answer: Security Hub is off here.
     let file = format!("{region}/securityhub/describe-hub.json");
@@ -90,25 +81,19 @@ pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectErr
     }
 
     let elb = sdk.elbv2(region);
+    let pages = elb.describe_load_balancers().into_paginator().send();
+    let (lbs, failed) = all_pages(
+        pages,
+        "DescribeLoadBalancers",
+        |p| p.load_balancers(),
+        Clone::clone,
+    )
+    .await;
+    let shaped: Vec<Value> = lbs.iter().map(shapes::load_balancer).collect();
     let file = format!("{region}/elbv2/describe-load-balancers.json");
-    let mut pages = elb.describe_load_balancers().into_paginator().send();
-    let (mut lbs, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => lbs.extend(p.load_balancers().iter().cloned()),
-            Err(e) => {
-                failed = Some(Failure::of("DescribeLoadBalancers", &e));
-                break;
-            }
-        }
-    }
-    match failed {
-        None => {
-            let shaped: Vec<Value> = lbs.iter().map(shapes::load_balancer).collect();
-            out.save(&file, &json!({ "LoadBalancers": shaped }))?
-        }
-        Some(f) => out.fail(&file, format!("aws elbv2 describe-load-balancers {rg}"), f)?,
-    }
+    let op = format!("aws elbv2 describe-load-balancers {rg}");
+    save_or_fail(out, &file, op, failed, json!({ "LoadBalancers": shaped }))?;
+    // The load balancers read before a failed page still have their attributes read.
     for lb in &lbs {
         let (Some(arn), Some(name)) = (lb.load_balancer_arn(), lb.load_balancer_name()) else {
             continue;
@@ -138,28 +123,15 @@ pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectErr
     }
 
     let api = sdk.apigateway(region);
+    let pages = api.get_rest_apis().into_paginator().send();
+    let (apis, failed) = all_pages(pages, "GetRestApis", |p| p.items(), Clone::clone).await;
+    let items: Vec<Value> = apis
+        .iter()
+        .map(|a| Obj::new().s("id", a.id()).s("name", a.name()).build())
+        .collect();
     let file = format!("{region}/apigateway/get-rest-apis.json");
-    let mut pages = api.get_rest_apis().into_paginator().send();
-    let (mut apis, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => apis.extend(p.items().iter().cloned()),
-            Err(e) => {
-                failed = Some(Failure::of("GetRestApis", &e));
-                break;
-            }
-        }
-    }
-    match failed {
-        None => {
-            let items: Vec<Value> = apis
-                .iter()
-                .map(|a| Obj::new().s("id", a.id()).s("name", a.name()).build())
-                .collect();
-            out.save(&file, &json!({ "items": items }))?
-        }
-        Some(f) => out.fail(&file, format!("aws apigateway get-rest-apis {rg}"), f)?,
-    }
+    let op = format!("aws apigateway get-rest-apis {rg}");
+    save_or_fail(out, &file, op, failed, json!({ "items": items }))?;
     for a in &apis {
         let Some(id) = a.id() else { continue };
         let file = format!("{region}/apigateway/stages/{}.json", component(id));
@@ -171,70 +143,106 @@ pub async fn region(sdk: &Sdk, out: &Out, region: &str) -> Result<(), CollectErr
     }
 
     // HTTP and WebSocket APIs: API Gateway v2, laid out as v1 is.
-    let client = sdk.apigatewayv2(region);
-    let v2 = &client;
+    let v2 = sdk.apigatewayv2(region);
+    let client = v2.clone();
+    let pages = token_pages(
+        move |t| client.get_apis().set_next_token(t).send(),
+        |p| p.next_token(),
+    );
+    let (apis, failed) = all_pages(pages, "GetApis", |p| p.items(), Clone::clone).await;
+    // Unlike v1's, a failed listing reads the stages of none of the APIs.
+    let apis = if failed.is_some() { Vec::new() } else { apis };
+    let items: Vec<Value> = apis
+        .iter()
+        .map(|a| {
+            Obj::new()
+                .s("ApiId", a.api_id())
+                .s("Name", a.name())
+                .s("ProtocolType", a.protocol_type().map(|p| p.as_str()))
+                .build()
+        })
+        .collect();
     let file = format!("{region}/apigatewayv2/get-apis.json");
-    let apis = next_tokens(|t| async move {
-        let p = v2.get_apis().set_next_token(t).send().await;
-        p.map(|p| (p.items().to_vec(), p.next_token().map(str::to_string)))
-    })
-    .await;
-    let apis = match apis {
-        Ok(apis) => {
-            let items: Vec<Value> = apis
-                .iter()
-                .map(|a| {
-                    Obj::new()
-                        .s("ApiId", a.api_id())
-                        .s("Name", a.name())
-                        .s("ProtocolType", a.protocol_type().map(|p| p.as_str()))
-                        .build()
-                })
-                .collect();
-            out.save(&file, &json!({ "Items": items }))?;
-            apis
-        }
-        Err(e) => {
-            let f = Failure::of("GetApis", &e);
-            out.fail(&file, format!("aws apigatewayv2 get-apis {rg}"), f)?;
-            Vec::new()
-        }
-    };
+    let op = format!("aws apigatewayv2 get-apis {rg}");
+    save_or_fail(out, &file, op, failed, json!({ "Items": items }))?;
     for a in &apis {
         let Some(id) = a.api_id() else { continue };
+        let (client, api_id) = (v2.clone(), id.to_string());
+        let pages = token_pages(
+            move |t| client.get_stages().api_id(&api_id).set_next_token(t).send(),
+            |p| p.next_token(),
+        );
+        let (stages, failed) = all_pages(pages, "GetStages", |p| p.items(), shapes::stage_v2).await;
         let file = format!("{region}/apigatewayv2/stages/{}.json", component(id));
         let op = format!("aws apigatewayv2 get-stages --api-id {id} {rg}");
-        let stages = next_tokens(|t| async move {
-            let p = v2.get_stages().api_id(id).set_next_token(t).send().await;
-            p.map(|p| {
-                let st: Vec<Value> = p.items().iter().map(shapes::stage_v2).collect();
-                (st, p.next_token().map(str::to_string))
-            })
-        })
-        .await;
-        match stages {
-            Ok(st) => out.save(&file, &json!({ "Items": st }))?,
-            Err(e) => out.fail(&file, op, Failure::of("GetStages", &e))?,
-        }
+        save_or_fail(out, &file, op, failed, json!({ "Items": stages }))?;
     }
     Ok(())
 }
 
-/// Every page of a call the SDK gives no paginator for (API Gateway v2's): `page` takes the
-/// previous page's `NextToken` and returns its items and the next token.
-async fn next_tokens<T, E, F, Fut>(mut page: F) -> Result<Vec<T>, E>
+/// Every page's items (`items` picks them out of a page, `shape` maps each), up to the first
+/// page that fails: the items read before it, and why it failed.
+async fn all_pages<P, E, X, T, I, S>(
+    mut pages: PaginationStream<Result<P, SdkError<E, HttpResponse>>>,
+    api: &str,
+    mut items: I,
+    mut shape: S,
+) -> (Vec<T>, Option<Failure>)
 where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), E>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    I: FnMut(&P) -> &[X],
+    S: FnMut(&X) -> T,
 {
-    let (mut all, mut token) = (Vec::new(), None);
-    loop {
-        let (items, next) = page(token.take()).await?;
-        all.extend(items);
-        match next {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(all),
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(p) => all.extend(items(&p).iter().map(&mut shape)),
+            Err(e) => return (all, Some(Failure::of(api, &e))),
         }
+    }
+    (all, None)
+}
+
+/// The pages of a call the SDK gives no paginator for (API Gateway v2's), as a paginator gives
+/// them: `send` takes the previous page's `NextToken`; the last page has none (or an empty one).
+fn token_pages<P, E, F, Fut>(
+    mut send: F,
+    next_token: fn(&P) -> Option<&str>,
+) -> PaginationStream<Result<P, E>>
+where
+    F: FnMut(Option<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<P, E>> + Send,
+    P: Send + 'static,
+    E: Send + 'static,
+{
+    PaginationStream::new(FnStream::new(move |tx| {
+        Box::pin(async move {
+            let mut token = None;
+            loop {
+                let page = send(token.take()).await;
+                token = (page.as_ref().ok())
+                    .and_then(next_token)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string);
+                if tx.send(page).await.is_err() || token.is_none() {
+                    return;
+                }
+            }
+        })
+    }))
+}
+
+/// A listing's file: the JSON of its items, or the failure that cut it short.
+fn save_or_fail(
+    out: &Out,
+    file: &str,
+    operation: String,
+    failed: Option<Failure>,
+    listing: Value,
+) -> Result<(), CollectError> {
+    match failed {
+        None => out.save(file, &listing),
+        Some(f) => out.fail(file, operation, f),
     }
 }
 
@@ -252,88 +260,63 @@ async fn deliveries(sdk: &Sdk, out: &Out) -> Result<(), CollectError> {
     const RG: &str = "--region us-east-1";
     let logs = sdk.logs("us-east-1");
 
+    let pages = logs.describe_delivery_sources().into_paginator().send();
+    let (items, failed) = all_pages(
+        pages,
+        "DescribeDeliverySources",
+        |p| p.delivery_sources(),
+        shapes::delivery_source,
+    )
+    .await;
     let file = "global/logs/describe-delivery-sources.json";
-    let mut pages = logs.describe_delivery_sources().into_paginator().send();
-    let (mut items, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => items.extend(p.delivery_sources().iter().map(shapes::delivery_source)),
-            Err(e) => {
-                failed = Some(Failure::of("DescribeDeliverySources", &e));
-                break;
-            }
-        }
-    }
-    match failed {
-        None => out.save(file, &json!({ "deliverySources": items }))?,
-        Some(f) => out.fail(file, format!("aws logs describe-delivery-sources {RG}"), f)?,
-    }
+    let op = format!("aws logs describe-delivery-sources {RG}");
+    save_or_fail(out, file, op, failed, json!({ "deliverySources": items }))?;
 
+    let pages = logs.describe_deliveries().into_paginator().send();
+    let (items, failed) = all_pages(
+        pages,
+        "DescribeDeliveries",
+        |p| p.deliveries(),
+        shapes::delivery,
+    )
+    .await;
     let file = "global/logs/describe-deliveries.json";
-    let mut pages = logs.describe_deliveries().into_paginator().send();
-    let (mut items, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => items.extend(p.deliveries().iter().map(shapes::delivery)),
-            Err(e) => {
-                failed = Some(Failure::of("DescribeDeliveries", &e));
-                break;
-            }
-        }
-    }
-    match failed {
-        None => out.save(file, &json!({ "deliveries": items }))?,
-        Some(f) => out.fail(file, format!("aws logs describe-deliveries {RG}"), f)?,
-    }
+    let op = format!("aws logs describe-deliveries {RG}");
+    save_or_fail(out, file, op, failed, json!({ "deliveries": items }))?;
 
-    let file = "global/logs/describe-delivery-destinations.json";
-    let mut pages = logs
+    let pages = logs
         .describe_delivery_destinations()
         .into_paginator()
         .send();
-    let (mut items, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => items.extend(
-                p.delivery_destinations()
-                    .iter()
-                    .map(shapes::delivery_destination),
-            ),
-            Err(e) => {
-                failed = Some(Failure::of("DescribeDeliveryDestinations", &e));
-                break;
-            }
-        }
-    }
-    match failed {
-        None => out.save(file, &json!({ "deliveryDestinations": items }))?,
-        Some(f) => out.fail(
-            file,
-            format!("aws logs describe-delivery-destinations {RG}"),
-            f,
-        )?,
-    }
-    Ok(())
+    let (items, failed) = all_pages(
+        pages,
+        "DescribeDeliveryDestinations",
+        |p| p.delivery_destinations(),
+        shapes::delivery_destination,
+    )
+    .await;
+    let file = "global/logs/describe-delivery-destinations.json";
+    let op = format!("aws logs describe-delivery-destinations {RG}");
+    save_or_fail(
+        out,
+        file,
+        op,
+        failed,
+        json!({ "deliveryDestinations": items }),
+    )
 }
 
 async fn distributions(sdk: &Sdk, out: &Out) -> Result<(), CollectError> {
     let cf = sdk.cloudfront();
     let file = "global/cloudfront/list-distributions.json";
-    let mut pages = cf.list_distributions().into_paginator().send();
-    let (mut items, mut failed) = (Vec::new(), None);
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => items.extend(
-                p.distribution_list()
-                    .map(|l| l.items().to_vec())
-                    .unwrap_or_default(),
-            ),
-            Err(e) => {
-                failed = Some(Failure::of("ListDistributions", &e));
-                break;
-            }
-        }
-    }
+    let pages = cf.list_distributions().into_paginator().send();
+    let (items, failed) = all_pages(
+        pages,
+        "ListDistributions",
+        |p| p.distribution_list().map_or(&[][..], |l| l.items()),
+        Clone::clone,
+    )
+    .await;
     if let Some(f) = failed {
         return out.fail(file, "aws cloudfront list-distributions".into(), f);
     }
@@ -539,5 +522,81 @@ mod shapes {
             "Id": d.id(), "ARN": d.arn(), "Status": d.status(), "DomainName": d.domain_name(),
             "DistributionConfig": Obj::new().opt("Logging", logging).build(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use aws_sdk_apigatewayv2::operation::get_apis::{GetApisError, GetApisOutput};
+    use aws_sdk_apigatewayv2::types::Api;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    type Answer = Result<GetApisOutput, SdkError<GetApisError, HttpResponse>>;
+
+    fn page(ids: &[&str], next: Option<&str>) -> Answer {
+        let items = ids.iter().map(|id| Api::builder().api_id(*id).build());
+        Ok(GetApisOutput::builder()
+            .set_items(Some(items.collect()))
+            .set_next_token(next.map(str::to_string))
+            .build())
+    }
+
+    /// GetApis answered with `answers` in turn: the API ids read, the failure, and the
+    /// `NextToken` of each request.
+    fn list(answers: Vec<Answer>) -> (Vec<String>, Option<Failure>, Vec<Option<String>>) {
+        let mut answers = VecDeque::from(answers);
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&asked);
+        let pages = token_pages(
+            move |token| {
+                log.lock().unwrap().push(token);
+                let answer = answers.pop_front().expect("no request after the last page");
+                async move { answer }
+            },
+            |p| p.next_token(),
+        );
+        let id = |a: &Api| a.api_id().unwrap_or_default().to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (ids, failed) = rt.block_on(all_pages(pages, "GetApis", |p| p.items(), id));
+        let asked = asked.lock().unwrap().clone();
+        (ids, failed, asked)
+    }
+
+    #[test]
+    fn token_pages_reads_every_page_until_the_next_token_is_missing_or_empty() {
+        let (ids, failed, asked) =
+            list(vec![page(&["a", "b"], Some("t1")), page(&["c"], Some(""))]);
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(failed, None);
+        assert_eq!(asked, [None, Some("t1".to_string())]);
+
+        let (ids, _, asked) = list(vec![page(&["a"], Some("t1")), page(&[], None)]);
+        assert_eq!((ids.len(), asked.len()), (1, 2));
+    }
+
+    #[test]
+    fn a_failed_page_ends_the_listing_with_the_items_before_it_and_the_failure() {
+        let meta = ErrorMetadata::builder()
+            .code("AccessDeniedException")
+            .message("not allowed")
+            .build();
+        let status = aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap();
+        let raw = HttpResponse::new(status, aws_smithy_types::body::SdkBody::empty());
+        let denied = Err(SdkError::service_error(GetApisError::generic(meta), raw));
+        let (ids, failed, asked) = list(vec![page(&["a"], Some("t1")), denied]);
+        assert_eq!(ids, ["a"]);
+        assert_eq!(asked.len(), 2);
+        let failed = failed.expect("the second page failed");
+        assert_eq!(failed.code, "AccessDeniedException");
+        assert_eq!(
+            failed.message,
+            "An error occurred (AccessDeniedException) when calling the GetApis operation: not allowed"
+        );
     }
 }
