@@ -219,6 +219,60 @@ fn a_saved_report_renders_like_a_fresh_one() {
     assert_eq!(bad.code, 2);
 }
 
+/// Templates see the manifest's count of input files and its unreadable ones; the list of every
+/// input file only when a template names `manifest.inputs` (README, `--templates`).
+#[test]
+fn templates_get_the_list_of_every_input_only_when_they_name_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file that cannot be read: a link to nothing, in a directory given.
+    let broken = dir.path().join("more");
+    std::fs::create_dir(&broken).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), broken.join("gone.json.gz")).unwrap();
+    let json = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--logs".as_ref(),
+        broken.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--allow-partial".as_ref(),
+    ])
+    .json();
+    let inputs = json["manifest"]["inputs"].as_array().unwrap();
+    let unreadable = inputs.iter().filter(|i| i["sha256"].is_null()).count();
+    let md = |template: &str| {
+        let templates = dir.path().join(format!("t{}", template.len()));
+        write(&templates.join("report.md.hbs"), template.as_bytes());
+        let run = trailaudit([
+            "audit".as_ref(),
+            "--logs".as_ref(),
+            SAMPLE_LOGS.as_ref(),
+            "--logs".as_ref(),
+            broken.as_os_str(),
+            "--format".as_ref(),
+            "md".as_ref(),
+            "--allow-partial".as_ref(),
+            "--templates".as_ref(),
+            templates.as_os_str(),
+        ]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        run.stdout
+    };
+    let counts = "{{manifest.input_count}} {{len manifest.unreadable_inputs}}";
+    assert_eq!(
+        md(&format!("{counts} {{{{len manifest.inputs}}}}")),
+        format!("{} {unreadable} {}", inputs.len(), inputs.len())
+    );
+    assert_eq!(
+        md(&format!(
+            "{counts} {{{{#with manifest}}}}{{{{len inputs}}}}{{{{/with}}}}"
+        )),
+        format!("{} {unreadable} 0", inputs.len())
+    );
+    assert!(unreadable > 0 && inputs.len() > unreadable);
+}
+
 #[test]
 fn several_formats_need_a_directory_and_templates_can_be_replaced() {
     let run = trailaudit([

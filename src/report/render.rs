@@ -121,13 +121,14 @@ pub enum RenderError {
 
 /// A handlebars registry holding the built-in partials, each replaced by
 /// `templates/partials/<name>.hbs` when that file exists, and the main template `name`
-/// (`report.html` or `report.md`) from `templates/<name>.hbs` or the built-in `builtin`.
+/// (`report.html` or `report.md`) from `templates/<name>.hbs` or the built-in `builtin`; and
+/// whether one of them names `manifest.inputs` ([`template_context`]).
 fn registry(
     name: &str,
     builtin: &str,
     templates: Option<&Path>,
     escape: fn(&str) -> String,
-) -> Result<Handlebars<'static>, RenderError> {
+) -> Result<(Handlebars<'static>, bool), RenderError> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(false);
     hb.register_escape_fn(escape);
@@ -158,18 +159,54 @@ fn registry(
         name: file,
         message: e.to_string(),
     };
+    let mut names_inputs = false;
     for (partial, source) in PARTIALS {
         let file = format!("partials/{partial}.hbs");
         let source = read(&file)?.unwrap_or_else(|| source.to_string());
+        names_inputs |= source.contains(MANIFEST_INPUTS);
         hb.register_partial(partial, source)
             .map_err(|e| template_error(file, e))?;
     }
     let file = format!("{name}.hbs");
     let source = read(&file)?.unwrap_or_else(|| builtin.to_string());
+    names_inputs |= source.contains(MANIFEST_INPUTS);
     hb.register_template_string(name, source)
         .map_err(|e| template_error(file, e))?;
     check_partial_cycles(&hb, name)?;
-    Ok(hb)
+    Ok((hb, names_inputs))
+}
+
+/// The one list of the report model that grows with the history: an entry per input file.
+const MANIFEST_INPUTS: &str = "manifest.inputs";
+
+/// The report model as the templates see it: the JSON report, with `manifest.input_count` (the
+/// input files) and `manifest.unreadable_inputs` (those that could not be read) added, and
+/// `manifest.inputs` (an entry per input file: 50,000 for ten million records) only when a
+/// template names it. Handlebars copies the context of every partial it includes, so that list
+/// would be copied many times over for templates that only count it.
+fn template_context(
+    report: &Report,
+    names_inputs: bool,
+) -> Result<handlebars::Context, RenderError> {
+    let mut context = serde_json::to_value(report).map_err(|e| RenderError::Write(e.into()))?;
+    if let Some(Value::Object(manifest)) = context.get_mut("manifest") {
+        let inputs = match manifest.get_mut("inputs").map(Value::take) {
+            Some(Value::Array(inputs)) => inputs,
+            _ => Vec::new(),
+        };
+        manifest.insert("input_count".into(), json!(inputs.len()));
+        let unreadable: Vec<&Value> = inputs
+            .iter()
+            .filter(|i| i.get("sha256").is_none_or(Value::is_null))
+            .collect();
+        manifest.insert("unreadable_inputs".into(), json!(unreadable));
+        if names_inputs {
+            manifest.insert("inputs".into(), Value::Array(inputs));
+        } else {
+            manifest.shift_remove("inputs");
+        }
+    }
+    Ok(handlebars::Context::from(context))
 }
 
 /// Partials that include each other, directly or through others, recurse without end: the
@@ -1449,14 +1486,16 @@ pub fn write(
             out.write_all(b"\n").map_err(io)
         }
         Format::Md => {
-            let hb = registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
+            let (hb, names_inputs) =
+                registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
             let mut md = Vec::new();
-            write_with(&hb, "report.md", report, &mut md)?;
+            write_with(&hb, "report.md", report, names_inputs, &mut md)?;
             out.write_all(&within_job_summary(md)).map_err(io)
         }
         Format::Html => {
-            let hb = registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
-            write_with(&hb, "report.html", report, out)
+            let (hb, names_inputs) =
+                registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
+            write_with(&hb, "report.html", report, names_inputs, out)
         }
     }
 }
@@ -1494,9 +1533,11 @@ fn write_with(
     hb: &Handlebars,
     name: &str,
     report: &Report,
+    names_inputs: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), RenderError> {
-    hb.render_to_write(name, report, out)
+    let context = template_context(report, names_inputs)?;
+    hb.render_with_context_to_write(name, &context, out)
         .map_err(|e| RenderError::Template {
             name: format!("{name}.hbs"),
             message: e.to_string(),
