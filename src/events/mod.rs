@@ -366,12 +366,14 @@ pub fn stream_in<E: From<KeysLost>>(
         content_hashes: wanted.as_ref(),
         ..options
     };
+    // The paths move to the sources: `found` keeps only what became of each file, so that a
+    // history of many files holds each path once while it streams.
     let sources: Vec<Source> = found
-        .iter()
+        .iter_mut()
         .zip(keys)
         .map(|(f, key)| {
             let path = match f {
-                Found::File(p) | Found::Skipped(p, _) | Found::Failed(p, _) => p.clone(),
+                Found::File(p) | Found::Skipped(p, _) | Found::Failed(p, _) => std::mem::take(p),
             };
             Source {
                 key: key.unwrap_or_else(|| KeyInfo::from_path(&path)),
