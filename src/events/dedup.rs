@@ -471,4 +471,41 @@ mod tests {
         }
         assert!(seen.lost().is_none());
     }
+
+    /// Without a writable temporary file, keys stay in memory and the answers stay exact.
+    #[test]
+    fn keys_stay_in_memory_when_they_cannot_be_written() {
+        let mut seen = Seen::with_budget(1024);
+        seen.spill = Spill::Off;
+        let keys = keys(20_000);
+        let mut set = std::collections::HashSet::new();
+        for round in 0..2 {
+            for (i, &key) in keys.iter().enumerate() {
+                let part = i as u64 / 500;
+                assert_eq!(seen.first(k(part, key)), set.insert((part, key)), "{round}");
+            }
+        }
+        assert!(seen.written.is_empty());
+        assert!(seen.held() > 20_000 * 8);
+        assert!(seen.lost().is_none());
+    }
+
+    /// Keys written out that do not read back are reported, never silently forgotten.
+    #[test]
+    fn keys_that_do_not_read_back_are_reported() {
+        let mut seen = Seen::with_budget(1024);
+        let keys = keys(4_000);
+        for (i, &key) in keys.iter().enumerate() {
+            seen.first(k(i as u64 / 500, key));
+        }
+        assert!(!seen.written.is_empty());
+        // The file now reads nothing back.
+        seen.spill = Spill::File {
+            file: tempfile::tempfile().unwrap(),
+            end: 0,
+        };
+        seen.first(k(0, keys[0]));
+        let lost = seen.lost().expect("reported");
+        assert!(lost.contains("could not be read back"), "{lost}");
+    }
 }
