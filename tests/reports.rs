@@ -228,36 +228,30 @@ fn templates_get_the_list_of_every_input_only_when_they_name_it() {
     let broken = dir.path().join("more");
     std::fs::create_dir(&broken).unwrap();
     std::os::unix::fs::symlink(dir.path().join("nowhere"), broken.join("gone.json.gz")).unwrap();
-    let json = trailaudit([
-        "audit".as_ref(),
-        "--logs".as_ref(),
-        SAMPLE_LOGS.as_ref(),
-        "--logs".as_ref(),
-        broken.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-        "--allow-partial".as_ref(),
-    ])
-    .json();
-    let inputs = json["manifest"]["inputs"].as_array().unwrap();
-    let unreadable = inputs.iter().filter(|i| i["sha256"].is_null()).count();
-    let md = |template: &str| {
-        let templates = dir.path().join(format!("t{}", template.len()));
-        write(&templates.join("report.md.hbs"), template.as_bytes());
-        let run = trailaudit([
+    // `audit` of the samples and the broken file, in `format`, with these extra arguments.
+    let audit = |format: &str, extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
             "audit".as_ref(),
             "--logs".as_ref(),
             SAMPLE_LOGS.as_ref(),
             "--logs".as_ref(),
             broken.as_os_str(),
-            "--format".as_ref(),
-            "md".as_ref(),
             "--allow-partial".as_ref(),
-            "--templates".as_ref(),
-            templates.as_os_str(),
-        ]);
+            "--format".as_ref(),
+            format.as_ref(),
+        ];
+        args.extend_from_slice(extra);
+        let run = trailaudit(args);
         assert_eq!(run.code, 1, "{}", run.stderr);
-        run.stdout
+        run
+    };
+    let json = audit("json", &[]).json();
+    let inputs = json["manifest"]["inputs"].as_array().unwrap();
+    let unreadable = inputs.iter().filter(|i| i["sha256"].is_null()).count();
+    let md = |template: &str| {
+        let templates = dir.path().join(format!("t{}", template.len()));
+        write(&templates.join("report.md.hbs"), template.as_bytes());
+        audit("md", &["--templates".as_ref(), templates.as_os_str()]).stdout
     };
     let counts = "{{manifest.input_count}} {{len manifest.unreadable_inputs}}";
     assert_eq!(
