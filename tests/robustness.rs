@@ -118,7 +118,7 @@ proptest! {
         for keep in [Keep::Whole, Keep::Columns(1)] {
             let _ = events::shape::read_records(&text, keep, &mut |_, item| {
                 if let Ok(raw) = item {
-                    let _ = events::record::parse_item(raw, keep);
+                    let _ = raw.parse(keep);
                 }
             });
         }
@@ -131,7 +131,7 @@ proptest! {
             for keep in [Keep::Whole, Keep::Columns(1)] {
                 let _ = events::shape::read_records(&t, keep, &mut |_, item| {
                     if let Ok(raw) = item {
-                        let _ = events::record::parse_item(raw, keep);
+                        let _ = raw.parse(keep);
                     }
                 });
             }

@@ -583,6 +583,65 @@ fn read_member(
     Ok(out)
 }
 
+/// Where the stored bytes of a file to compare are.
+pub enum Stored {
+    /// On disk.
+    File(PathBuf),
+    /// An archive's member, of the size its archive declares.
+    Member(At, u64),
+}
+
+/// [`super::source::skip_copies`] for archives' members: of `files` (indexes, in input order, and where their
+/// bytes are), each whose stored bytes are those of an earlier one, as the pairs (copy,
+/// original). Only sizes that a member shares with another file are compared (files on disk
+/// among themselves are [`super::source::skip_copies`]'s), by SHA-256 streamed from the archives, one pass per
+/// archive, nothing held.
+pub fn member_copies(files: Vec<(usize, Stored)>) -> Vec<(usize, usize)> {
+    use rayon::prelude::*;
+    use std::collections::HashMap;
+    let sized: Vec<(usize, u64, Stored)> = files
+        .into_par_iter()
+        .filter_map(|(i, stored)| {
+            let size = match &stored {
+                Stored::File(p) => std::fs::metadata(p).ok()?.len(),
+                Stored::Member(_, size) => *size,
+            };
+            (size > 0 && size <= MAX_DECOMPRESSED).then_some((i, size, stored))
+        })
+        .collect();
+    // Per size: how many files, and whether a member is among them.
+    let mut sizes: HashMap<u64, (usize, bool)> = HashMap::new();
+    for (_, size, stored) in &sized {
+        let e = sizes.entry(*size).or_default();
+        e.0 += 1;
+        e.1 |= matches!(stored, Stored::Member(..));
+    }
+    let mut loose = Vec::new();
+    let mut members = Vec::new();
+    for (i, size, stored) in sized {
+        if sizes[&size].0 > 1 && sizes[&size].1 {
+            match stored {
+                Stored::File(p) => loose.push((i, p)),
+                Stored::Member(at, _) => members.push((at, i)),
+            }
+        }
+    }
+    let mut hashed: Vec<(usize, Option<super::source::Digest>)> = loose
+        .par_iter()
+        .map(|(i, p)| (*i, super::source::sha256_of_file(p)))
+        .collect();
+    hashed.extend(
+        stream(members, |&i, r| {
+            (i, r.ok().and_then(super::source::sha256_of))
+        })
+        .into_iter()
+        .map(|(_, hashed)| hashed),
+    );
+    // Whatever order they were hashed in.
+    hashed.sort_unstable_by_key(|(i, _)| *i);
+    super::source::pair_copies(hashed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

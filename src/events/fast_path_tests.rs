@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::record::{parse_item, Keep, Reject, Row, Value};
+use super::record::{Keep, Reject, Row, Value};
 use super::schema::FIELDS;
 use super::shape::{read_records, read_records_serde, Content, Item, Position};
 use super::source::FileError;
@@ -39,7 +39,7 @@ fn fast(text: &str, keep: Keep) -> Read {
         if matches!(item, Ok(Item::Row(..))) {
             from_fast += 1;
         }
-        let row = item.and_then(|i| parse_item(i, keep)).map(row_text);
+        let row = item.and_then(|i| i.parse(keep)).map(row_text);
         if let (Ok(_), Some(span)) = (&row, pos.span) {
             // A record's span is one JSON value of the text: the record, or a string holding it.
             let bytes = &text[span.offset as usize..][..span.length as usize];
@@ -58,7 +58,7 @@ fn fast(text: &str, keep: Keep) -> Read {
 fn slow(text: &str, keep: Keep) -> Read {
     let mut rows = Vec::new();
     let content = read_records_serde(text, &mut |pos, item| {
-        let row = item.and_then(|i| parse_item(i, keep)).map(row_text);
+        let row = item.and_then(|i| i.parse(keep)).map(row_text);
         rows.push((kept(pos, &row), row));
     });
     (content, rows, 0)
@@ -107,7 +107,7 @@ fn assert_same(text: &str) -> usize {
         assert_eq!(pc, fc, "outcome of {text} keeping {kept:#x}");
         let mut whole = Vec::new();
         let _ = read_records_serde(text, &mut |pos, item| {
-            let row = item.and_then(|i| parse_item(i, Keep::Whole));
+            let row = item.and_then(|i| i.parse(Keep::Whole));
             let row = row.map(|r| row_text(projected(r, kept)));
             whole.push((self::kept(pos, &row), row));
         });

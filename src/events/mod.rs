@@ -26,8 +26,9 @@ pub use record::{Keep, Reject};
 pub use shape::{Content, Format, Position};
 pub use source::{record_account, FileError, Fingerprint, KeyInfo};
 
+use archive::Stored;
 use frame::FrameBuilder;
-use source::{Found, Stored};
+use source::Found;
 
 /// How many rejected records are kept per file with their position and reason; the count
 /// beyond that is still exact.
@@ -723,7 +724,7 @@ fn skip_member_copies(
             })),
         }
     }
-    let found_now = source::member_copies(files);
+    let found_now = archive::member_copies(files);
     let original_of: std::collections::HashMap<usize, usize> = found_now.iter().copied().collect();
     // A file that an earlier copy named may be a copy itself now (of a member before it).
     for (_, original) in copies.iter_mut() {
@@ -1262,7 +1263,7 @@ fn read_content(
         Keep::Columns(bits) => Keep::Columns(bits | Keep::fields(&dedup::FIELDS).columns()),
     };
     let content = shape::read_records(text, parse_keep, &mut |pos, item| match item
-        .and_then(|i| record::parse_item_with(i, parse_keep, options.rest_if))
+        .and_then(|i| i.parse_with(parse_keep, options.rest_if))
     {
         Ok(row) => {
             let span = pos.span.filter(|_| spans);

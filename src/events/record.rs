@@ -274,41 +274,8 @@ pub fn parse_record(raw: &str, keep: Keep) -> Result<Row<'_>, Reject> {
     }
 }
 
-/// Parses a record slot as [`super::shape::read_records`] hands it over.
-/// A [`super::shape::Item::Row`] was read by the fast path with the load's own [`Keep`].
-pub fn parse_item(item: super::shape::Item<'_>, keep: Keep) -> Result<Row<'_>, Reject> {
-    match item {
-        super::shape::Item::Text(t) => parse_record(t, keep),
-        super::shape::Item::Entries(e) => parse_entries(e, keep),
-        super::shape::Item::Row(row, _) => Ok(row),
-    }
-}
-
 /// Decides, from a projected row's column values, whether the load keeps its `_rest` too.
 pub type RestIf<'a> = &'a (dyn Fn(&Row) -> bool + Sync);
-
-/// [`parse_item`]; with a projected `keep`, the rows `rest_if` selects are read whole instead
-/// (every column and `_rest`), so what the rest of the record says is there for them.
-pub fn parse_item_with<'t>(
-    item: super::shape::Item<'t>,
-    keep: Keep,
-    rest_if: Option<RestIf>,
-) -> Result<Row<'t>, Reject> {
-    let (Keep::Columns(_), Some(rest_if)) = (keep, rest_if) else {
-        return parse_item(item, keep);
-    };
-    let text = match &item {
-        super::shape::Item::Text(t) | super::shape::Item::Row(_, t) => *t,
-        // Rare shapes, already split: read whole at once.
-        super::shape::Item::Entries(_) => return parse_item(item, Keep::Whole),
-    };
-    let row = parse_item(item, keep)?;
-    if row.rest.is_none() && rest_if(&row) {
-        parse_record(text, Keep::Whole)
-    } else {
-        Ok(row)
-    }
-}
 
 /// [`parse_record`] for a record whose top level is already split into entries.
 pub fn parse_entries(entries: Entries<'_>, keep: Keep) -> Result<Row<'_>, Reject> {

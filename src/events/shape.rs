@@ -208,6 +208,42 @@ pub enum Item<'a> {
     Row(Row<'a>, &'a str),
 }
 
+impl<'a> Item<'a> {
+    /// Parses the record slot as [`read_records`] hands it over. A [`Item::Row`] was read by
+    /// the fast path with the load's own [`Keep`].
+    pub fn parse(self, keep: Keep) -> Result<Row<'a>, Reject> {
+        match self {
+            Item::Text(t) => record::parse_record(t, keep),
+            Item::Entries(e) => record::parse_entries(e, keep),
+            Item::Row(row, _) => Ok(row),
+        }
+    }
+
+    /// [`Item::parse`]; with a projected `keep`, the rows `rest_if` selects are read whole
+    /// instead (every column and `_rest`), so what the rest of the record says is there for
+    /// them.
+    pub fn parse_with(
+        self,
+        keep: Keep,
+        rest_if: Option<record::RestIf>,
+    ) -> Result<Row<'a>, Reject> {
+        let (Keep::Columns(_), Some(rest_if)) = (keep, rest_if) else {
+            return self.parse(keep);
+        };
+        let text = match &self {
+            Item::Text(t) | Item::Row(_, t) => *t,
+            // Rare shapes, already split: read whole at once.
+            Item::Entries(_) => return self.parse(Keep::Whole),
+        };
+        let row = self.parse(keep)?;
+        if row.rest.is_none() && rest_if(&row) {
+            record::parse_record(text, Keep::Whole)
+        } else {
+            Ok(row)
+        }
+    }
+}
+
 /// Receives every record of a file, or the reason a record slot could not be read.
 pub type Sink<'s> = dyn FnMut(Position, Result<Item, Reject>) + 's;
 
@@ -369,7 +405,7 @@ impl<'de> Deserialize<'de> for Top<'de> {
 /// nothing loaded, or every record slot in it reaches `sink` exactly once.
 ///
 /// `keep` is for records the fast path reads straight into rows ([`Item::Row`]); records handed
-/// over as text or entries are parsed by the caller ([`record::parse_item`]) with the same.
+/// over as text or entries are parsed by the caller ([`Item::parse`]) with the same.
 pub fn read_records(text: &str, keep: Keep, sink: &mut Sink) -> Result<Content, FileError> {
     // Spans count from the start of the content as given, byte-order mark included.
     let mut spans = Spans::new(text);

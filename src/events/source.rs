@@ -192,7 +192,7 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<Found> {
 /// (copy, original) of indexes into `found`.
 ///
 /// Cheapest sound test, in three steps, each only over the files the step before could not tell
-/// apart: sizes (a directory's metadata); then the first and last [`SAMPLE`] bytes of the files
+/// apart: sizes (a directory's metadata); then the first and last 4 KiB of the files
 /// of a size another file also has (a gzip file ends in its content's CRC-32 and length, so two
 /// log files of one size almost never share both ends); then SHA-256 of the whole file
 /// (streamed, nothing held), in parallel. So a history of distinct files, where many share a
@@ -242,67 +242,10 @@ pub fn skip_copies(found: &mut [Found]) -> Vec<(usize, usize)> {
     copies
 }
 
-/// Where the stored bytes of a file to compare are.
-pub enum Stored {
-    /// On disk.
-    File(PathBuf),
-    /// An archive's member, of the size its archive declares.
-    Member(super::archive::At, u64),
-}
-
-/// [`skip_copies`] for archives' members: of `files` (indexes, in input order, and where their
-/// bytes are), each whose stored bytes are those of an earlier one, as the pairs (copy,
-/// original). Only sizes that a member shares with another file are compared (files on disk
-/// among themselves are [`skip_copies`]'s), by SHA-256 streamed from the archives, one pass per
-/// archive, nothing held.
-pub fn member_copies(files: Vec<(usize, Stored)>) -> Vec<(usize, usize)> {
-    use rayon::prelude::*;
-    use std::collections::HashMap;
-    let sized: Vec<(usize, u64, Stored)> = files
-        .into_par_iter()
-        .filter_map(|(i, stored)| {
-            let size = match &stored {
-                Stored::File(p) => fs::metadata(p).ok()?.len(),
-                Stored::Member(_, size) => *size,
-            };
-            (size > 0 && size <= MAX_DECOMPRESSED).then_some((i, size, stored))
-        })
-        .collect();
-    // Per size: how many files, and whether a member is among them.
-    let mut sizes: HashMap<u64, (usize, bool)> = HashMap::new();
-    for (_, size, stored) in &sized {
-        let e = sizes.entry(*size).or_default();
-        e.0 += 1;
-        e.1 |= matches!(stored, Stored::Member(..));
-    }
-    let mut loose = Vec::new();
-    let mut members = Vec::new();
-    for (i, size, stored) in sized {
-        if sizes[&size].0 > 1 && sizes[&size].1 {
-            match stored {
-                Stored::File(p) => loose.push((i, p)),
-                Stored::Member(at, _) => members.push((at, i)),
-            }
-        }
-    }
-    let mut hashed: Vec<(usize, Option<Digest>)> = loose
-        .par_iter()
-        .map(|(i, p)| (*i, sha256_of_file(p)))
-        .collect();
-    hashed.extend(
-        super::archive::stream(members, |&i, r| (i, r.ok().and_then(sha256_of)))
-            .into_iter()
-            .map(|(_, hashed)| hashed),
-    );
-    // Whatever order they were hashed in.
-    hashed.sort_unstable_by_key(|(i, _)| *i);
-    pair_copies(hashed)
-}
-
 /// Of files hashed (indexes ascending, in input order; `None` when unreadable), each whose
 /// hash an earlier one has, as the pairs (copy, original): the first of equal files in input
 /// order is the one loaded.
-fn pair_copies(hashed: Vec<(usize, Option<Digest>)>) -> Vec<(usize, usize)> {
+pub(super) fn pair_copies(hashed: Vec<(usize, Option<Digest>)>) -> Vec<(usize, usize)> {
     let mut first: std::collections::HashMap<Digest, usize> = std::collections::HashMap::new();
     let mut copies = Vec::new();
     for (i, digest) in hashed {
@@ -359,7 +302,7 @@ pub fn duplicate_of(original: &Path) -> String {
 }
 
 /// A file's size and SHA-256.
-type Digest = (u64, [u8; 32]);
+pub(super) type Digest = (u64, [u8; 32]);
 
 /// The fingerprint of a file of any size (an archive), read in blocks; `None` when it cannot
 /// be read.
@@ -392,13 +335,13 @@ pub fn fingerprint_file(path: &Path) -> Option<Fingerprint> {
 
 /// Size and SHA-256 of a file's bytes, read in blocks; `None` when it cannot be read (the load
 /// then says why).
-fn sha256_of_file(path: &Path) -> Option<Digest> {
+pub(super) fn sha256_of_file(path: &Path) -> Option<Digest> {
     sha256_of(&mut fs::File::open(path).ok()?)
 }
 
 /// Size and SHA-256 of what `r` gives, read in blocks; `None` when it cannot be read or gives
 /// more than the per-file limit.
-fn sha256_of(r: &mut dyn Read) -> Option<Digest> {
+pub(super) fn sha256_of(r: &mut dyn Read) -> Option<Digest> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 64 << 10];
