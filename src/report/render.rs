@@ -183,30 +183,83 @@ const MANIFEST_INPUTS: &str = "manifest.inputs";
 /// input files) and `manifest.unreadable_inputs` (those that could not be read) added, and
 /// `manifest.inputs` (an entry per input file: 50,000 for ten million records) only when a
 /// template names it. Handlebars copies the context of every partial it includes, so that list
-/// would be copied many times over for templates that only count it.
+/// would be copied many times over for templates that only count it; it is not even made into
+/// a value unless a template names it.
 fn template_context(
     report: &Report,
     names_inputs: bool,
 ) -> Result<handlebars::Context, RenderError> {
-    let mut context = serde_json::to_value(report).map_err(|e| RenderError::Write(e.into()))?;
+    fn to_value<T: serde::Serialize + ?Sized>(v: &T) -> Result<Value, RenderError> {
+        serde_json::to_value(v).map_err(|e| RenderError::Write(e.into()))
+    }
+    let mut context = to_value(&ReportView::of(report))?;
+    let inputs = &report.manifest.inputs;
     if let Some(Value::Object(manifest)) = context.get_mut("manifest") {
-        let inputs = match manifest.get_mut("inputs").map(Value::take) {
-            Some(Value::Array(inputs)) => inputs,
-            _ => Vec::new(),
-        };
         manifest.insert("input_count".into(), json!(inputs.len()));
-        let unreadable: Vec<&Value> = inputs
-            .iter()
-            .filter(|i| i.get("sha256").is_none_or(Value::is_null))
-            .collect();
-        manifest.insert("unreadable_inputs".into(), json!(unreadable));
+        let unreadable: Vec<&super::ManifestInput> =
+            inputs.iter().filter(|i| i.sha256.is_none()).collect();
+        manifest.insert("unreadable_inputs".into(), to_value(&unreadable)?);
         if names_inputs {
-            manifest.insert("inputs".into(), Value::Array(inputs));
-        } else {
-            manifest.shift_remove("inputs");
+            manifest.insert("inputs".into(), to_value(inputs)?);
         }
     }
     Ok(handlebars::Context::from(context))
+}
+
+/// [`Report`] as it serialises, every field borrowed, but the manifest without its inputs
+/// ([`template_context`]). `the_template_view_is_the_report_but_the_inputs` holds the two to
+/// the same fields.
+#[derive(serde::Serialize)]
+struct ReportView<'a> {
+    schema_version: &'a u32,
+    tool: &'a super::Tool,
+    generated_at: &'a String,
+    scope: &'a super::Scope,
+    inputs: &'a super::Inputs,
+    posture: &'a Vec<super::TrailPosture>,
+    policies: &'a Vec<super::PolicyResult>,
+    summary: &'a super::Summary,
+    waivers: &'a Vec<super::Waiver>,
+    activity: &'a Vec<super::Activity>,
+    manifest: ManifestView<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ManifestView<'a> {
+    tool_version: &'a String,
+    command_line: &'a Vec<String>,
+    from: &'a Option<String>,
+    to: &'a Option<String>,
+    policy_set_sha256: &'a String,
+    policies: &'a Vec<super::ManifestPolicy>,
+    file: &'a super::ManifestFile,
+}
+
+impl<'a> ReportView<'a> {
+    fn of(r: &'a Report) -> Self {
+        let m = &r.manifest;
+        ReportView {
+            schema_version: &r.schema_version,
+            tool: &r.tool,
+            generated_at: &r.generated_at,
+            scope: &r.scope,
+            inputs: &r.inputs,
+            posture: &r.posture,
+            policies: &r.policies,
+            summary: &r.summary,
+            waivers: &r.waivers,
+            activity: &r.activity,
+            manifest: ManifestView {
+                tool_version: &m.tool_version,
+                command_line: &m.command_line,
+                from: &m.from,
+                to: &m.to,
+                policy_set_sha256: &m.policy_set_sha256,
+                policies: &m.policies,
+                file: &m.file,
+            },
+        }
+    }
 }
 
 /// Partials that include each other, directly or through others, recurse without end: the
@@ -1590,5 +1643,49 @@ mod tests {
             artifact_location("one.json", &[base("one.json")]).0,
             json!({"uri": "one.json"})
         );
+    }
+
+    /// The templates' view of a report is the report, field for field, but the manifest's
+    /// inputs: a field added to the report and not to the view fails here.
+    #[test]
+    fn the_template_view_is_the_report_but_the_inputs() {
+        let set = crate::policy::PolicySet::load(&[], false).unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let report = crate::audit::run(crate::audit::Request {
+            set: &set,
+            logs: vec![root.join("logs")],
+            config: vec![root.join("config")],
+            framework: None,
+            window: Default::default(),
+            judge: Default::default(),
+            allow_partial: true,
+            evidence_per_finding: 10,
+            chunk_rows: 1000,
+            keys_in_memory: crate::events::dedup::BUDGET,
+            command_line: Vec::new(),
+            progress: None,
+            whole_records: false,
+            ignored: Vec::new(),
+            athena: None,
+        })
+        .unwrap()
+        .report;
+        assert!(!report.manifest.inputs.is_empty());
+        let mut whole = serde_json::to_value(&report).unwrap();
+        let inputs = whole["manifest"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("inputs")
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(super::ReportView::of(&report)).unwrap(),
+            whole
+        );
+        for names_inputs in [false, true] {
+            let context = super::template_context(&report, names_inputs).unwrap();
+            let manifest = &context.data()["manifest"];
+            assert_eq!(manifest["input_count"], inputs.as_array().unwrap().len());
+            assert_eq!(manifest.get("inputs"), names_inputs.then_some(&inputs));
+        }
     }
 }
