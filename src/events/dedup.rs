@@ -65,8 +65,8 @@ pub fn key(row: &Row) -> Option<Key> {
 }
 
 /// Bytes of keys [`Seen`] holds in memory before it writes the least recently used parts to a
-/// temporary file: about two million events' keys.
-pub const BUDGET: usize = 16 << 20;
+/// temporary file: about a million events' keys.
+pub const BUDGET: usize = 8 << 20;
 
 /// Keys a part gathers unsorted before they are merged into its sorted run (at least).
 const MERGE_MIN: usize = 1024;
