@@ -173,7 +173,14 @@ fn read_history(
             if let Some(t) = scoped_tally.as_mut() {
                 t.add(&scoped, sources)?;
             }
-            policies.add(&scoped, sources)?;
+            if projection.is_some() {
+                // Rows read without their whole record failed the row test of every policy's
+                // pattern, so no policy can match them: the policies see only the others.
+                let whole = scoped.column(events::schema::REST)?.is_not_null();
+                policies.add(&scoped.filter(&whole)?, sources)?;
+            } else {
+                policies.add(&scoped, sources)?;
+            }
             if let Some(g) = gaps.as_mut() {
                 g.add(&scoped, sources)?;
             }
