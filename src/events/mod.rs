@@ -386,7 +386,7 @@ pub fn stream_in<E: From<KeysLost>>(
     if let Some(p) = options.progress {
         let bytes = to_read
             .iter()
-            .filter_map(|u| std::fs::metadata(u.path()).ok())
+            .filter_map(|u| std::fs::metadata(u.path(&sources)).ok())
             .map(|m| m.len())
             .sum();
         p.start(to_read.len() as u64, bytes);
@@ -412,8 +412,10 @@ pub fn stream_in<E: From<KeysLost>>(
         // waits for a thread that waits for it.
         let producer = scope.spawn(|| {
             let read = || match order {
-                Order::Any => read_any_order(to_read, options, chunk_rows, &stop, &pressure, tx),
-                Order::Input => read_in_order(to_read, options, chunk_rows, &stop, tx),
+                Order::Any => {
+                    read_any_order(to_read, &sources, options, chunk_rows, &stop, &pressure, tx)
+                }
+                Order::Input => read_in_order(to_read, &sources, options, chunk_rows, &stop, tx),
             };
             match rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -566,10 +568,8 @@ struct Expanded {
 /// Something read by one loading thread at a time: a file, or an archive whose members are
 /// read in one pass over it.
 enum Unit {
-    File {
-        id: u32,
-        path: PathBuf,
-    },
+    /// A file: its path is its [`Source`]'s.
+    File { id: u32 },
     Archive {
         id: u32,
         path: PathBuf,
@@ -592,9 +592,10 @@ struct UnitMember {
 }
 
 impl Unit {
-    fn path(&self) -> &Path {
+    fn path<'a>(&'a self, sources: &'a [Source]) -> &'a Path {
         match self {
-            Unit::File { path, .. } | Unit::Archive { path, .. } => path,
+            Unit::File { id } => &sources[*id as usize].path,
+            Unit::Archive { path, .. } => path,
         }
     }
 }
@@ -672,10 +673,7 @@ fn expand_archives(found: Vec<Found>, copies: Vec<(usize, usize)>) -> Expanded {
                 });
             }
             (Found::File(path), None) => {
-                out.units.push(Unit::File {
-                    id,
-                    path: path.clone(),
-                });
+                out.units.push(Unit::File { id });
                 out.found.push(Found::File(path));
                 out.keys.push(None);
             }
@@ -708,7 +706,12 @@ fn skip_member_copies(
     let mut files = Vec::new();
     for u in units.iter() {
         match u {
-            Unit::File { id, path } => files.push((*id as usize, Stored::File(path.clone()))),
+            Unit::File { id } => {
+                let Found::File(path) = &found[*id as usize] else {
+                    continue;
+                };
+                files.push((*id as usize, Stored::File(path.clone())));
+            }
             Unit::Archive {
                 path,
                 kind,
@@ -762,6 +765,7 @@ type FileReader<'a> = dyn FnMut(u32, &Path, Option<Fingerprint>, Bytes) -> Read 
 /// decompression buffer go rather than pin it for the rest of the load.
 fn read_unit(
     unit: &Unit,
+    sources: &[Source],
     options: LoadOptions,
     scratch: &mut Vec<u8>,
     each: &mut FileReader,
@@ -769,7 +773,8 @@ fn read_unit(
 ) -> Vec<(u32, Read)> {
     let mut reads = Vec::new();
     match unit {
-        Unit::File { id, path } => {
+        Unit::File { id } => {
+            let path = &sources[*id as usize].path;
             // A large file's turn is held until its buffer is let go.
             let mut turn = None;
             let (fingerprint, content, gzip) =
@@ -860,6 +865,7 @@ fn read_unit(
 /// before a piece's.
 fn read_any_order(
     units: &[Unit],
+    sources: &[Source],
     options: LoadOptions,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
@@ -886,6 +892,7 @@ fn read_any_order(
                     let mut ended = Vec::new();
                     reads.extend(read_unit(
                         unit,
+                        sources,
                         options,
                         &mut scratch,
                         &mut |id, path, fingerprint, content| {
@@ -931,6 +938,7 @@ type ReadPieces = (u32, Read, Option<Vec<commit::Piece>>);
 /// A few units at a time in parallel, their pieces sent in input order.
 fn read_in_order(
     units: &[Unit],
+    sources: &[Source],
     options: LoadOptions,
     chunk_rows: usize,
     stop: &std::sync::atomic::AtomicBool,
@@ -947,6 +955,7 @@ fn read_in_order(
                 let mut pieces = Vec::new();
                 let reads = read_unit(
                     unit,
+                    sources,
                     options,
                     scratch,
                     &mut |id, path, fingerprint, content| {
@@ -995,6 +1004,7 @@ fn read_in_order(
                         let one = unit.only(id);
                         drop(read_unit(
                             &one,
+                            sources,
                             again,
                             &mut Vec::new(),
                             &mut |id, path, fp, content| {
@@ -1017,10 +1027,7 @@ impl Unit {
     /// The unit that reads file `id` of this one alone.
     fn only(&self, id: u32) -> Unit {
         match self {
-            Unit::File { id, path } => Unit::File {
-                id: *id,
-                path: path.clone(),
-            },
+            Unit::File { id } => Unit::File { id: *id },
             Unit::Archive {
                 id: archive_id,
                 path,

@@ -213,13 +213,39 @@ pub struct DigestFile {
     pub signature: Option<Result<String, ReadError>>,
 }
 
+/// One entry per log file among the inputs, held while the history streams: its path once, and
+/// the path its S3 layout is read from only when that is another (an archive's member).
 struct LogFile {
     path: PathBuf,
-    layout: PathBuf,
-    file_name: String,
+    /// The path an archive's member would unpack to; `None`: `path`.
+    member_layout: Option<PathBuf>,
     name: LogName,
     /// Where its bytes are when it is an archive's member.
     at: Option<At>,
+}
+
+impl LogFile {
+    fn new(input: Input, name: LogName) -> LogFile {
+        LogFile {
+            member_layout: (input.layout != input.path).then_some(input.layout),
+            path: input.path,
+            name,
+            at: input.at,
+        }
+    }
+
+    /// Where the S3 layout is read from ([`Input::layout`]).
+    fn layout(&self) -> &Path {
+        self.member_layout.as_deref().unwrap_or(&self.path)
+    }
+
+    /// The last part of [`LogFile::layout`] ([`Input::name`]).
+    fn file_name(&self) -> &str {
+        self.layout()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+    }
 }
 
 /// A digest, signature or log file to read, found among the inputs or inside an archive.
@@ -305,7 +331,7 @@ type Index<'a> = (HashMap<&'a str, Vec<usize>>, HashSet<&'a str>);
 fn index<'a>(logs: &'a [LogFile], files: &'a [DigestFile]) -> Index<'a> {
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, l) in logs.iter().enumerate() {
-        by_name.entry(l.file_name.as_str()).or_default().push(i);
+        by_name.entry(l.file_name()).or_default().push(i);
     }
     let mut listed: HashSet<&str> = HashSet::new();
     for f in files {
@@ -388,13 +414,7 @@ impl Plan {
                 digest_inputs.push((input, d));
             } else if let Some(l) = LogName::parse(&input.name) {
                 v.files.log_files += 1;
-                logs.push(LogFile {
-                    path: input.path,
-                    layout: input.layout,
-                    file_name: input.name,
-                    name: l,
-                    at: input.at,
-                });
+                logs.push(LogFile::new(input, l));
             } else {
                 v.skipped.push(Skipped {
                     path: input.path,
@@ -653,8 +673,8 @@ impl Plan {
             .iter()
             .map(|&i| Input {
                 path: logs[i].path.clone(),
-                layout: logs[i].layout.clone(),
-                name: logs[i].file_name.clone(),
+                layout: logs[i].layout().to_path_buf(),
+                name: logs[i].file_name().to_string(),
                 at: logs[i].at.clone(),
             })
             .collect();
@@ -771,7 +791,7 @@ impl Plan {
             }
         }
         for l in &logs {
-            if listed.contains(l.file_name.as_str()) {
+            if listed.contains(l.file_name()) {
                 continue;
             }
             if !window.contains(l.name.time) {
@@ -809,7 +829,7 @@ impl Plan {
                     trails.len() - 1
                 }
             };
-            let place = (names::bucket_root(&l.layout), account, region);
+            let place = (names::bucket_root(l.layout()), account, region);
             let covered = coverage
                 .get(&place)
                 .is_some_and(|&(a, b)| l.name.time >= a && l.name.time < b);
