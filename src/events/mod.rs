@@ -570,15 +570,19 @@ struct Expanded {
 enum Unit {
     /// A file: its path is its [`Source`]'s.
     File { id: u32 },
-    Archive {
-        id: u32,
-        path: PathBuf,
-        kind: archive::Kind,
-        /// The archive's own outcome: skipped (its members are what loads), or failed when its
-        /// listing ended early.
-        outcome: Outcome,
-        members: Vec<UnitMember>,
-    },
+    /// Boxed: a history of many files holds a unit for each while it streams, and archives are
+    /// few.
+    Archive(Box<ArchiveUnit>),
+}
+
+struct ArchiveUnit {
+    id: u32,
+    path: PathBuf,
+    kind: archive::Kind,
+    /// The archive's own outcome: skipped (its members are what loads), or failed when its
+    /// listing ended early.
+    outcome: Outcome,
+    members: Vec<UnitMember>,
 }
 
 #[derive(Clone)]
@@ -595,7 +599,7 @@ impl Unit {
     fn path<'a>(&'a self, sources: &'a [Source]) -> &'a Path {
         match self {
             Unit::File { id } => &sources[*id as usize].path,
-            Unit::Archive { path, .. } => path,
+            Unit::Archive(a) => &a.path,
         }
     }
 }
@@ -664,13 +668,13 @@ fn expand_archives(found: Vec<Found>, copies: Vec<(usize, usize)>) -> Expanded {
                         archive::State::Failed(error) => Found::Failed(member, error),
                     });
                 }
-                out.units.push(Unit::Archive {
+                out.units.push(Unit::Archive(Box::new(ArchiveUnit {
                     id,
                     path,
                     kind,
                     outcome,
                     members,
-                });
+                })));
             }
             (Found::File(path), None) => {
                 out.units.push(Unit::File { id });
@@ -700,7 +704,7 @@ fn skip_member_copies(
     units: &mut Vec<Unit>,
     copies: &mut Vec<(usize, usize)>,
 ) {
-    if !units.iter().any(|u| matches!(u, Unit::Archive { .. })) {
+    if !units.iter().any(|u| matches!(u, Unit::Archive(_))) {
         return;
     }
     let mut files = Vec::new();
@@ -712,15 +716,10 @@ fn skip_member_copies(
                 };
                 files.push((*id as usize, Stored::File(path.clone())));
             }
-            Unit::Archive {
-                path,
-                kind,
-                members,
-                ..
-            } => files.extend(members.iter().map(|m| {
+            Unit::Archive(a) => files.extend(a.members.iter().map(|m| {
                 let at = archive::At {
-                    archive: path.clone(),
-                    kind: *kind,
+                    archive: a.path.clone(),
+                    kind: a.kind,
                     index: m.index,
                 };
                 (m.id as usize, Stored::Member(at, m.size))
@@ -745,8 +744,9 @@ fn skip_member_copies(
     }
     units.retain_mut(|u| match u {
         Unit::File { id, .. } => !original_of.contains_key(&(*id as usize)),
-        Unit::Archive { members, .. } => {
-            members.retain(|m| !original_of.contains_key(&(m.id as usize)));
+        Unit::Archive(a) => {
+            a.members
+                .retain(|m| !original_of.contains_key(&(m.id as usize)));
             true
         }
     });
@@ -792,13 +792,14 @@ fn read_unit(
             drop(turn);
             between(false);
         }
-        Unit::Archive {
-            id,
-            path,
-            kind,
-            outcome,
-            members,
-        } => {
+        Unit::Archive(a) => {
+            let ArchiveUnit {
+                id,
+                path,
+                kind,
+                outcome,
+                members,
+            } = &**a;
             let mut archive_read = Read::new(outcome.clone());
             if options.fingerprints {
                 archive_read.fingerprint = source::fingerprint_file(path);
@@ -1028,19 +1029,13 @@ impl Unit {
     fn only(&self, id: u32) -> Unit {
         match self {
             Unit::File { id } => Unit::File { id: *id },
-            Unit::Archive {
-                id: archive_id,
-                path,
-                kind,
-                outcome,
-                members,
-            } => Unit::Archive {
-                id: *archive_id,
-                path: path.clone(),
-                kind: *kind,
-                outcome: outcome.clone(),
-                members: members.iter().filter(|m| m.id == id).cloned().collect(),
-            },
+            Unit::Archive(a) => Unit::Archive(Box::new(ArchiveUnit {
+                id: a.id,
+                path: a.path.clone(),
+                kind: a.kind,
+                outcome: a.outcome.clone(),
+                members: a.members.iter().filter(|m| m.id == id).cloned().collect(),
+            })),
         }
     }
 
@@ -1049,7 +1044,7 @@ impl Unit {
     fn file_ids(&self) -> Vec<u32> {
         match self {
             Unit::File { id, .. } => vec![*id],
-            Unit::Archive { members, .. } => members.iter().map(|m| m.id).collect(),
+            Unit::Archive(a) => a.members.iter().map(|m| m.id).collect(),
         }
     }
 }

@@ -217,26 +217,41 @@ pub struct DigestFile {
 /// the path its S3 layout is read from only when that is another (an archive's member).
 struct LogFile {
     path: PathBuf,
-    /// The path an archive's member would unpack to; `None`: `path`.
-    member_layout: Option<PathBuf>,
     name: LogName,
-    /// Where its bytes are when it is an archive's member.
+    /// What an archive's member has besides: boxed, for archives are few.
+    member: Option<Box<Member>>,
+}
+
+struct Member {
+    /// The path it would unpack to ([`Input::layout`]).
+    layout: PathBuf,
+    /// Where its bytes are.
     at: Option<At>,
 }
 
 impl LogFile {
     fn new(input: Input, name: LogName) -> LogFile {
+        let member = (input.layout != input.path || input.at.is_some()).then(|| {
+            Box::new(Member {
+                layout: input.layout,
+                at: input.at,
+            })
+        });
         LogFile {
-            member_layout: (input.layout != input.path).then_some(input.layout),
             path: input.path,
             name,
-            at: input.at,
+            member,
         }
     }
 
     /// Where the S3 layout is read from ([`Input::layout`]).
     fn layout(&self) -> &Path {
-        self.member_layout.as_deref().unwrap_or(&self.path)
+        self.member.as_ref().map_or(&self.path, |m| &m.layout)
+    }
+
+    /// Where its bytes are when it is an archive's member ([`Input::at`]).
+    fn at(&self) -> Option<&At> {
+        self.member.as_ref().and_then(|m| m.at.as_ref())
     }
 
     /// The last part of [`LogFile::layout`] ([`Input::name`]).
@@ -488,6 +503,9 @@ impl Plan {
 
         v.files.skipped = v.skipped.len() as u64;
 
+        // Held while the history streams: no spare capacity.
+        logs.shrink_to_fit();
+
         // Digests: read in parallel, with their saved signatures.
         let (digest_inputs, names): (Vec<Input>, Vec<DigestName>) =
             digest_inputs.into_iter().unzip();
@@ -675,7 +693,7 @@ impl Plan {
                 path: logs[i].path.clone(),
                 layout: logs[i].layout().to_path_buf(),
                 name: logs[i].file_name().to_string(),
-                at: logs[i].at.clone(),
+                at: logs[i].at().cloned(),
             })
             .collect();
         let hashed = read_inputs(
