@@ -102,21 +102,10 @@ fn hostile_text() -> impl Strategy<Value = String> {
 fn audit(dir: &std::path::Path) -> trailaudit::report::Report {
     let set = trailaudit::policy::PolicySet::load(&[], false).unwrap();
     let req = trailaudit::audit::Request {
-        set: &set,
-        logs: vec![dir.to_path_buf()],
-        config: Vec::<PathBuf>::new(),
-        framework: None,
-        window: Default::default(),
-        judge: Default::default(),
         allow_partial: true,
         evidence_per_finding: 10,
         chunk_rows: 1000,
-        keys_in_memory: trailaudit::events::dedup::BUDGET,
-        command_line: Vec::new(),
-        progress: None,
-        whole_records: false,
-        ignored: Vec::new(),
-        athena: None,
+        ..trailaudit::audit::Request::new(&set, vec![dir.to_path_buf()], Vec::new())
     };
     trailaudit::audit::run(req).unwrap().report
 }

@@ -63,6 +63,31 @@ pub struct Request<'a> {
     pub athena: Option<AthenaEvidence>,
 }
 
+impl<'a> Request<'a> {
+    /// An audit of `logs` and `config` with every default of the command line: all policies,
+    /// no window, partial evidence an error, [`crate::finding::DEFAULT_EVIDENCE`] events per
+    /// finding, chunks of [`events::DEFAULT_CHUNK_ROWS`], [`events::dedup::BUDGET`] of keys.
+    pub fn new(set: &'a PolicySet, logs: Vec<PathBuf>, config: Vec<PathBuf>) -> Request<'a> {
+        Request {
+            set,
+            logs,
+            config,
+            framework: None,
+            window: Window::default(),
+            judge: judge::Options::default(),
+            allow_partial: false,
+            evidence_per_finding: crate::finding::DEFAULT_EVIDENCE,
+            chunk_rows: events::DEFAULT_CHUNK_ROWS,
+            keys_in_memory: events::dedup::BUDGET,
+            command_line: Vec::new(),
+            progress: None,
+            whole_records: false,
+            ignored: Vec::new(),
+            athena: None,
+        }
+    }
+}
+
 /// What an audit's Athena queries returned, and where they ran.
 pub struct AthenaEvidence {
     pub table: String,

@@ -1651,22 +1651,11 @@ mod tests {
     fn the_template_view_is_the_report_but_the_inputs() {
         let set = crate::policy::PolicySet::load(&[], false).unwrap();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let logs = vec![root.join("logs")];
         let report = crate::audit::run(crate::audit::Request {
-            set: &set,
-            logs: vec![root.join("logs")],
-            config: vec![root.join("config")],
-            framework: None,
-            window: Default::default(),
-            judge: Default::default(),
             allow_partial: true,
-            evidence_per_finding: 10,
             chunk_rows: 1000,
-            keys_in_memory: crate::events::dedup::BUDGET,
-            command_line: Vec::new(),
-            progress: None,
-            whole_records: false,
-            ignored: Vec::new(),
-            athena: None,
+            ..crate::audit::Request::new(&set, logs, vec![root.join("config")])
         })
         .unwrap()
         .report;
