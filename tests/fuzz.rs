@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 use proptest::prelude::*;
 use trailaudit::integrity::digest::{verify_signature, Digest};
