@@ -159,7 +159,7 @@ fn read_history(
     req: &Request,
     event_policies: Vec<&Policy>,
     want_gaps: bool,
-    content_hashes: &HashSet<PathBuf>,
+    content_hashes: &HashSet<&Path>,
 ) -> Result<History, AuditError> {
     let mut policies = EventPolicies::new(event_policies, req.evidence_per_finding);
     let mut tally = Tally::default();
@@ -368,13 +368,12 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
     let posture = cfg.as_ref().map(|c| c.posture());
     let integrity_selected = of_kind(Kind::Integrity).next().is_some();
     // The digests are read first, so the loader hashes the log files they list as it reads them.
+    // Without a digest the verification can only say so (TA-INT-001 has no evidence either
+    // way): its list of every log file is not kept while the history streams.
     let plan = (integrity_selected && !req.logs.is_empty())
-        .then(|| integrity::Plan::new(&req.logs, &KeyRing::load(&req.config), req.window));
-    let wanted: HashSet<PathBuf> = plan
-        .iter()
-        .flat_map(|p| p.wanted())
-        .map(Path::to_path_buf)
-        .collect();
+        .then(|| integrity::Plan::new(&req.logs, &KeyRing::load(&req.config), req.window))
+        .filter(integrity::Plan::has_digests);
+    let wanted: HashSet<&Path> = plan.iter().flat_map(|p| p.wanted()).collect();
     let history = if let Some(ev) = &req.athena {
         Some(athena_history(&req, ev, of_kind(Kind::Event).collect())?)
     } else if req.logs.is_empty() {
@@ -388,12 +387,12 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
         )?)
     };
     let integrity = integrity_selected.then(|| {
-        let hashed: HashMap<PathBuf, (String, u64)> = history
+        let hashed: HashMap<&Path, (String, u64)> = history
             .iter()
             .flat_map(|h| &h.accounting.files)
             .filter_map(|f| {
                 let c = f.content.as_ref()?;
-                Some((f.path.clone(), (c.sha256.clone(), c.bytes)))
+                Some((f.path.as_path(), (c.sha256.to_string(), c.bytes)))
             })
             .collect();
         policy::integrity::Evidence {

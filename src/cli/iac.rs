@@ -127,7 +127,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
                 kind: "template".into(),
                 path: f.path.clone(),
                 bytes: fp.as_ref().map(|x| x.bytes),
-                sha256: fp.map(|x| x.sha256),
+                sha256: fp.map(|x| x.sha256.to_string()),
                 compression: None,
             }
         })

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use record::{Keep, Reject};
 pub use shape::{Content, Format, Position};
-pub use source::{record_account, FileError, Fingerprint, KeyInfo};
+pub use source::{record_account, FileError, Fingerprint, KeyInfo, Sha256};
 
 use archive::Stored;
 use frame::FrameBuilder;
@@ -224,7 +224,7 @@ pub struct LoadOptions<'a> {
     pub fingerprints: bool,
     /// Files whose uncompressed content is hashed too ([`InputFile::content`]): the log files
     /// that digests list, checked without reading them a second time.
-    pub content_hashes: Option<&'a std::collections::HashSet<PathBuf>>,
+    pub content_hashes: Option<&'a std::collections::HashSet<&'a Path>>,
     /// Told of each file read.
     pub progress: Option<&'a dyn Progress>,
     /// With a projected [`Keep`]: the rows to read whole all the same (every column and
@@ -351,22 +351,6 @@ pub fn stream_in<E: From<KeysLost>>(
         mut copies,
     } = expand_archives(found, copies);
     skip_member_copies(&mut found, &mut units, &mut copies);
-    // A copy wanted by a digest is checked through its original's content.
-    let wanted: Option<std::collections::HashSet<PathBuf>> = options.content_hashes.map(|set| {
-        let mut set = set.clone();
-        for &(copy, original) in &copies {
-            if let (Found::Skipped(p, _), Found::File(o)) = (&found[copy], &found[original]) {
-                if set.contains(p) {
-                    set.insert(o.clone());
-                }
-            }
-        }
-        set
-    });
-    let options = LoadOptions {
-        content_hashes: wanted.as_ref(),
-        ..options
-    };
     // The paths move to the sources: `found` keeps only what became of each file, so that a
     // history of many files holds each path once while it streams.
     let sources: Vec<Source> = found
@@ -382,6 +366,22 @@ pub fn stream_in<E: From<KeysLost>>(
             }
         })
         .collect();
+    // A copy wanted by a digest is checked through its original's content.
+    let wanted: Option<std::collections::HashSet<&Path>> = options.content_hashes.map(|set| {
+        let mut set = set.clone();
+        for &(copy, original) in &copies {
+            if let (Found::Skipped(..), Found::File(_)) = (&found[copy], &found[original]) {
+                if set.contains(sources[copy].path.as_path()) {
+                    set.insert(&sources[original].path);
+                }
+            }
+        }
+        set
+    });
+    let options = LoadOptions {
+        content_hashes: wanted.as_ref(),
+        ..options
+    };
     let to_read = &units;
     if let Some(p) = options.progress {
         let bytes = to_read
@@ -465,6 +465,16 @@ pub fn stream_in<E: From<KeysLost>>(
         }
         read[id as usize] = Some(result);
     }
+    // A copy's bytes are its original's: the manifest and the digest check see them too.
+    let copies: Vec<(usize, usize, bool)> = copies
+        .into_iter()
+        .map(|(copy, original)| {
+            let wanted = options
+                .content_hashes
+                .is_some_and(|set| set.contains(sources[copy].path.as_path()));
+            (copy, original, wanted)
+        })
+        .collect();
     let mut files: Vec<InputFile> = found
         .into_iter()
         .zip(read)
@@ -491,13 +501,9 @@ pub fn stream_in<E: From<KeysLost>>(
             }
         })
         .collect();
-    // A copy's bytes are its original's: the manifest and the digest check see them too.
-    for (copy, original) in copies {
+    for (copy, original, wanted) in copies {
         files[copy].fingerprint = files[original].fingerprint.clone();
-        if options
-            .content_hashes
-            .is_some_and(|set| set.contains(&files[copy].path))
-        {
+        if wanted {
             files[copy].content = files[original].content.clone();
         }
     }

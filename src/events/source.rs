@@ -325,11 +325,7 @@ pub fn fingerprint_file(path: &Path) -> Option<Fingerprint> {
     }
     Some(Fingerprint {
         bytes,
-        sha256: hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: Sha256(hasher.finalize().into()),
     })
 }
 
@@ -411,17 +407,39 @@ pub(crate) fn large_file_turn(turn: &mut Option<LargeFileTurn>) {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fingerprint {
     pub bytes: u64,
-    pub sha256: String,
+    pub sha256: Sha256,
 }
 
 impl Fingerprint {
     pub fn of(bytes: &[u8]) -> Fingerprint {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(bytes);
         Fingerprint {
             bytes: bytes.len() as u64,
-            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: Sha256(sha2::Sha256::digest(bytes).into()),
         }
+    }
+}
+
+/// A SHA-256 digest, written (and serialised) as 64 lowercase hex digits. Held as its 32 bytes:
+/// a history of many files keeps one per file while it streams.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sha256(pub [u8; 32]);
+
+impl std::fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Sha256 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -833,5 +851,25 @@ mod tests {
         for (i, f) in found.iter().enumerate() {
             assert_eq!(matches!(f, Found::Skipped(..)), i % 4 == 3, "{i}");
         }
+    }
+
+    #[test]
+    fn a_fingerprint_is_written_as_sha256sum_writes_it() {
+        let empty = Fingerprint::of(b"");
+        let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(empty.sha256.to_string(), hex);
+        assert_eq!(format!("{:?}", empty.sha256), hex);
+        assert_eq!(
+            serde_json::to_value(&empty).unwrap(),
+            serde_json::json!({"bytes": 0, "sha256": hex})
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"abc").unwrap();
+        assert_eq!(fingerprint_file(&path), Some(Fingerprint::of(b"abc")));
+        assert_eq!(
+            Fingerprint::of(b"abc").sha256.to_string(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

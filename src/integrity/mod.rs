@@ -651,6 +651,11 @@ impl Plan {
         }
     }
 
+    /// Whether any digest file is among the inputs: without one, nothing can be verified.
+    pub fn has_digests(&self) -> bool {
+        self.v.has_digests()
+    }
+
     /// The log files whose content hashes [`Plan::finish`] needs.
     pub fn wanted(&self) -> impl Iterator<Item = &Path> {
         self.wanted.iter().map(|&i| self.logs[i].path.as_path())
@@ -660,7 +665,7 @@ impl Plan {
     /// computed here.
     pub fn finish(
         self,
-        known: &HashMap<PathBuf, (String, u64)>,
+        known: &HashMap<&Path, (String, u64)>,
         progress: Option<&dyn Progress>,
     ) -> Verification {
         let Plan {
@@ -678,14 +683,14 @@ impl Plan {
         let to_hash: Vec<usize> = wanted
             .iter()
             .copied()
-            .filter(|&i| !known.contains_key(&logs[i].path))
+            .filter(|&i| !known.contains_key(logs[i].path.as_path()))
             .collect();
         if let Some(p) = progress {
             p.start(to_hash.len() as u64, to_hash.iter().map(size).sum());
         }
         let mut hashes: HashMap<usize, ContentHash> = wanted
             .iter()
-            .filter_map(|&i| Some((i, Ok(known.get(&logs[i].path)?.clone()))))
+            .filter_map(|&i| Some((i, Ok(known.get(logs[i].path.as_path())?.clone()))))
             .collect();
         let inputs: Vec<Input> = to_hash
             .iter()

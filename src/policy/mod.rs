@@ -497,7 +497,9 @@ impl PolicySet {
         for p in &self.policies {
             listing.push_str(&format!("{} {}\n", p.id, p.sha256));
         }
-        crate::events::Fingerprint::of(listing.as_bytes()).sha256
+        crate::events::Fingerprint::of(listing.as_bytes())
+            .sha256
+            .to_string()
     }
 }
 
@@ -843,7 +845,9 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
             check,
             examples,
             source: source.to_string(),
-            sha256: crate::events::Fingerprint::of(text.as_bytes()).sha256,
+            sha256: crate::events::Fingerprint::of(text.as_bytes())
+                .sha256
+                .to_string(),
         }),
         _ => Err(errors),
     }

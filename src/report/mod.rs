@@ -791,7 +791,7 @@ pub fn build(
                 kind: "event-history".into(),
                 path: f.path.clone(),
                 bytes: f.fingerprint.as_ref().map(|x| x.bytes),
-                sha256: f.fingerprint.as_ref().map(|x| x.sha256.clone()),
+                sha256: f.fingerprint.as_ref().map(|x| x.sha256.to_string()),
                 compression: f.gzip.then(|| "gzip".into()),
             });
         }
@@ -802,7 +802,7 @@ pub fn build(
                 kind: "configuration".into(),
                 path: f.path.clone(),
                 bytes: f.fingerprint.as_ref().map(|x| x.bytes),
-                sha256: f.fingerprint.as_ref().map(|x| x.sha256.clone()),
+                sha256: f.fingerprint.as_ref().map(|x| x.sha256.to_string()),
                 compression: None,
             });
         }

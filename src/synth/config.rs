@@ -718,7 +718,9 @@ pub fn write(spec: &ConfigSpec, out: &Path) -> io::Result<u64> {
 
 /// A deterministic resource id from its account and region: `vpc-` and 17 hex digits.
 fn hex_id(prefix: &str, account: &str, region: &str) -> String {
-    let h = crate::events::Fingerprint::of(format!("{account}/{region}").as_bytes()).sha256;
+    let h = crate::events::Fingerprint::of(format!("{account}/{region}").as_bytes())
+        .sha256
+        .to_string();
     format!("{prefix}-{}", &h[..17])
 }
 
