@@ -337,51 +337,80 @@ fn input_order_streams_every_match_in_file_then_record_order() {
 
 /// Inside `audit`, the log files digests list are hashed by the loader as it reads them, not
 /// read and decompressed a second time: the hashes must be the ones `verify` computes itself.
+/// A byte-identical copy of a listed file is not loaded (its events are its original's), and
+/// gets its original's hash.
 #[test]
 fn the_loader_hashes_log_files_as_verify_does() {
     use std::collections::{HashMap, HashSet};
-    use trailaudit::events::{self, LoadOptions};
+    use trailaudit::events::{self, LoadOptions, Outcome};
     use trailaudit::integrity::{self, KeyRing};
 
-    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digest-test-vectors");
-    let inputs = vec![vectors.join("s3")];
-    let keys = KeyRing::load(std::slice::from_ref(&vectors));
-    let plan = integrity::Plan::new(&inputs, &keys, Default::default());
-    let wanted: HashSet<&Path> = plan.wanted().collect();
-    assert!(!wanted.is_empty());
-    let options = LoadOptions {
-        content_hashes: Some(&wanted),
-        ..LoadOptions::WHOLE
-    };
-    let frame = events::load_with(&inputs, options);
-    let mut known = HashMap::new();
-    for f in &frame.accounting.files {
-        match &f.content {
-            Some(c) => {
-                assert!(
-                    wanted.contains(f.path.as_path()),
-                    "{} was not asked for",
-                    f.path.display()
-                );
-                let (sha, bytes) = integrity::digest::sha256_content(&f.path).unwrap();
-                assert_eq!((c.sha256.to_string(), c.bytes), (sha.clone(), bytes));
-                known.insert(f.path.as_path(), (sha, bytes));
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy_tree(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
             }
-            None => assert!(
-                !wanted.contains(f.path.as_path()),
-                "{} not hashed",
-                f.path.display()
-            ),
         }
     }
-    assert_eq!(known.len(), wanted.len());
-    let with_loader = plan.finish(&known, None);
-    let alone = integrity::verify(&inputs, &keys, Default::default());
-    assert_eq!(with_loader, alone);
-    assert!(
-        alone.trails.iter().any(|t| t.log_files.valid > 0),
-        "{alone:#?}"
-    );
+
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digest-test-vectors");
+    let keys = KeyRing::load(std::slice::from_ref(&vectors));
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    copy_tree(&vectors.join("s3"), &copy);
+    for inputs in [vec![vectors.join("s3")], vec![vectors.join("s3"), copy]] {
+        let plan = integrity::Plan::new(&inputs, &keys, Default::default());
+        let wanted: HashSet<&Path> = plan.wanted().collect();
+        assert!(!wanted.is_empty());
+        let options = LoadOptions {
+            content_hashes: Some(&wanted),
+            ..LoadOptions::WHOLE
+        };
+        let frame = events::load_with(&inputs, options);
+        let mut known = HashMap::new();
+        let mut copies_hashed = 0;
+        for f in &frame.accounting.files {
+            match &f.content {
+                Some(c) => {
+                    assert!(
+                        wanted.contains(f.path.as_path()),
+                        "{} was not asked for",
+                        f.path.display()
+                    );
+                    let (sha, bytes) = integrity::digest::sha256_content(&f.path).unwrap();
+                    assert_eq!((c.sha256.to_string(), c.bytes), (sha.clone(), bytes));
+                    known.insert(f.path.as_path(), (sha, bytes));
+                    if matches!(&f.outcome, Outcome::Skipped { reason } if reason.starts_with("duplicate of"))
+                    {
+                        copies_hashed += 1;
+                    }
+                }
+                None => assert!(
+                    !wanted.contains(f.path.as_path()),
+                    "{} not hashed",
+                    f.path.display()
+                ),
+            }
+        }
+        assert_eq!(known.len(), wanted.len());
+        assert_eq!(
+            copies_hashed > 0,
+            inputs.len() > 1,
+            "{:#?}",
+            frame.accounting.files
+        );
+        let with_loader = plan.finish(&known, None);
+        let alone = integrity::verify(&inputs, &keys, Default::default());
+        assert_eq!(with_loader, alone);
+        assert!(
+            alone.trails.iter().any(|t| t.log_files.valid > 0),
+            "{alone:#?}"
+        );
+    }
 }
 
 /// Usage errors are reported before any input is read, and no progress bar is drawn on a
