@@ -366,18 +366,22 @@ pub fn stream_in<E: From<KeysLost>>(
             }
         })
         .collect();
-    // A copy wanted by a digest is checked through its original's content.
-    let wanted: Option<std::collections::HashSet<&Path>> = options.content_hashes.map(|set| {
-        let mut set = set.clone();
-        for &(copy, original) in &copies {
-            if let (Found::Skipped(..), Found::File(_)) = (&found[copy], &found[original]) {
-                if set.contains(sources[copy].path.as_path()) {
+    // A copy wanted by a digest is checked through its original's content: the original is
+    // hashed as it loads, and the copy gets its hash at the end.
+    let mut wanted: Option<std::collections::HashSet<&Path>> = options.content_hashes.cloned();
+    let copies: Vec<(usize, usize, bool)> = copies
+        .into_iter()
+        .map(|(copy, original)| {
+            let hashed = wanted.as_mut().is_some_and(|set| {
+                let asked = set.contains(sources[copy].path.as_path());
+                if asked && matches!(found[original], Found::File(_)) {
                     set.insert(&sources[original].path);
                 }
-            }
-        }
-        set
-    });
+                asked
+            });
+            (copy, original, hashed)
+        })
+        .collect();
     let options = LoadOptions {
         content_hashes: wanted.as_ref(),
         ..options
@@ -465,16 +469,6 @@ pub fn stream_in<E: From<KeysLost>>(
         }
         read[id as usize] = Some(result);
     }
-    // A copy's bytes are its original's: the manifest and the digest check see them too.
-    let copies: Vec<(usize, usize, bool)> = copies
-        .into_iter()
-        .map(|(copy, original)| {
-            let wanted = options
-                .content_hashes
-                .is_some_and(|set| set.contains(sources[copy].path.as_path()));
-            (copy, original, wanted)
-        })
-        .collect();
     let mut files: Vec<InputFile> = found
         .into_iter()
         .zip(read)
@@ -501,9 +495,10 @@ pub fn stream_in<E: From<KeysLost>>(
             }
         })
         .collect();
-    for (copy, original, wanted) in copies {
+    // A copy's bytes are its original's: the manifest and the digest check see them too.
+    for (copy, original, hashed) in copies {
         files[copy].fingerprint = files[original].fingerprint.clone();
-        if wanted {
+        if hashed {
             files[copy].content = files[original].content.clone();
         }
     }
