@@ -415,9 +415,14 @@ pub(crate) fn write_formats(
         (many, Some(dir)) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            for f in many {
-                write_to(*f, Some(&dir.join(f.file_name())))?;
-            }
+            // The reports are rendered side by side (each reads the report, none writes it);
+            // the first failure in the order asked is the one told.
+            use rayon::prelude::*;
+            many.par_iter()
+                .map(|f| write_to(*f, Some(&dir.join(f.file_name()))))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect::<anyhow::Result<()>>()?;
             dir
         }
         (_, None) => bail!("several formats need -o DIR"),
