@@ -36,6 +36,9 @@
 #                     at that size; it does not stop the script. A wrong count does.
 #   COUNT_PATTERN     the filter pattern of `query --count` (default: CIS AWS 4.4, below)
 #   ALLOW_DUPLICATE_IDS  1: go on when a corpus holds duplicate eventIDs (default: stop)
+#   COMPARE_SIZES     sizes at which the streamed outputs are compared with the whole-frame
+#                     path's (step 6; default: BASE_SIZE; "none": no comparison). The whole
+#                     frame holds every record's columns: about 0.5 GB per million records
 #   REUSE_CORPORA     1: keep a corpus written by another build of gen-corpus (same size and
 #                     file count); only when the generator's code did not change, since the
 #                     check by its sha256 is then skipped
@@ -80,6 +83,12 @@
 #      MB, result) and the ratios of the targets: DuckDB time / audit time at BASE_SIZE; audit
 #      peak RSS at every size and / the BASE_SIZE peak; audit time / BASE_SIZE audit time,
 #      against 1.1x the ratio of the sizes (10M / 1M: 11). MB = 10^6 bytes.
+#   6. per size of COMPARE_SIZES: inventory, query --count, query (ndjson) and audit once more
+#      on the whole-frame path: the whole history as one chunk and every event key in memory
+#      (--chunk-rows 100000000 --keys-in-memory 18446744073709551615), not measured against the
+#      targets. Their outputs must equal those of the last measured (streamed) run: inventory's
+#      JSON, the count, the ndjson file byte for byte, audit's report.json without generated_at
+#      and manifest.command_line. A difference stops the script (exit 1) with the two files.
 #
 # Needs: cargo, python3 (with venv), jq, awk, GNU time at /usr/bin/time, timeout, zcat, sort.
 set -euo pipefail
@@ -139,6 +148,11 @@ if [[ -z "$BASE_SIZE" ]]; then
     for n in $SIZES; do [[ "$n" != 1000000 ]] || BASE_SIZE=1000000; done
 fi
 [[ " $SIZES " == *" $BASE_SIZE "* ]] || die "BASE_SIZE $BASE_SIZE is not one of SIZES ($SIZES)"
+COMPARE_SIZES="${COMPARE_SIZES:-$BASE_SIZE}"
+[[ "$COMPARE_SIZES" != none ]] || COMPARE_SIZES=
+for n in $COMPARE_SIZES; do
+    [[ " $SIZES " == *" $n "* ]] || die "COMPARE_SIZES: $n is not one of SIZES ($SIZES)"
+done
 
 for tool in python3 jq awk /usr/bin/time timeout zcat sort sha256sum; do
     command -v "$tool" >/dev/null || die "missing: $tool"
@@ -456,4 +470,52 @@ for n in $SIZES; do
     lim="$(awk -v a="$n" -v b="$BASE_SIZE" 'BEGIN { printf "%.2f", 1.1 * a / b }')"
     recs="$(ratio "$(jq -r '.records' "$(summary_of "$n")")" "$(jq -r '.records' "$(summary_of "$BASE_SIZE")")")"
     echo "  audit time at $n / at $BASE_SIZE: $r (records ratio $recs; target <= $lim = 1.1 x sizes ratio): $(verdict "$r" '<=' "$lim")"
+done
+
+# 6. The streamed outputs against the whole-frame path's.
+WHOLE_ARGS=(--chunk-rows 100000000 --keys-in-memory 18446744073709551615)
+# normalised_report FILE: report.json without what two runs of one audit may not share.
+normalised_report() { jq -S 'del(.generated_at, .manifest.command_line)' "$1"; }
+differs() {  # WHAT STREAMED WHOLE
+    echo "scale.sh: at $N_REQ the whole-frame $1 differs from the streamed one: diff $2 $3" >&2
+    exit 1
+}
+run_whole() {  # NAME ARGS...: trailaudit ARGS on the whole-frame path under GNU time; prints "wall s, peak MB"
+    local name="$1" t="$WHOLE/$1.time" rc=0
+    shift
+    (cd "$BENCH_DIR" && exec /usr/bin/time -o "$t" -f '%e %M' "$BIN" --quiet "$@" "${WHOLE_ARGS[@]}") \
+        > "$WHOLE/$name.out" 2> "$WHOLE/$name.err" || rc=$?
+    [[ "$rc" == 0 || ("$name" == audit && "$rc" == 1) ]] ||
+        { echo "scale.sh: whole-frame $name at $N_REQ: exit $rc (stderr in $WHOLE/$name.err)" >&2; exit 1; }
+    tail -n 1 "$t" | awk '{ printf "%.2f s, %.1f MB", $1, $2 * 1024 / 1e6 }'
+}
+if [[ -n "$COMPARE_SIZES" ]]; then
+    echo
+    echo "whole-frame path (one chunk, every key in memory) against the streamed runs:"
+fi
+for N_REQ in $COMPARE_SIZES; do
+    CORPUS="$(corpus_dir "$N_REQ")"
+    OUT="$BENCH_DIR/out/$N_REQ"
+    WHOLE="$OUT/whole"
+    rm -rf "$WHOLE"
+    mkdir -p "$WHOLE"
+    m="$(run_whole inventory inventory "$CORPUS" --format json -o "$WHOLE/inventory.json")"
+    jq -S . "$OUT/inventory.json" > "$WHOLE/inventory.streamed.json"
+    jq -S . "$WHOLE/inventory.json" > "$WHOLE/inventory.whole.json"
+    cmp -s "$WHOLE/inventory.streamed.json" "$WHOLE/inventory.whole.json" ||
+        differs inventory "$WHOLE/inventory.streamed.json" "$WHOLE/inventory.whole.json"
+    echo "  $N_REQ inventory: equal ($m)"
+    m="$(run_whole count query "$COUNT_PATTERN" "$CORPUS" --count)"
+    [[ "$(cat "$WHOLE/count.out")" == "$(cat "$LOGS/$N_REQ.count.result")" ]] ||
+        differs "query --count" "$LOGS/$N_REQ.count.result" "$WHOLE/count.out"
+    echo "  $N_REQ query --count: equal, $(cat "$WHOLE/count.out") ($m)"
+    m="$(run_whole ndjson query "$NDJSON_PATTERN" "$CORPUS" --format ndjson -o "$WHOLE/iam.ndjson")"
+    cmp -s "$OUT/iam.ndjson" "$WHOLE/iam.ndjson" || differs "query ndjson" "$OUT/iam.ndjson" "$WHOLE/iam.ndjson"
+    echo "  $N_REQ query ndjson: equal, $(wc -l < "$WHOLE/iam.ndjson") lines ($m)"
+    m="$(run_whole audit audit --logs "$CORPUS" --format json -o "$WHOLE/report.json" --allow-partial)"
+    normalised_report "$OUT/audit/report.json" > "$WHOLE/report.streamed.json"
+    normalised_report "$WHOLE/report.json" > "$WHOLE/report.whole.json"
+    cmp -s "$WHOLE/report.streamed.json" "$WHOLE/report.whole.json" ||
+        differs "audit report" "$WHOLE/report.streamed.json" "$WHOLE/report.whole.json"
+    echo "  $N_REQ audit report.json: equal but for generated_at and manifest.command_line ($m)"
 done
