@@ -341,6 +341,38 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
     assert!(missing.stderr.contains("nope"), "{}", missing.stderr);
 }
 
+/// Several formats are rendered side by side: one that fails does not keep the others from
+/// being written, and the failure told is the first in the order the formats were asked.
+#[test]
+fn a_failing_format_leaves_the_others_written_and_the_first_failure_is_told() {
+    let templates = tempfile::tempdir().unwrap();
+    write(
+        &templates.path().join("report.md.hbs"),
+        b"{{#each findings}}",
+    );
+    write(&templates.path().join("report.html.hbs"), b"{{#if}}");
+    let out = tempfile::tempdir().unwrap();
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--format".as_ref(),
+        "json,md,sarif,html".as_ref(),
+        "--templates".as_ref(),
+        templates.path().as_os_str(),
+        "-o".as_ref(),
+        out.path().as_os_str(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("report.md.hbs"), "{}", run.stderr);
+    assert!(!run.stderr.contains("report.html.hbs"), "{}", run.stderr);
+    for written in ["report.json", "report.sarif"] {
+        let text = std::fs::read_to_string(out.path().join(written)).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert!(v.is_object(), "{written}");
+    }
+}
+
 #[test]
 fn the_manifest_fingerprints_every_input() {
     let run = trailaudit([
