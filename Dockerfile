@@ -6,7 +6,7 @@
 #   docker run --rm -v "$PWD/evidence:/evidence:ro" -v "$PWD/report:/report" \
 #     --user "$(id -u):$(id -g)" trailaudit audit /evidence --format html,json,md,sarif -o /report
 #
-# The build stage is the official Rust image at Cargo.toml's rust-version (tests/packaging.rs
+# The build stage is the official Rust image at Cargo.toml's rust-version (tests/it/packaging.rs
 # holds them equal) and on the same Debian release as the runtime stage, whose glibc the binary
 # links (with libgcc_s and libm; nothing else). Debian slim rather than a distroless base: CI
 # systems that run a job inside the image (a GitHub `container:` job, GitLab CI) need a shell.

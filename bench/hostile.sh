@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hostile evidence at full size (issue 15): each case the issue names, run by the release
 # binary under a 4 GiB address-space cap, with its exit status, wall time and peak RSS. The
-# integration tests (tests/hostile.rs) check the same cases at a size a debug build runs in
+# integration tests (tests/it/hostile.rs) check the same cases at a size a debug build runs in
 # seconds; this script checks the acceptance at the sizes the issue measured.
 #
 # Usage (from anywhere):

@@ -823,7 +823,7 @@ pub fn parse_policy(source: &str, text: &str) -> Result<Policy, Vec<PolicyError>
         }
     }
     // Monitoring policies borrow their control's examples; integrity checks are tested on
-    // signed digest chains (tests/verify.rs), not on single records.
+    // signed digest chains (tests/it/verify.rs), not on single records.
     if matches!(kind, Some(Kind::Event | Kind::Config)) {
         for (want, word) in [(true, "match"), (false, "no-match")] {
             if !examples.iter().any(|e| e.matches == want) {
