@@ -281,7 +281,13 @@ fn check_partial_cycles(hb: &Handlebars, root: &str) -> Result<(), RenderError> 
             return Ok(());
         };
         let mut included = Vec::new();
-        partials_of(template, &mut included);
+        partials_of(template, &mut included).map_err(|message| {
+            let partial = PARTIALS.iter().any(|(p, _)| *p == name);
+            RenderError::Template {
+                name: format!("{}{name}.hbs", if partial { "partials/" } else { "" }),
+                message,
+            }
+        })?;
         path.push(name.to_string());
         for partial in included {
             visit(hb, &partial, path)?;
@@ -292,11 +298,27 @@ fn check_partial_cycles(hb: &Handlebars, root: &str) -> Result<(), RenderError> 
     visit(hb, root, &mut Vec::new())
 }
 
-/// The partials `template` includes by name, in blocks and partial blocks too.
-fn partials_of(template: &handlebars::template::Template, out: &mut Vec<String>) {
+/// The partials `template` includes by name (`{{> NAME}}` and `{{include "NAME"}}`), in blocks
+/// and partial blocks too; an error for an `include` of anything but a quoted name.
+fn partials_of(
+    template: &handlebars::template::Template,
+    out: &mut Vec<String>,
+) -> Result<(), String> {
     use handlebars::template::{Parameter, TemplateElement as E};
     for element in &template.elements {
         let nested = match element {
+            E::Expression(h) | E::HtmlExpression(h) | E::HelperBlock(h) if matches!(&h.name, Parameter::Name(n) if n == INCLUDE) =>
+            {
+                match h.params.first() {
+                    Some(Parameter::Literal(Value::String(n))) => out.push(n.clone()),
+                    _ => {
+                        return Err(format!(
+                            "{{{{{INCLUDE}}}}} takes a partial's name in quotes"
+                        ))
+                    }
+                }
+                vec![&h.template, &h.inverse]
+            }
             E::PartialExpression(d) | E::PartialBlock(d) => {
                 if let Parameter::Name(n) = &d.name {
                     out.push(n.trim_matches(['[', ']', '\'']).to_string());
@@ -308,9 +330,10 @@ fn partials_of(template: &handlebars::template::Template, out: &mut Vec<String>)
             _ => Vec::new(),
         };
         for t in nested.into_iter().flatten() {
-            partials_of(t, out);
+            partials_of(t, out)?;
         }
     }
+    Ok(())
 }
 
 handlebars::handlebars_helper!(count_helper: |list: Value, key: str, value: str| {
@@ -513,6 +536,42 @@ fn register_helpers(hb: &mut Handlebars) {
     hb.register_helper("builtin", Box::new(builtin_helper));
     hb.register_helper("prose", Box::new(prose_helper));
     hb.register_helper("activity_chart", Box::new(activity_chart_helper));
+    hb.register_helper(INCLUDE, Box::new(IncludeHelper));
+}
+
+/// The helper that includes a partial without copying the context: `{{include "NAME"}}`.
+const INCLUDE: &str = "include";
+
+/// `{{include "NAME"}}`: the partial NAME rendered here, in the current context, as `{{> NAME}}`
+/// renders it, but without the copy of the context that handlebars makes for every `{{> }}`:
+/// at the top of a report that copy is the whole report model, every evidence event of every
+/// finding, once per section (measured: most of the HTML and Markdown rendering time of a
+/// large audit). NAME must be a quoted name, so that [`check_partial_cycles`] sees every
+/// inclusion before anything renders.
+struct IncludeHelper;
+
+impl handlebars::HelperDef for IncludeHelper {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &handlebars::Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc handlebars::Context,
+        rc: &mut handlebars::RenderContext<'reg, 'rc>,
+        out: &mut dyn handlebars::Output,
+    ) -> handlebars::HelperResult {
+        use handlebars::{RenderErrorReason, Renderable};
+        let name = h
+            .param(0)
+            .and_then(|p| p.value().as_str())
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex(INCLUDE, 0))?;
+        let template = r
+            .get_template(name)
+            .ok_or_else(|| RenderErrorReason::PartialNotFound(name.to_owned()))?;
+        let including = rc.get_current_template_name();
+        let rendered = template.render(r, ctx, rc, out);
+        rc.set_current_template_name(including);
+        rendered
+    }
 }
 
 fn level(severity: Severity) -> &'static str {

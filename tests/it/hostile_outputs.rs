@@ -413,6 +413,74 @@ fn partials_that_include_each_other_are_an_error_not_a_crash() {
 }
 
 #[test]
+fn includes_in_a_cycle_or_by_a_computed_name_are_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = evil_logs(dir.path(), "u");
+    let md_with = |summary: &str, failing: &str| {
+        let templates = tempfile::tempdir_in(dir.path()).unwrap();
+        write(
+            &templates.path().join("partials/md/summary.hbs"),
+            summary.as_bytes(),
+        );
+        write(
+            &templates.path().join("partials/md/failing.hbs"),
+            failing.as_bytes(),
+        );
+        trailaudit([
+            "audit".as_ref(),
+            "--logs".as_ref(),
+            logs.as_os_str(),
+            "--format".as_ref(),
+            "md".as_ref(),
+            "--templates".as_ref(),
+            templates.path().as_os_str(),
+        ])
+    };
+
+    // `include` recursing through another partial, and mixed with `{{> }}`.
+    for (summary, failing) in [
+        (
+            r#"summary {{#if summary}}{{include "md/failing"}}{{/if}}"#,
+            r#"{{#each policies}}{{include "md/summary"}}{{/each}}"#,
+        ),
+        (
+            r#"summary {{include "md/failing"}}"#,
+            "{{#each policies}}{{> md/summary}}{{/each}}",
+        ),
+    ] {
+        let run = md_with(summary, failing);
+        assert_eq!(run.code, 2, "{summary} / {failing}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(
+                "partials include each other without end: md/summary -> md/failing -> md/summary"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+
+    // A name computed at render time could recurse unseen: refused before anything renders.
+    let run = md_with("{{include scope.framework}}", "failing");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "template partials/md/summary.hbs: {{include}} takes a partial's name in quotes"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    // And a quoted one renders the partial where it stands.
+    let run = md_with(r#"summary [{{include "md/failing"}}]"#, "failing");
+    assert!(run.code < 2, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("summary [failing]"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn markdown_stays_under_the_job_summary_limit_whatever_the_records_hold() {
     let dir = tempfile::tempdir().unwrap();
     // Twelve principals refused a call, each with a 150 KB ARN: ten findings shown in full
