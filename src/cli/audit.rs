@@ -11,7 +11,7 @@ use super::{check_paths_exist, InputArgs, Status, TimeWindow};
 use crate::audit;
 use crate::judge;
 use crate::policy::{self, PolicySet};
-use crate::report::render::{Format, RenderError};
+use crate::report::render::{Format, RenderError, Templates};
 use crate::report::{self, Report};
 
 #[derive(Debug, clap::Args)]
@@ -207,14 +207,19 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     /// Usage errors in the output arguments, found before any input is read: several formats
-    /// without `-o DIR`, an output that cannot be written.
-    pub fn check(&self) -> anyhow::Result<()> {
+    /// without `-o DIR`, an output that cannot be written, templates that do not compile; and
+    /// the compiled templates the reports render with.
+    pub fn check(&self) -> anyhow::Result<Templates> {
         match (self.format.as_slice(), &self.output) {
             ([_, _, ..], None) => bail!("several formats need -o DIR"),
             ([_, _, ..], Some(dir)) => std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display())),
-            (_, file) => super::check_writable(file.as_deref()),
+                .with_context(|| format!("cannot create {}", dir.display()))?,
+            (_, file) => super::check_writable(file.as_deref())?,
         }
+        Ok(Templates::for_formats(
+            &self.format,
+            self.templates.as_deref(),
+        )?)
     }
 
     /// A verdict on every run: unless the text report went to stdout, its summary (the counts,
@@ -236,13 +241,9 @@ impl OutputArgs {
         }
     }
 
-    pub fn write(&self, report: &Report) -> anyhow::Result<()> {
-        write_formats(
-            report,
-            &self.format,
-            self.output.as_deref(),
-            self.templates.as_deref(),
-        )
+    /// Writes `report` in every format asked, with the templates [`OutputArgs::check`] gave.
+    pub fn write(&self, report: &Report, templates: &Templates) -> anyhow::Result<()> {
+        write_formats(report, &self.format, self.output.as_deref(), templates)
     }
 }
 
@@ -255,7 +256,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         ),
         None => None,
     };
-    args.out.check()?;
+    let templates = args.out.check()?;
     let window = args.window.bounds()?;
     let set = PolicySet::load(&args.policies, args.only_policies)?;
     let waivers = judge::waiver::load(&args.waivers, &set, chrono::Utc::now().date_naive())?;
@@ -345,7 +346,7 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
     })?;
     drop(bar);
     let report = &audit.report;
-    args.out.write(report)?;
+    args.out.write(report, &templates)?;
     if !quiet {
         args.out.print_verdict(report);
     }
@@ -381,7 +382,7 @@ pub(crate) fn write_formats(
     report: &Report,
     formats: &[Format],
     output: Option<&Path>,
-    templates: Option<&Path>,
+    templates: &Templates,
 ) -> anyhow::Result<()> {
     let write_to = |format: Format, path: Option<&Path>| -> anyhow::Result<()> {
         let render = |out: &mut dyn std::io::Write| -> Result<(), RenderError> {

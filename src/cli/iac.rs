@@ -9,7 +9,7 @@ use super::{check_paths_exist, Status};
 use crate::exit::Exit;
 use crate::judge;
 use crate::policy::{Kind, PolicySet, FRAMEWORKS};
-use crate::report::render::Format;
+use crate::report::render::{Format, Templates};
 use crate::report::{self, Evidence, IacInputs, Scope};
 
 #[derive(Debug, clap::Args)]
@@ -133,11 +133,12 @@ pub fn run(args: &Args, quiet: bool) -> anyhow::Result<Status> {
         })
         .collect();
     report.manifest = std::mem::take(&mut report.manifest).sealed();
+    let format = args.format.format();
     super::audit::write_formats(
         &report,
-        &[args.format.format()],
+        &[format],
         args.output.as_deref(),
-        None,
+        &Templates::for_formats(&[format], None)?,
     )?;
     if !quiet {
         for f in templates.failed() {

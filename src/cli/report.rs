@@ -16,10 +16,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<Status> {
+    let templates = args.out.check()?;
     let text = std::fs::read_to_string(&args.report)
         .with_context(|| format!("cannot read {}", args.report.display()))?;
     let report = crate::report::read(&text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.report.display()))?;
-    args.out.write(&report)?;
+    args.out.write(&report, &templates)?;
     Ok(Status::Clean)
 }

@@ -119,21 +119,98 @@ pub enum RenderError {
     Write(#[from] std::io::Error),
 }
 
-/// A handlebars registry holding the built-in partials, each replaced by
-/// `templates/partials/<name>.hbs` when that file exists, and the main template `name`
-/// (`report.html` or `report.md`) from `templates/<name>.hbs` or the built-in `builtin`; and
-/// whether one of them names `manifest.inputs` ([`template_context`]).
-fn registry(
-    name: &str,
-    builtin: &str,
-    templates: Option<&Path>,
-    escape: fn(&str) -> String,
-) -> Result<(Handlebars<'static>, bool), RenderError> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(false);
-    hb.register_escape_fn(escape);
-    register_helpers(&mut hb);
-    if let Some(dir) = templates {
+/// The handlebars templates of the HTML and Markdown reports, compiled once for a run: the
+/// built-in partials, each replaced by `DIR/partials/<name>.hbs` when that file exists, and
+/// each main template (`report.html`, `report.md`) from `DIR/<name>.hbs` or the built-in one.
+/// Made before any input is read ([`Templates::for_formats`]), so a template that does not
+/// compile, or partials that include each other, are a usage error, not the end of an audit.
+#[derive(Default)]
+pub struct Templates {
+    dir: Option<std::path::PathBuf>,
+    html: Option<Compiled>,
+    md: Option<Compiled>,
+}
+
+/// One main template's registry, with its escaping, and whether a template it has names
+/// `manifest.inputs` ([`template_context`]).
+#[derive(Clone)]
+struct Compiled {
+    hb: Handlebars<'static>,
+    names_inputs: bool,
+}
+
+/// The report formats rendered by a handlebars template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Templated {
+    Html,
+    Md,
+}
+
+impl Templated {
+    fn of(format: Format) -> Option<Templated> {
+        match format {
+            Format::Html => Some(Templated::Html),
+            Format::Md => Some(Templated::Md),
+            _ => None,
+        }
+    }
+
+    /// The main template's name, its built-in source and its escaping.
+    fn main(self) -> (&'static str, &'static str, fn(&str) -> String) {
+        match self {
+            Templated::Html => ("report.html", HTML_TEMPLATE, html_escape),
+            Templated::Md => ("report.md", MD_TEMPLATE, markdown_escape),
+        }
+    }
+}
+
+impl Templates {
+    /// The templates that `formats` render with (none for formats without one), from `dir`
+    /// where it has them. The partials and main templates are compiled once, whichever
+    /// formats share them.
+    pub fn for_formats(formats: &[Format], dir: Option<&Path>) -> Result<Templates, RenderError> {
+        let mut kinds: Vec<Templated> = formats.iter().filter_map(|f| Templated::of(*f)).collect();
+        kinds.dedup();
+        let mut templates = Templates {
+            dir: dir.map(Path::to_path_buf),
+            ..Templates::default()
+        };
+        for (kind, compiled) in compile(&kinds, dir)? {
+            match kind {
+                Templated::Html => templates.html = Some(compiled),
+                Templated::Md => templates.md = Some(compiled),
+            }
+        }
+        Ok(templates)
+    }
+
+    /// The registry of `kind`: the one compiled for the run, or (for a format not named to
+    /// [`Templates::for_formats`]) one compiled now.
+    fn get(&self, kind: Templated) -> Result<std::borrow::Cow<'_, Compiled>, RenderError> {
+        let made = match kind {
+            Templated::Html => &self.html,
+            Templated::Md => &self.md,
+        };
+        match made {
+            Some(c) => Ok(std::borrow::Cow::Borrowed(c)),
+            None => {
+                let mut fresh = compile(&[kind], self.dir.as_deref())?;
+                Ok(std::borrow::Cow::Owned(fresh.remove(0).1))
+            }
+        }
+    }
+}
+
+/// Compiles the partials once and each of `kinds`' main template, and checks each main
+/// template's partials for cycles; a registry per kind, each with its escaping.
+fn compile(
+    kinds: &[Templated],
+    dir: Option<&Path>,
+) -> Result<Vec<(Templated, Compiled)>, RenderError> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Some(dir) = dir {
         if !dir.is_dir() {
             return Err(RenderError::Templates {
                 path: dir.display().to_string(),
@@ -142,7 +219,7 @@ fn registry(
         }
     }
     let read = |rel: &str| -> Result<Option<String>, RenderError> {
-        let Some(dir) = templates else {
+        let Some(dir) = dir else {
             return Ok(None);
         };
         let path = dir.join(rel);
@@ -159,21 +236,40 @@ fn registry(
         name: file,
         message: e.to_string(),
     };
-    let mut names_inputs = false;
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(false);
+    register_helpers(&mut hb);
+    let mut partials_name_inputs = false;
     for (partial, source) in PARTIALS {
         let file = format!("partials/{partial}.hbs");
         let source = read(&file)?.unwrap_or_else(|| source.to_string());
-        names_inputs |= source.contains(MANIFEST_INPUTS);
+        partials_name_inputs |= source.contains(MANIFEST_INPUTS);
         hb.register_partial(partial, source)
             .map_err(|e| template_error(file, e))?;
     }
-    let file = format!("{name}.hbs");
-    let source = read(&file)?.unwrap_or_else(|| builtin.to_string());
-    names_inputs |= source.contains(MANIFEST_INPUTS);
-    hb.register_template_string(name, source)
-        .map_err(|e| template_error(file, e))?;
-    check_partial_cycles(&hb, name)?;
-    Ok((hb, names_inputs))
+    let mut names_inputs = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        let (name, builtin, _) = kind.main();
+        let file = format!("{name}.hbs");
+        let source = read(&file)?.unwrap_or_else(|| builtin.to_string());
+        names_inputs.push(partials_name_inputs || source.contains(MANIFEST_INPUTS));
+        hb.register_template_string(name, source)
+            .map_err(|e| template_error(file, e))?;
+        check_partial_cycles(&hb, name)?;
+    }
+    // Each kind gets the compiled templates with its own escaping: the last one takes the
+    // registry itself, the others a copy of it (no template is parsed twice).
+    let mut out = Vec::with_capacity(kinds.len());
+    for (i, (kind, names_inputs)) in kinds.iter().zip(names_inputs).enumerate() {
+        let mut hb = if i + 1 == kinds.len() {
+            std::mem::take(&mut hb)
+        } else {
+            hb.clone()
+        };
+        hb.register_escape_fn(kind.main().2);
+        out.push((*kind, Compiled { hb, names_inputs }));
+    }
+    Ok(out)
 }
 
 /// The one list of the report model that grows with the history: an entry per input file.
@@ -1561,17 +1657,18 @@ pub fn render(
     templates: Option<&Path>,
 ) -> Result<String, RenderError> {
     let mut out = Vec::new();
-    write(format, report, templates, &mut out)?;
+    let templates = Templates::for_formats(&[format], templates)?;
+    write(format, report, &templates, &mut out)?;
     // Every renderer writes UTF-8.
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// `report` in `format`, written to `out` as it is rendered (a large report is never held
-/// whole as text).
+/// whole as text), HTML and Markdown with `templates`.
 pub fn write(
     format: Format,
     report: &Report,
-    templates: Option<&Path>,
+    templates: &Templates,
     out: &mut dyn std::io::Write,
 ) -> Result<(), RenderError> {
     let io = RenderError::Write;
@@ -1598,17 +1695,21 @@ pub fn write(
             out.write_all(b"\n").map_err(io)
         }
         Format::Md => {
-            let (hb, names_inputs) =
-                registry("report.md", MD_TEMPLATE, templates, markdown_escape)?;
             let mut md = Vec::new();
-            write_with(&hb, "report.md", report, names_inputs, &mut md)?;
+            write_with(
+                &*templates.get(Templated::Md)?,
+                "report.md",
+                report,
+                &mut md,
+            )?;
             out.write_all(&within_job_summary(md)).map_err(io)
         }
-        Format::Html => {
-            let (hb, names_inputs) =
-                registry("report.html", HTML_TEMPLATE, templates, html_escape)?;
-            write_with(&hb, "report.html", report, names_inputs, out)
-        }
+        Format::Html => write_with(
+            &*templates.get(Templated::Html)?,
+            "report.html",
+            report,
+            out,
+        ),
     }
 }
 
@@ -1642,14 +1743,15 @@ fn within_job_summary(mut md: Vec<u8>) -> Vec<u8> {
 }
 
 fn write_with(
-    hb: &Handlebars,
+    compiled: &Compiled,
     name: &str,
     report: &Report,
-    names_inputs: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), RenderError> {
-    let context = template_context(report, names_inputs)?;
-    hb.render_with_context_to_write(name, &context, out)
+    let context = template_context(report, compiled.names_inputs)?;
+    compiled
+        .hb
+        .render_with_context_to_write(name, &context, out)
         .map_err(|e| RenderError::Template {
             name: format!("{name}.hbs"),
             message: e.to_string(),

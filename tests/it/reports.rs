@@ -344,12 +344,13 @@ fn several_formats_need_a_directory_and_templates_can_be_replaced() {
 /// being written, and the failure told is the first in the order the formats were asked.
 #[test]
 fn a_failing_format_leaves_the_others_written_and_the_first_failure_is_told() {
+    // Templates that compile and fail as they render: a helper without its arguments.
     let templates = tempfile::tempdir().unwrap();
+    write(&templates.path().join("report.md.hbs"), b"{{count}}");
     write(
-        &templates.path().join("report.md.hbs"),
-        b"{{#each findings}}",
+        &templates.path().join("report.html.hbs"),
+        b"<p>{{count}}</p>",
     );
-    write(&templates.path().join("report.html.hbs"), b"{{#if}}");
     let out = tempfile::tempdir().unwrap();
     let run = trailaudit([
         "audit".as_ref(),
@@ -370,6 +371,36 @@ fn a_failing_format_leaves_the_others_written_and_the_first_failure_is_told() {
         let v: Value = serde_json::from_str(&text).unwrap();
         assert!(v.is_object(), "{written}");
     }
+}
+
+#[test]
+fn a_template_that_does_not_compile_is_told_before_any_input_is_read() {
+    let templates = tempfile::tempdir().unwrap();
+    write(
+        &templates.path().join("partials/html/findings.hbs"),
+        b"{{#each policies}}",
+    );
+    let out = tempfile::tempdir().unwrap();
+    let run = trailaudit([
+        "audit".as_ref(),
+        "--logs".as_ref(),
+        SAMPLE_LOGS.as_ref(),
+        "--format".as_ref(),
+        "json,html".as_ref(),
+        "--templates".as_ref(),
+        templates.path().as_os_str(),
+        "-o".as_ref(),
+        out.path().as_os_str(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("template partials/html/findings.hbs"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was audited: not even the JSON report, which needs no template, is written.
+    let written: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+    assert!(written.is_empty(), "{written:?}");
 }
 
 #[test]
