@@ -157,6 +157,7 @@ fn projection(policies: &EventPolicies, want_gaps: bool) -> Option<(u32, RowTest
 /// Streams the event history once through every consumer.
 fn read_history(
     req: &Request,
+    prepared: events::Prepared,
     event_policies: Vec<&Policy>,
     want_gaps: bool,
     content_hashes: &HashSet<&Path>,
@@ -184,8 +185,8 @@ fn read_history(
         keys_in_memory: req.keys_in_memory,
         ..LoadOptions::WHOLE
     };
-    let accounting = events::stream(
-        &req.logs,
+    let accounting = prepared.stream_in(
+        events::Order::Any,
         options,
         req.chunk_rows,
         |sources, chunk| -> Result<(), AuditError> {
@@ -370,21 +371,28 @@ pub fn run(req: Request) -> Result<Audit, AuditError> {
     // The digests are read first, so the loader hashes the log files they list as it reads them.
     // Without a digest the verification can only say so (TA-INT-001 has no evidence either
     // way): its list of every log file is not kept while the history streams.
-    let plan = (integrity_selected && !req.logs.is_empty())
-        .then(|| integrity::Plan::new(&req.logs, &KeyRing::load(&req.config), req.window))
-        .filter(integrity::Plan::has_digests);
+    // Both walk the tree and look into files, mostly on one thread each: side by side.
+    let (plan, prepared) = rayon::join(
+        || {
+            (integrity_selected && !req.logs.is_empty())
+                .then(|| integrity::Plan::new(&req.logs, &KeyRing::load(&req.config), req.window))
+                .filter(integrity::Plan::has_digests)
+        },
+        || (req.athena.is_none() && !req.logs.is_empty()).then(|| events::prepare(&req.logs)),
+    );
     let wanted: HashSet<&Path> = plan.iter().flat_map(|p| p.wanted()).collect();
     let history = if let Some(ev) = &req.athena {
         Some(athena_history(&req, ev, of_kind(Kind::Event).collect())?)
-    } else if req.logs.is_empty() {
-        None
-    } else {
+    } else if let Some(prepared) = prepared {
         Some(read_history(
             &req,
+            prepared,
             of_kind(Kind::Event).collect(),
             integrity_selected,
             &wanted,
         )?)
+    } else {
+        None
     };
     let integrity = integrity_selected.then(|| {
         let hashed: HashMap<&Path, (String, u64)> = history

@@ -340,8 +340,25 @@ pub fn stream_in<E: From<KeysLost>>(
     inputs: &[PathBuf],
     options: LoadOptions,
     chunk_rows: usize,
-    mut consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
+    consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
 ) -> Result<Accounting, E> {
+    prepare(inputs).stream_in(order, options, chunk_rows, consume)
+}
+
+/// The files under some inputs, found and sorted out, nothing read yet: the first step of
+/// [`stream`], apart so that a caller can do other work beside it ([`prepare`]).
+pub struct Prepared {
+    /// What became of each file; the paths are in `sources`.
+    found: Vec<Found>,
+    sources: Vec<Source>,
+    units: Vec<Unit>,
+    /// (copy, original): files whose bytes are an earlier file's.
+    copies: Vec<(usize, usize)>,
+}
+
+/// Finds every file under `inputs` (in a stable order), tells copies of another file, and
+/// lists the members of archives: everything [`stream`] does before it reads a record.
+pub fn prepare(inputs: &[PathBuf]) -> Prepared {
     let mut found = source::discover(inputs);
     let copies = source::skip_copies(&mut found);
     let Expanded {
@@ -366,6 +383,40 @@ pub fn stream_in<E: From<KeysLost>>(
             }
         })
         .collect();
+    Prepared {
+        found,
+        sources,
+        units,
+        copies,
+    }
+}
+
+impl Prepared {
+    /// [`stream_in`] of the prepared files.
+    pub fn stream_in<E: From<KeysLost>>(
+        self,
+        order: Order,
+        options: LoadOptions,
+        chunk_rows: usize,
+        consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
+    ) -> Result<Accounting, E> {
+        read_prepared(self, order, options, chunk_rows, consume)
+    }
+}
+
+fn read_prepared<E: From<KeysLost>>(
+    prepared: Prepared,
+    order: Order,
+    options: LoadOptions,
+    chunk_rows: usize,
+    mut consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
+) -> Result<Accounting, E> {
+    let Prepared {
+        found,
+        sources,
+        units,
+        copies,
+    } = prepared;
     // A copy wanted by a digest is checked through its original's content: the original is
     // hashed as it loads, and the copy gets its hash at the end.
     let mut wanted: Option<std::collections::HashSet<&Path>> = options.content_hashes.cloned();
