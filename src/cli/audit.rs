@@ -430,6 +430,12 @@ pub(crate) fn write_formats(
     };
     // A report on disk gets its evidence's checksums beside it, as the report names them.
     let path = dir.join(report::MANIFEST_FILE);
-    std::fs::write(&path, report.manifest.checksums())
-        .with_context(|| format!("cannot write {}", path.display()))
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        for line in report.manifest.checksum_lines() {
+            out.write_all(line.as_bytes())?;
+        }
+        out.flush()
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
 }
