@@ -417,9 +417,17 @@ pub(crate) fn write_formats(
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             // The reports are rendered side by side (each reads the report, none writes it);
-            // the first failure in the order asked is the one told.
+            // the first failure in the order asked is the one told. A format asked twice is
+            // written once: two writers of one file would race.
             use rayon::prelude::*;
-            many.par_iter()
+            let mut distinct: Vec<Format> = Vec::with_capacity(many.len());
+            for f in many {
+                if !distinct.contains(f) {
+                    distinct.push(*f);
+                }
+            }
+            distinct
+                .par_iter()
                 .map(|f| write_to(*f, Some(&dir.join(f.file_name()))))
                 .collect::<Vec<_>>()
                 .into_iter()

@@ -398,162 +398,154 @@ impl Prepared {
         order: Order,
         options: LoadOptions,
         chunk_rows: usize,
-        consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
+        mut consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
     ) -> Result<Accounting, E> {
-        read_prepared(self, order, options, chunk_rows, consume)
-    }
-}
+        let Prepared {
+            found,
+            sources,
+            units,
+            copies,
+        } = self;
+        // A copy wanted by a digest is checked through its original's content: the original is
+        // hashed as it loads, and the copy gets its hash at the end.
+        let mut wanted: Option<std::collections::HashSet<&Path>> = options.content_hashes.cloned();
+        let copies: Vec<(usize, usize, bool)> = copies
+            .into_iter()
+            .map(|(copy, original)| {
+                let hashed = wanted.as_mut().is_some_and(|set| {
+                    let asked = set.contains(sources[copy].path.as_path());
+                    if asked && matches!(found[original], Found::File(_)) {
+                        set.insert(&sources[original].path);
+                    }
+                    asked
+                });
+                (copy, original, hashed)
+            })
+            .collect();
+        let options = LoadOptions {
+            content_hashes: wanted.as_ref(),
+            ..options
+        };
+        let to_read = &units;
+        if let Some(p) = options.progress {
+            let bytes = to_read
+                .iter()
+                .filter_map(|u| std::fs::metadata(u.path(&sources)).ok())
+                .map(|m| m.len())
+                .sum();
+            p.start(to_read.len() as u64, bytes);
+        }
 
-fn read_prepared<E: From<KeysLost>>(
-    prepared: Prepared,
-    order: Order,
-    options: LoadOptions,
-    chunk_rows: usize,
-    mut consume: impl FnMut(&[Source], DataFrame) -> Result<(), E>,
-) -> Result<Accounting, E> {
-    let Prepared {
-        found,
-        sources,
-        units,
-        copies,
-    } = prepared;
-    // A copy wanted by a digest is checked through its original's content: the original is
-    // hashed as it loads, and the copy gets its hash at the end.
-    let mut wanted: Option<std::collections::HashSet<&Path>> = options.content_hashes.cloned();
-    let copies: Vec<(usize, usize, bool)> = copies
-        .into_iter()
-        .map(|(copy, original)| {
-            let hashed = wanted.as_mut().is_some_and(|set| {
-                let asked = set.contains(sources[copy].path.as_path());
-                if asked && matches!(found[original], Found::File(_)) {
-                    set.insert(&sources[original].path);
+        let chunk_rows = chunk_rows.max(1);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        // Each loading thread may have this many pieces waiting for the files before them.
+        let threads = rayon::current_num_threads().max(1);
+        let pressure = commit::Backpressure::new(threads, 1);
+        let in_order: Vec<u32> = to_read.iter().flat_map(Unit::file_ids).collect();
+        let mut committer = commit::Committer::new(
+            in_order,
+            found.len(),
+            Some(&pressure),
+            options.keys_in_memory,
+        );
+        // A piece waits while the consumer works on another: loading runs ahead of it.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<commit::Piece>(1);
+        let (reads, error) = std::thread::scope(|scope| {
+            // Loading threads block while the consumer is busy: they get a pool of their own, so a
+            // consumer that works in parallel itself (rayon's global pool, polars' pool) never
+            // waits for a thread that waits for it.
+            let producer = scope.spawn(|| {
+                let read = || match order {
+                    Order::Any => {
+                        read_any_order(to_read, &sources, options, chunk_rows, &stop, &pressure, tx)
+                    }
+                    Order::Input => {
+                        read_in_order(to_read, &sources, options, chunk_rows, &stop, tx)
+                    }
+                };
+                match rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("trailaudit-load-{i}"))
+                    .build()
+                {
+                    Ok(pool) => pool.install(read),
+                    // No thread could be started: read on this one.
+                    Err(_) => read(),
                 }
-                asked
             });
-            (copy, original, hashed)
-        })
-        .collect();
-    let options = LoadOptions {
-        content_hashes: wanted.as_ref(),
-        ..options
-    };
-    let to_read = &units;
-    if let Some(p) = options.progress {
-        let bytes = to_read
-            .iter()
-            .filter_map(|u| std::fs::metadata(u.path(&sources)).ok())
-            .map(|m| m.len())
-            .sum();
-        p.start(to_read.len() as u64, bytes);
-    }
-
-    let chunk_rows = chunk_rows.max(1);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    // Each loading thread may have this many pieces waiting for the files before them.
-    let threads = rayon::current_num_threads().max(1);
-    let pressure = commit::Backpressure::new(threads, 1);
-    let in_order: Vec<u32> = to_read.iter().flat_map(Unit::file_ids).collect();
-    let mut committer = commit::Committer::new(
-        in_order,
-        found.len(),
-        Some(&pressure),
-        options.keys_in_memory,
-    );
-    // A piece waits while the consumer works on another: loading runs ahead of it.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<commit::Piece>(1);
-    let (reads, error) = std::thread::scope(|scope| {
-        // Loading threads block while the consumer is busy: they get a pool of their own, so a
-        // consumer that works in parallel itself (rayon's global pool, polars' pool) never
-        // waits for a thread that waits for it.
-        let producer = scope.spawn(|| {
-            let read = || match order {
-                Order::Any => {
-                    read_any_order(to_read, &sources, options, chunk_rows, &stop, &pressure, tx)
+            let mut error = None;
+            let mut hand_over = |frame: DataFrame| {
+                if error.is_some() {
+                    return;
                 }
-                Order::Input => read_in_order(to_read, &sources, options, chunk_rows, &stop, tx),
+                if let Err(e) = consume(&sources, frame) {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    error = Some(e);
+                }
             };
-            match rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("trailaudit-load-{i}"))
-                .build()
-            {
-                Ok(pool) => pool.install(read),
-                // No thread could be started: read on this one.
-                Err(_) => read(),
+            for piece in rx {
+                committer.receive(piece, &mut hand_over);
             }
+            let reads = match producer.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let (duplicates, lost) = committer.finish(&mut hand_over);
+            (
+                reads
+                    .into_iter()
+                    .map(|(id, read)| (id, read.less(duplicates[id as usize])))
+                    .collect::<Vec<_>>(),
+                error.or(lost.map(|l| KeysLost(l).into())),
+            )
         });
-        let mut error = None;
-        let mut hand_over = |frame: DataFrame| {
-            if error.is_some() {
-                return;
-            }
-            if let Err(e) = consume(&sources, frame) {
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                error = Some(e);
-            }
-        };
-        for piece in rx {
-            committer.receive(piece, &mut hand_over);
+        if let Some(e) = error {
+            return Err(e);
         }
-        let reads = match producer.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        let (duplicates, lost) = committer.finish(&mut hand_over);
-        (
-            reads
-                .into_iter()
-                .map(|(id, read)| (id, read.less(duplicates[id as usize])))
-                .collect::<Vec<_>>(),
-            error.or(lost.map(|l| KeysLost(l).into())),
-        )
-    });
-    if let Some(e) = error {
-        return Err(e);
-    }
 
-    let mut read: Vec<Option<Read>> = vec![None; found.len()];
-    let mut events = 0;
-    for (id, result) in reads {
-        if let Outcome::Loaded { records, .. } = &result.outcome {
-            events += records;
-        }
-        read[id as usize] = Some(result);
-    }
-    let mut files: Vec<InputFile> = found
-        .into_iter()
-        .zip(read)
-        .zip(sources)
-        .map(|((found, read), source)| {
-            let read = match (found, read) {
-                // An archive, listed as skipped, is read for its fingerprint and its failure.
-                (_, Some(r)) => r,
-                (Found::File(_), None) => {
-                    Read::failed(FileError::Io("not read (internal error)".into()))
-                }
-                (Found::Skipped(_, reason), _) => Read::new(Outcome::Skipped { reason }),
-                (Found::Failed(_, error), _) => Read::failed(error),
-            };
-            InputFile {
-                key: source.key,
-                path: source.path,
-                outcome: read.outcome,
-                rejections: read.rejections,
-                duplicates: read.duplicates,
-                fingerprint: read.fingerprint,
-                content: read.content,
-                gzip: read.gzip,
+        let mut read: Vec<Option<Read>> = vec![None; found.len()];
+        let mut events = 0;
+        for (id, result) in reads {
+            if let Outcome::Loaded { records, .. } = &result.outcome {
+                events += records;
             }
-        })
-        .collect();
-    // A copy's bytes are its original's: the manifest and the digest check see them too.
-    for (copy, original, hashed) in copies {
-        files[copy].fingerprint = files[original].fingerprint.clone();
-        if hashed {
-            files[copy].content = files[original].content.clone();
+            read[id as usize] = Some(result);
         }
+        let mut files: Vec<InputFile> = found
+            .into_iter()
+            .zip(read)
+            .zip(sources)
+            .map(|((found, read), source)| {
+                let read = match (found, read) {
+                    // An archive, listed as skipped, is read for its fingerprint and its failure.
+                    (_, Some(r)) => r,
+                    (Found::File(_), None) => {
+                        Read::failed(FileError::Io("not read (internal error)".into()))
+                    }
+                    (Found::Skipped(_, reason), _) => Read::new(Outcome::Skipped { reason }),
+                    (Found::Failed(_, error), _) => Read::failed(error),
+                };
+                InputFile {
+                    key: source.key,
+                    path: source.path,
+                    outcome: read.outcome,
+                    rejections: read.rejections,
+                    duplicates: read.duplicates,
+                    fingerprint: read.fingerprint,
+                    content: read.content,
+                    gzip: read.gzip,
+                }
+            })
+            .collect();
+        // A copy's bytes are its original's: the manifest and the digest check see them too.
+        for (copy, original, hashed) in copies {
+            files[copy].fingerprint = files[original].fingerprint.clone();
+            if hashed {
+                files[copy].content = files[original].content.clone();
+            }
+        }
+        Ok(Accounting { files, events })
     }
-    Ok(Accounting { files, events })
 }
 
 /// What reading one file gave.
