@@ -420,13 +420,7 @@ pub(crate) fn write_formats(
             // the first failure in the order asked is the one told. A format asked twice is
             // written once: two writers of one file would race.
             use rayon::prelude::*;
-            let mut distinct: Vec<Format> = Vec::with_capacity(many.len());
-            for f in many {
-                if !distinct.contains(f) {
-                    distinct.push(*f);
-                }
-            }
-            distinct
+            Format::distinct(many)
                 .par_iter()
                 .map(|f| write_to(*f, Some(&dir.join(f.file_name()))))
                 .collect::<Vec<_>>()

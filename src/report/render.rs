@@ -32,6 +32,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// `formats` without repeats, in the order first asked.
+    pub fn distinct(formats: &[Format]) -> Vec<Format> {
+        let mut out: Vec<Format> = Vec::with_capacity(formats.len());
+        for f in formats {
+            if !out.contains(f) {
+                out.push(*f);
+            }
+        }
+        out
+    }
+
     /// File name in an output directory.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -126,14 +137,12 @@ pub enum RenderError {
 /// compile, or partials that include each other, are a usage error, not the end of an audit.
 #[derive(Default)]
 pub struct Templates {
-    dir: Option<std::path::PathBuf>,
     html: Option<Compiled>,
     md: Option<Compiled>,
 }
 
 /// One main template's registry, with its escaping, and whether a template it has names
 /// `manifest.inputs` ([`template_context`]).
-#[derive(Clone)]
 struct Compiled {
     hb: Handlebars<'static>,
     names_inputs: bool,
@@ -169,12 +178,11 @@ impl Templates {
     /// where it has them. The partials and main templates are compiled once, whichever
     /// formats share them.
     pub fn for_formats(formats: &[Format], dir: Option<&Path>) -> Result<Templates, RenderError> {
-        let mut kinds: Vec<Templated> = formats.iter().filter_map(|f| Templated::of(*f)).collect();
-        kinds.dedup();
-        let mut templates = Templates {
-            dir: dir.map(Path::to_path_buf),
-            ..Templates::default()
-        };
+        let kinds: Vec<Templated> = Format::distinct(formats)
+            .into_iter()
+            .filter_map(Templated::of)
+            .collect();
+        let mut templates = Templates::default();
         for (kind, compiled) in compile(&kinds, dir)? {
             match kind {
                 Templated::Html => templates.html = Some(compiled),
@@ -184,20 +192,16 @@ impl Templates {
         Ok(templates)
     }
 
-    /// The registry of `kind`: the one compiled for the run, or (for a format not named to
-    /// [`Templates::for_formats`]) one compiled now.
-    fn get(&self, kind: Templated) -> Result<std::borrow::Cow<'_, Compiled>, RenderError> {
+    /// The registry of `kind`, compiled by [`Templates::for_formats`] for the run's formats.
+    fn get(&self, kind: Templated) -> Result<&Compiled, RenderError> {
         let made = match kind {
             Templated::Html => &self.html,
             Templated::Md => &self.md,
         };
-        match made {
-            Some(c) => Ok(std::borrow::Cow::Borrowed(c)),
-            None => {
-                let mut fresh = compile(&[kind], self.dir.as_deref())?;
-                Ok(std::borrow::Cow::Owned(fresh.remove(0).1))
-            }
-        }
+        made.as_ref().ok_or_else(|| RenderError::Template {
+            name: format!("{}.hbs", kind.main().0),
+            message: "not compiled for this run's formats".into(),
+        })
     }
 }
 
@@ -1696,20 +1700,10 @@ pub fn write(
         }
         Format::Md => {
             let mut md = Vec::new();
-            write_with(
-                &*templates.get(Templated::Md)?,
-                "report.md",
-                report,
-                &mut md,
-            )?;
+            write_with(templates.get(Templated::Md)?, "report.md", report, &mut md)?;
             out.write_all(&within_job_summary(md)).map_err(io)
         }
-        Format::Html => write_with(
-            &*templates.get(Templated::Html)?,
-            "report.html",
-            report,
-            out,
-        ),
+        Format::Html => write_with(templates.get(Templated::Html)?, "report.html", report, out),
     }
 }
 
