@@ -197,8 +197,6 @@ macro_rules! visit_scalars {
 }
 
 /// One record slot, parsed as far as the file's single pass got it.
-// Rows travel by value: boxing one would cost an allocation per record on the hot path.
-#[allow(clippy::large_enum_variant)]
 pub enum Item<'a> {
     /// A record's text, to be parsed.
     Text(&'a str),
@@ -569,7 +567,6 @@ const FAST_PATH_RECORDS: usize = 1 << 16;
 
 /// A record as the fast path found it: read into its row (with its text), or left as text for
 /// the caller to parse.
-#[allow(clippy::large_enum_variant)]
 enum FastSlot<'a> {
     Row(Row<'a>, &'a str),
     Text(&'a str),
